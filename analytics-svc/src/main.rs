@@ -1,0 +1,11 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = analytics_svc::Config::parse();
+    platform::telemetry::init(config.log_format);
+    analytics_svc::Application::build(&config)
+        .await?
+        .run_until(platform::shutdown::signal())
+        .await
+}

@@ -1,0 +1,196 @@
+//! Access tokens: HS256 JWTs minted at login and verified on every request.
+//! The algorithm is pinned and exp, nbf, iss, aud and sub are all required,
+//! with at most a few seconds of leeway (jsonwebtoken's default is 60 s and
+//! no nbf check, so both are overridden).
+
+use std::{
+    future::{ready, Ready},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use platform::caller::{Caller, Role};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::problem::ApiError;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: Uuid,
+    /// School (tenant) id.
+    pub sch: Uuid,
+    pub role: String,
+    /// The student record of a student login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+}
+
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl Tokens {
+    pub fn new(c: &Config) -> Self {
+        let secret = c.jwt_secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = c.jwt_leeway_secs;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.set_issuer(&[c.jwt_issuer.as_str()]);
+        validation.set_audience(&[c.jwt_audience.as_str()]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: c.jwt_issuer.clone(),
+            audience: c.jwt_audience.clone(),
+            ttl: Duration::from_secs(c.jwt_ttl_secs),
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn issue(&self, caller: &Caller) -> anyhow::Result<String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        let claims = Claims {
+            sub: caller.user_id,
+            sch: caller.school_id,
+            role: caller.role.as_str().to_owned(),
+            sid: caller.student_id,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl.as_secs(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        const BAD: ApiError = ApiError::Unauthenticated("the access token is invalid or expired");
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| BAD)?;
+        let c = data.claims;
+        let role: Role = c.role.parse().map_err(|_| BAD)?;
+        if (role == Role::Student) != c.sid.is_some() {
+            return Err(BAD);
+        }
+        Ok(Caller {
+            school_id: c.sch,
+            user_id: c.sub,
+            role,
+            student_id: c.sid,
+        })
+    }
+}
+
+/// The verified caller of a request: extracting it is authentication.
+pub struct Authenticated(pub Caller);
+
+impl Authenticated {
+    /// Role check for a route.
+    pub fn require(&self, allowed: &[Role]) -> Result<&Caller, ApiError> {
+        if allowed.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::Forbidden("your role may not perform this action"))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match (bearer(req), req.app_data::<web::Data<Tokens>>()) {
+            (None, _) => Err(ApiError::Unauthenticated(
+                "a bearer access token is required",
+            )),
+            (Some(token), Some(tokens)) => tokens.verify(token).map(Authenticated),
+            (Some(_), None) => Err(ApiError::Unauthenticated(
+                "authentication is not configured",
+            )),
+        };
+        ready(result)
+    }
+}
+
+/// Constant-time check of the operator token on operator-only routes.
+pub fn require_operator(req: &HttpRequest, expected: &str) -> Result<(), ApiError> {
+    let given = bearer(req).ok_or(ApiError::Unauthenticated("an operator token is required"))?;
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(a.len() ^ b.len(), |acc, (x, y)| acc | usize::from(x ^ y));
+    if diff == 0 {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthenticated("the operator token is invalid"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Tokens {
+        Tokens::new(&Config::for_tests(String::new(), String::new()))
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            school_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            role: Role::Teacher,
+            student_id: None,
+        }
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let t = tokens();
+        let c = caller();
+        assert_eq!(t.verify(&t.issue(&c).unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn a_student_token_without_its_student_is_rejected() {
+        let t = tokens();
+        let mut c = caller();
+        c.role = Role::Student;
+        let token = t.issue(&c).unwrap();
+        assert!(t.verify(&token).is_err());
+    }
+}

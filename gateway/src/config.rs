@@ -1,0 +1,106 @@
+//! Typed configuration from flags or environment variables. Secrets are
+//! wrapped so they never appear in logs or `Debug` output.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Parser;
+use platform::telemetry::LogFormat;
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "gateway", about = "Schoolhouse HTTP/JSON API gateway")]
+pub struct Config {
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// HTTP worker threads; 0 = one per CPU core.
+    #[arg(long, env = "GATEWAY_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    #[arg(long, env = "STUDENTS_URL", default_value = "http://127.0.0.1:50051")]
+    pub students_url: String,
+    /// `redis://host:port` or `redis-cluster://host:port?node=host:port&...`.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    #[arg(long, env = "REDIS_COMMAND_TIMEOUT_MS", default_value_t = 50)]
+    pub redis_command_timeout_ms: u64,
+    /// HS256 signing secret, at least 32 bytes.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: SecretString,
+    #[arg(long, env = "JWT_ISSUER", default_value = "schoolhouse")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "schoolhouse-api")]
+    pub jwt_audience: String,
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 3600)]
+    pub jwt_ttl_secs: u64,
+    /// Clock skew tolerated on exp/nbf, at most 5 seconds.
+    #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=5))]
+    pub jwt_leeway_secs: u64,
+    /// Bearer token for operator-only routes (creating schools), at least 32 bytes.
+    #[arg(long, env = "OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: SecretString,
+    /// Comma-separated origins allowed by CORS; empty allows none.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest accepted request body.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+    #[arg(long, env = "GRPC_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
+    pub grpc_connect_timeout_ms: u64,
+    /// Deadline of every call to a service.
+    #[arg(long, env = "GRPC_REQUEST_TIMEOUT_MS", default_value_t = 5000)]
+    pub grpc_request_timeout_ms: u64,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Checks what clap cannot: secret lengths.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.jwt_secret.expose_secret().len() >= 32,
+            "JWT_SECRET must be at least 32 bytes"
+        );
+        anyhow::ensure!(
+            self.operator_token.expose_secret().len() >= 32,
+            "OPERATOR_TOKEN must be at least 32 bytes"
+        );
+        anyhow::ensure!(
+            self.body_limit_bytes >= 1024,
+            "BODY_LIMIT_BYTES must be at least 1024"
+        );
+        Ok(())
+    }
+
+    pub fn grpc_timeouts(&self) -> platform::grpc::ClientTimeouts {
+        platform::grpc::ClientTimeouts {
+            connect: Duration::from_millis(self.grpc_connect_timeout_ms),
+            request: Duration::from_millis(self.grpc_request_timeout_ms),
+        }
+    }
+
+    /// Settings for tests: fixed secrets, port 0.
+    pub fn for_tests(students_url: String, redis_url: String) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 2,
+            students_url,
+            redis_url,
+            redis_command_timeout_ms: 50,
+            jwt_secret: SecretString::from("test-secret-test-secret-test-secret!".to_owned()),
+            jwt_issuer: "schoolhouse".into(),
+            jwt_audience: "schoolhouse-api".into(),
+            jwt_ttl_secs: 3600,
+            jwt_leeway_secs: 5,
+            operator_token: SecretString::from("operator-token-operator-token-0123".to_owned()),
+            cors_allowed_origins: vec!["https://app.example.test".into()],
+            body_limit_bytes: 16 * 1024,
+            grpc_connect_timeout_ms: 1000,
+            grpc_request_timeout_ms: 5000,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Strict request parsing: bodies must be JSON of a known shape (unknown
+//! fields rejected) and errors name the field that is wrong.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::problem::{ApiError, FieldError};
+
+/// A JSON body parsed into `T`; `T` should use `deny_unknown_fields`.
+pub struct JsonBody<T>(pub T);
+
+/// The body limit, from config; stored as app data.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let body = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code().as_u16() == 413 {
+                    ApiError::PayloadTooLarge(limit)
+                } else {
+                    ApiError::MalformedBody("the request body could not be read".into())
+                }
+            })?;
+            parse(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Parses JSON, turning serde's error into a field error where it can.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::MalformedBody(format!("the request body is not valid JSON: {inner}"))
+        } else {
+            ApiError::Validation(vec![FieldError {
+                field: if path == "." { String::new() } else { path },
+                message: strip_position(&inner.to_string()),
+            }])
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::MalformedBody("trailing data after the JSON body".into()))?;
+    Ok(value)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// Parses a query string strictly into `T` (unknown parameters rejected).
+pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::field("query", strip_position(&e.to_string())))
+}

@@ -1,0 +1,25 @@
+//! gateway: HTTP/JSON at `/api/v1` in front of the gRPC services.
+//!
+//! - [`config`]: flags / environment, secrets wrapped.
+//! - [`startup`]: listener, middleware order, graceful stop.
+//! - [`middleware`]: request id, response time, access log.
+//! - [`auth`]: JWT minting and verification; the `Authenticated` extractor.
+//! - [`json`]: strict JSON bodies and query strings with field errors.
+//! - [`dto`]: the API's JSON shapes and their proto conversions.
+//! - [`routes`]: handlers (parse → authorise → gRPC call → JSON).
+//! - [`services`]: gRPC clients and per-call metadata.
+//! - [`problem`]: `ApiError` → `application/problem+json`.
+//! - [`openapi`]: the generated OpenAPI document.
+//! - [`state`]: what every worker shares.
+
+pub mod auth;
+pub mod config;
+pub mod dto;
+pub mod json;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,71 @@
+//! Per-request plumbing: request id (accepted or generated), response time,
+//! and one access-log line per request.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    HttpMessage,
+};
+use uuid::Uuid;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const RESPONSE_TIME: HeaderName = HeaderName::from_static("x-response-time");
+
+tokio::task_local! {
+    static CURRENT: RequestId;
+}
+
+/// The request's id, also stored in request extensions for handlers.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// The id of the request being handled, for error bodies.
+pub fn current_request_id() -> String {
+    CURRENT.try_with(|r| r.0.clone()).unwrap_or_default()
+}
+
+/// A client-supplied id is kept only if it is short and plain, so it is safe
+/// to log and to forward as gRPC metadata.
+fn accepted(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then(|| s.to_owned())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(accepted)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let rid = RequestId(id.clone());
+    req.extensions_mut().insert(rid.clone());
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let mut res = CURRENT.scope(rid, next.call(req)).await?;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{duration_ms:.3}ms")) {
+        res.headers_mut().insert(RESPONSE_TIME, v);
+    }
+    if status >= 500 {
+        tracing::warn!(request.id = %id, http.method = %method, http.path = %path, http.status = status, duration_ms, "request failed");
+    } else {
+        tracing::debug!(request.id = %id, http.method = %method, http.path = %path, http.status = status, duration_ms, "request");
+    }
+    Ok(res)
+}

@@ -1,0 +1,71 @@
+use actix_web::{web, HttpResponse};
+use platform::caller::{Caller, Role};
+use proto::students::v1 as pb;
+
+use crate::auth::Authenticated;
+use crate::dto::{LoginBody, TokenResponse, User};
+use crate::json::JsonBody;
+use crate::problem::{ApiError, Problem};
+use crate::services::request;
+use crate::state::AppState;
+
+/// Exchange school slug, e-mail and password for an access token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: JsonBody<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let reply = state
+        .services
+        .auth
+        .clone()
+        .login(request(
+            pb::LoginRequest {
+                school_slug: b.school,
+                email: b.email,
+                password: b.password,
+            },
+            None,
+        ))
+        .await?
+        .into_inner();
+    let user = reply
+        .user
+        .ok_or(ApiError::Unauthenticated("login failed"))?;
+    let dto = User::from(user);
+    let caller = Caller {
+        school_id: dto.school_id,
+        user_id: dto.id,
+        role: dto
+            .role
+            .map(Role::from)
+            .ok_or(ApiError::Unauthenticated("login failed"))?,
+        student_id: dto.student_id,
+    };
+    let token = state.tokens.issue(&caller).map_err(|e| {
+        tracing::error!(error = %e, "cannot sign token");
+        ApiError::internal()
+    })?;
+    Ok(HttpResponse::Ok().json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.ttl().as_secs(),
+        user: dto,
+    }))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = Problem)))]
+pub async fn me(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+    let user = state
+        .services
+        .auth
+        .clone()
+        .who_am_i(request(pb::WhoAmIRequest {}, Some(&auth.0)))
+        .await?
+        .into_inner();
+    Ok(HttpResponse::Ok().json(User::from(user)))
+}

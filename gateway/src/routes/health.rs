@@ -1,0 +1,66 @@
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
+
+use crate::state::AppState;
+
+/// Liveness: the process answers. No I/O, so it is also the bench's ceiling.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    students_svc: &'static str,
+    redis: &'static str,
+}
+
+const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Readiness: students-svc reports SERVING and Redis answers PING.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200), (status = 503)))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.shutting_down() {
+        return HttpResponse::ServiceUnavailable().json(Readiness {
+            status: "shutting_down",
+            students_svc: "unknown",
+            redis: "unknown",
+        });
+    }
+    let mut health = state.services.students_health.clone();
+    let students = async {
+        let check = health.check(HealthCheckRequest {
+            service: String::new(),
+        });
+        matches!(
+            tokio::time::timeout(CHECK_TIMEOUT, check).await,
+            Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32
+        )
+    };
+    let redis = async {
+        tokio::time::timeout(CHECK_TIMEOUT, platform::redis::ping(&state.redis))
+            .await
+            .unwrap_or(false)
+    };
+    let (students, redis) = tokio::join!(students, redis);
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = Readiness {
+        status: if students && redis {
+            "ready"
+        } else {
+            "not_ready"
+        },
+        students_svc: word(students),
+        redis: word(redis),
+    };
+    if students && redis {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,40 @@
+//! HTTP routes under `/api/v1`, plus `/healthz` and `/readyz`.
+
+pub mod auth;
+pub mod health;
+pub mod schools;
+pub mod students;
+pub mod users;
+
+use actix_web::web;
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/auth/login", web::post().to(auth::login))
+            .route("/auth/me", web::get().to(auth::me))
+            .route("/schools", web::post().to(schools::create))
+            .route("/users", web::post().to(users::create))
+            .route("/students", web::get().to(students::list))
+            .route("/students", web::post().to(students::create))
+            .route("/students/{id}", web::get().to(students::get))
+            .route("/students/{id}", web::patch().to(students::update))
+            .route("/students/{id}", web::delete().to(students::archive))
+            .route("/openapi.json", web::get().to(crate::openapi::serve)),
+    )
+    .route("/healthz", web::get().to(health::live))
+    .route("/readyz", web::get().to(health::ready));
+}
+
+/// Path ids must be UUIDs: anything else is a 400 naming the parameter.
+pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::field("id", "must be a UUID"))
+}
+
+/// Unknown routes answer problem+json like every other error.
+pub async fn not_found() -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound("no such route"))
+}

@@ -1,0 +1,65 @@
+//! gRPC clients, created once at start-up over lazily connecting channels
+//! with connect and request timeouts, and the metadata every call carries.
+
+use platform::caller::{Caller, REQUEST_ID};
+use proto::students::v1::{
+    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
+    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+};
+use tonic::{
+    metadata::MetadataValue,
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct Services {
+    pub schools: SchoolServiceClient<Channel>,
+    pub auth: AuthServiceClient<Channel>,
+    pub users: UserServiceClient<Channel>,
+    pub students: StudentServiceClient<Channel>,
+    pub students_health: HealthClient<Channel>,
+}
+
+/// Validated endpoints of the services, from config.
+#[derive(Clone)]
+pub struct Endpoints {
+    pub students: Endpoint,
+}
+
+impl Endpoints {
+    pub fn from_config(c: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            students: platform::grpc::endpoint(&c.students_url, c.grpc_timeouts())?,
+        })
+    }
+}
+
+impl Services {
+    /// Channels owned by the calling worker thread: each HTTP worker gets its
+    /// own HTTP/2 connections, so no worker funnels its calls through another.
+    pub fn connect(e: &Endpoints) -> Self {
+        let students = e.students.connect_lazy();
+        Self {
+            schools: SchoolServiceClient::new(students.clone()),
+            auth: AuthServiceClient::new(students.clone()),
+            users: UserServiceClient::new(students.clone()),
+            students: StudentServiceClient::new(students.clone()),
+            students_health: HealthClient::new(students),
+        }
+    }
+}
+
+/// A gRPC request carrying the caller (if any) and the request id.
+pub fn request<T>(msg: T, caller: Option<&Caller>) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    if let Some(c) = caller {
+        c.write(req.metadata_mut());
+    }
+    if let Ok(v) = MetadataValue::try_from(crate::middleware::current_request_id()) {
+        req.metadata_mut().insert(REQUEST_ID, v);
+    }
+    req
+}

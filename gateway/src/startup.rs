@@ -1,0 +1,141 @@
+//! Builds the HTTP server: binds its own listener (tests use port 0), wires
+//! middleware in the order of design.md §3, and stops on a shutdown future.
+
+use std::{
+    future::Future,
+    net::{SocketAddr, TcpListener},
+    sync::{atomic::AtomicBool, Arc},
+};
+
+use actix_cors::Cors;
+use actix_web::{
+    http::header,
+    middleware::{from_fn, Compress, DefaultHeaders},
+    web, App, HttpServer,
+};
+use anyhow::Context;
+
+use crate::{
+    auth::Tokens,
+    config::Config,
+    json::BodyLimit,
+    middleware::request_context,
+    services::{Endpoints, Services},
+    state::AppState,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    config: Config,
+    endpoints: Endpoints,
+    tokens: Arc<Tokens>,
+    redis: fred::clients::Client,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Application {
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let redis = platform::redis::connect(
+            &config.redis_url,
+            &platform::redis::RedisSettings {
+                command_timeout: std::time::Duration::from_millis(config.redis_command_timeout_ms),
+                ..Default::default()
+            },
+        )?;
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            endpoints: Endpoints::from_config(&config)?,
+            tokens: Arc::new(Tokens::new(&config)),
+            config,
+            redis,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` resolves; then readiness fails at once and
+    /// in-flight requests get up to 30 s to finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let tokens = web::Data::from(self.tokens.clone());
+        let (endpoints, redis, flag) = (self.endpoints, self.redis, self.shutting_down.clone());
+        let operator_token = self.config.operator_token.clone();
+        let limit = self.config.body_limit_bytes;
+        let origins = self.config.cors_allowed_origins.clone();
+        let mut server = HttpServer::new(move || {
+            let cors = origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .fold(Cors::default(), |c, o| c.allowed_origin(o))
+                .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+                .allowed_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_NONE_MATCH,
+                ])
+                .expose_headers(["x-request-id", "x-response-time"])
+                .max_age(600);
+            let state = web::Data::new(AppState {
+                services: Services::connect(&endpoints),
+                tokens: tokens.clone().into_inner(),
+                operator_token: operator_token.clone(),
+                redis: redis.clone(),
+                shutting_down: flag.clone(),
+            });
+            App::new()
+                .app_data(state)
+                .app_data(tokens.clone())
+                .app_data(BodyLimit(limit))
+                .app_data(web::PayloadConfig::new(limit))
+                .configure(crate::routes::configure)
+                .default_service(web::to(crate::routes::not_found))
+                .wrap(Compress::default())
+                .wrap(cors)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        .add((header::REFERRER_POLICY, "no-referrer"))
+                        .add((
+                            header::CONTENT_SECURITY_POLICY,
+                            "default-src 'none'; frame-ancestors 'none'",
+                        ))
+                        .add((
+                            header::STRICT_TRANSPORT_SECURITY,
+                            "max-age=63072000; includeSubDomains",
+                        ))
+                        .add((header::CACHE_CONTROL, "no-store")),
+                )
+                .wrap(from_fn(request_context))
+        })
+        .disable_signals()
+        .shutdown_timeout(30)
+        .listen(self.listener)?;
+        if self.config.workers > 0 {
+            server = server.workers(self.config.workers);
+        }
+        let server = server.run();
+        let handle = server.handle();
+        let flag = self.shutting_down;
+        tracing::info!(listen.addr = %self.config.listen, "gateway serving");
+        // Polled in this task (the shutdown future need not be Send); the
+        // server future completes once the graceful stop has drained.
+        let stop = async move {
+            shutdown.await;
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            handle.stop(true).await;
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            r = server => r.context("HTTP server failed"),
+            () = stop => Ok(()),
+        }
+    }
+}

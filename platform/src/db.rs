@@ -1,0 +1,147 @@
+//! Postgres: a pool whose every wait is bounded, and migrations applied once
+//! under an advisory lock so several replicas can start at the same time.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::NoTls;
+
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    /// How long a request may wait for a free connection before UNAVAILABLE.
+    pub wait_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Server-side cap on any statement, so a runaway query frees its slot.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub fn pg_config(url: &str, s: &PoolSettings) -> anyhow::Result<tokio_postgres::Config> {
+    let mut cfg: tokio_postgres::Config = url.parse().context("invalid database URL")?;
+    cfg.connect_timeout(s.connect_timeout);
+    cfg.options(format!(
+        "-c statement_timeout={}",
+        s.statement_timeout.as_millis()
+    ));
+    Ok(cfg)
+}
+
+pub fn pool(url: &str, s: &PoolSettings) -> anyhow::Result<Pool> {
+    let cfg = pg_config(url, s)?;
+    // Fast recycling skips a round-trip per checkout; safe because no code
+    // leaves session state behind (migrations use their own connection).
+    let mgr = Manager::from_config(
+        cfg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(mgr)
+        .max_size(s.max_size)
+        .timeouts(Timeouts {
+            wait: Some(s.wait_timeout),
+            create: Some(s.connect_timeout),
+            recycle: Some(s.connect_timeout),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .context("cannot build Postgres pool")
+}
+
+/// One embedded migration. `version`s are applied in ascending order.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Applies pending migrations into the connection's schema (the service
+/// role's `search_path`). A changed migration that was already applied is an
+/// error: history is never rewritten.
+pub async fn migrate(url: &str, s: &PoolSettings, migrations: &[Migration]) -> anyhow::Result<()> {
+    let (mut client, conn) = pg_config(url, s)?
+        .connect(NoTls)
+        .await
+        .context("cannot connect to Postgres for migrations")?;
+    let conn_task = tokio::spawn(conn);
+    let result = apply(&mut client, migrations).await;
+    drop(client);
+    let _ = conn_task.await;
+    result
+}
+
+async fn apply(
+    client: &mut tokio_postgres::Client,
+    migrations: &[Migration],
+) -> anyhow::Result<()> {
+    let schema: String = client
+        .query_one("SELECT current_schema()", &[])
+        .await?
+        .try_get::<_, Option<String>>(0)?
+        .context("the database role has no usable schema on its search_path")?;
+    // Session-level lock keyed by schema: replicas of one service serialise,
+    // different services migrate in parallel.
+    client
+        .execute("SELECT pg_advisory_lock(hashtext($1))", &[&schema])
+        .await?;
+    let outcome = async {
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())",
+            )
+            .await?;
+        for m in migrations {
+            let row = client
+                .query_opt(
+                    "SELECT checksum, md5($2) FROM schema_migrations WHERE version = $1",
+                    &[&m.version, &m.sql],
+                )
+                .await?;
+            if let Some(row) = row {
+                let (stored, now): (String, String) = (row.get(0), row.get(1));
+                anyhow::ensure!(
+                    stored == now,
+                    "migration {} ({}) was edited after it was applied",
+                    m.version,
+                    m.name
+                );
+                continue;
+            }
+            let tx = client.transaction().await?;
+            tx.batch_execute(m.sql)
+                .await
+                .with_context(|| format!("migration {} ({}) failed", m.version, m.name))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
+                &[&m.version, &m.name, &m.sql],
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(migration.version = m.version, migration.name = m.name, db.schema = %schema, "migration applied");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    client
+        .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&schema])
+        .await?;
+    outcome
+}

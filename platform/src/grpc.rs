@@ -1,0 +1,81 @@
+//! gRPC plumbing: client channels with timeouts, server listeners and the
+//! standard health service every server registers.
+
+use std::{future::Future, time::Duration};
+
+use tonic::transport::{server::TcpIncoming, Channel, Endpoint};
+use tonic_health::{server::HealthReporter, ServingStatus};
+
+/// Timeouts for an outgoing channel. tonic has none by default.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientTimeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+/// A validated endpoint; `connect_lazy()` on it makes a channel that does not
+/// stop its owner from starting while the service is briefly down.
+pub fn endpoint(url: &str, t: ClientTimeouts) -> anyhow::Result<Endpoint> {
+    let endpoint = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(t.connect)
+        .timeout(t.request)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true);
+    Ok(endpoint)
+}
+
+/// A lazily connecting channel to `url`.
+pub fn channel(url: &str, t: ClientTimeouts) -> anyhow::Result<Channel> {
+    Ok(endpoint(url, t)?.connect_lazy())
+}
+
+/// Turns a bound listener into tonic's incoming stream (tests bind port 0).
+pub fn incoming(listener: tokio::net::TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// Waits for `signal`, then marks every service NOT_SERVING so load balancers
+/// stop routing here while in-flight calls drain.
+pub async fn drain_on<F: Future<Output = ()>>(
+    signal: F,
+    reporter: HealthReporter,
+    services: &[&str],
+) {
+    signal.await;
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    for s in services {
+        reporter
+            .set_service_status(*s, ServingStatus::NotServing)
+            .await;
+    }
+}
+
+/// Health reporter with the overall ("") status SERVING.
+pub async fn health() -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    (reporter, service)
+}
+
+/// Serves only the health service: for services whose RPCs have not landed
+/// yet but whose schema and deployment already exist.
+pub async fn serve_health_only<F: Future<Output = ()>>(
+    listener: tokio::net::TcpListener,
+    shutdown: F,
+) -> anyhow::Result<()> {
+    let (reporter, health) = health().await;
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming(listener), drain_on(shutdown, reporter, &[]))
+        .await?;
+    Ok(())
+}

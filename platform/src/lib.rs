@@ -1,0 +1,21 @@
+//! Shared runtime code for the gateway and the services.
+//!
+//! - [`telemetry`]: tracing-subscriber set-up (JSON or pretty logs).
+//! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
+//! - [`caller`]: the authenticated caller carried in gRPC metadata.
+//! - [`status`]: the one gRPC → HTTP status table (design.md §6).
+//! - [`grpc`]: client channels with timeouts, server health and listeners.
+//! - [`db`] (feature `db`): pooled Postgres with timeouts and migrations
+//!   applied under an advisory lock.
+//! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
+
+pub mod caller;
+pub mod grpc;
+pub mod shutdown;
+pub mod status;
+pub mod telemetry;
+
+#[cfg(feature = "db")]
+pub mod db;
+#[cfg(feature = "redis")]
+pub mod redis;

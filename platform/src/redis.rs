@@ -1,0 +1,50 @@
+//! Redis (fred) with every wait bounded: fred's defaults have no command
+//! timeout, an unbounded queue and silent re-sends (design.md §7).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fred::prelude::*;
+
+#[derive(Clone, Copy, Debug)]
+pub struct RedisSettings {
+    pub command_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            command_timeout: Duration::from_millis(50),
+            connect_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Builds a client for `redis://host:port` or
+/// `redis-cluster://host:port?node=host:port&...` and starts connecting in the
+/// background: start-up never waits on Redis, which may be away.
+pub fn connect(url: &str, s: &RedisSettings) -> anyhow::Result<Client> {
+    let config = Config::from_url(url).context("invalid Redis URL")?;
+    let client = Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = s.connect_timeout;
+            c.internal_command_timeout = s.command_timeout * 4;
+            // A command whose connection dropped fails instead of being re-sent:
+            // INCR or XADD must not apply twice.
+            c.max_command_attempts = 1;
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = s.command_timeout;
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .build()
+        .context("cannot build Redis client")?;
+    client.connect();
+    Ok(client)
+}
+
+/// PING within the command timeout.
+pub async fn ping(client: &Client) -> bool {
+    client.ping::<String>(None).await.is_ok()
+}

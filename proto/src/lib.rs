@@ -1,0 +1,21 @@
+//! Protobuf contracts shared by the gateway and the services.
+//!
+//! Packages are versioned (`school.students.v1`); a breaking change gets a new
+//! package next to the old one rather than an edit in place.
+
+#![allow(clippy::all, clippy::pedantic)]
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("school.common.v1");
+    }
+}
+
+pub mod students {
+    pub mod v1 {
+        tonic::include_proto!("school.students.v1");
+    }
+}
+
+// `school.analytics.v1` and `school.notify.v1` declare no messages yet, so
+// prost generates nothing to include; their modules arrive with their RPCs.

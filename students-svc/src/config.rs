@@ -1,0 +1,58 @@
+//! Typed configuration from flags or environment variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Parser;
+use platform::{db::PoolSettings, telemetry::LogFormat};
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Parser, Debug)]
+#[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
+pub struct Config {
+    /// gRPC listen address.
+    #[arg(long, env = "STUDENTS_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Postgres URL for the `students_svc` role (its search_path is `students`).
+    #[arg(long, env = "STUDENTS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: SecretString,
+    #[arg(long, env = "STUDENTS_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+    /// Longest wait for a pooled connection before answering UNAVAILABLE.
+    #[arg(long, env = "STUDENTS_DB_WAIT_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_wait_timeout_ms: u64,
+    #[arg(long, env = "STUDENTS_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    pub db_statement_timeout_ms: u64,
+    /// Server-side cap on any one RPC.
+    #[arg(long, env = "STUDENTS_RPC_TIMEOUT_MS", default_value_t = 10_000)]
+    pub rpc_timeout_ms: u64,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_size: self.db_pool_size,
+            wait_timeout: Duration::from_millis(self.db_wait_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            ..PoolSettings::default()
+        }
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+
+    /// Settings for tests: everything default but the database.
+    pub fn for_database(url: &str) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: SecretString::from(url.to_owned()),
+            db_pool_size: 8,
+            db_wait_timeout_ms: 2000,
+            db_statement_timeout_ms: 5000,
+            rpc_timeout_ms: 10_000,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! students-svc: the system of record, served over gRPC.
+//!
+//! - [`config`]: flags / environment.
+//! - [`startup`]: migrations, pool, listener; `Application::run_until`.
+//! - [`api`]: gRPC handlers (caller → parse → authorise → repo → reply).
+//! - [`requests`]: proto requests parsed into [`domain`] types.
+//! - [`domain`]: validated values; repositories accept only these.
+//! - [`repo`]: SQL, always scoped by school id.
+//! - [`convert`]: rows → proto messages.
+//! - [`passwords`]: argon2id on the blocking pool.
+//! - [`error`]: `ServiceError` and its mapping to gRPC status.
+
+pub mod api;
+pub mod config;
+pub mod convert;
+pub mod domain;
+pub mod error;
+pub mod passwords;
+pub mod repo;
+pub mod requests;
+pub mod startup;

@@ -1,0 +1,79 @@
+//! Builds the server: migrate, pool, bind. Tests call this with port 0.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use platform::db::{self, Migration};
+use proto::students::v1 as pb;
+use tokio::net::TcpListener;
+
+use crate::{api::Api, config::Config};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+pub struct Application {
+    listener: TcpListener,
+    api: Api,
+    rpc_timeout: Duration,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let settings = config.pool_settings();
+        db::migrate(config.database_url(), &settings, MIGRATIONS).await?;
+        let pool = db::pool(config.database_url(), &settings)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            api: Api::new(pool),
+            rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then reports NOT_SERVING and lets
+    /// in-flight calls finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        use pb::{
+            auth_service_server::AuthServiceServer, school_service_server::SchoolServiceServer,
+            student_service_server::StudentServiceServer, user_service_server::UserServiceServer,
+        };
+        let (reporter, health) = platform::grpc::health().await;
+        let names = [
+            "school.students.v1.SchoolService",
+            "school.students.v1.AuthService",
+            "school.students.v1.UserService",
+            "school.students.v1.StudentService",
+        ];
+        for n in names {
+            reporter
+                .set_service_status(n, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        tracing::info!(listen.addr = %self.local_addr(), "students-svc serving");
+        tonic::transport::Server::builder()
+            .timeout(self.rpc_timeout)
+            .add_service(health)
+            .add_service(SchoolServiceServer::new(self.api.clone()))
+            .add_service(AuthServiceServer::new(self.api.clone()))
+            .add_service(UserServiceServer::new(self.api.clone()))
+            .add_service(StudentServiceServer::new(self.api))
+            .serve_with_incoming_shutdown(
+                platform::grpc::incoming(self.listener),
+                platform::grpc::drain_on(shutdown, reporter, &names),
+            )
+            .await
+            .context("gRPC server failed")
+    }
+}
