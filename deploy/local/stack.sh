@@ -4,12 +4,13 @@
 # Usage: deploy/local/stack.sh up|down|status|env
 #
 # Environment:
-#   STACK       run (default) | test    -> state dir <repo>/.stack/$STACK/ and port set
+#   STACK       run (default) | test | bench   -> state dir <repo>/.stack/$STACK/ and port set
 #   REDIS_MODE  standalone (default) | cluster | both   (only used by `up`)
 #   PG_PORT, REDIS_PORT, REDIS_CLUSTER_BASE_PORT         override the port set
 #
 #   STACK=run : Postgres 55432, Redis 56379, Redis cluster 57000-57005
 #   STACK=test: Postgres 55532, Redis 56479, Redis cluster 57100-57105 (fsync off)
+#   STACK=bench: Postgres 55632, Redis 56579, Redis cluster 57200-57205
 #   Cluster bus ports: port+10000, or port-10000 when that would exceed 65535
 #   (so 47000-47005 / 47100-47105 for the default sets).
 #
@@ -31,7 +32,8 @@ die() { printf '[stack:%s] ERROR: %s\n' "$STACK" "$*" >&2; exit 1; }
 case "$STACK" in
   run)  def_pg=55432; def_redis=56379; def_cluster=57000 ;;
   test) def_pg=55532; def_redis=56479; def_cluster=57100 ;;
-  *) die "STACK must be 'run' or 'test' (got '$STACK')" ;;
+  bench) def_pg=55632; def_redis=56579; def_cluster=57200 ;;
+  *) die "STACK must be 'run', 'test' or 'bench' (got '$STACK')" ;;
 esac
 case "$REDIS_MODE" in
   standalone|cluster|both) ;;
