@@ -8,6 +8,7 @@
 //! - [`db`] (feature `db`): pooled Postgres with timeouts and migrations
 //!   applied under an advisory lock.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
+//! - [`testing`] (feature `testing`): a fresh database per test.
 
 pub mod caller;
 pub mod grpc;
@@ -19,3 +20,5 @@ pub mod telemetry;
 pub mod db;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,78 @@
+//! Test support: every test gets a database of its own, laid out like
+//! production (one schema per service, each owned by that service's role),
+//! so tests run in parallel without sharing mutable state.
+//!
+//! Reads `PG_ADMIN_URL` (a superuser) and `STUDENTS_DATABASE_URL`,
+//! `ANALYTICS_DATABASE_URL`, `NOTIFY_DATABASE_URL` (the service roles), as
+//! written by `deploy/local/stack.sh` to `.stack/test/env`; `make test`
+//! exports them.
+
+use anyhow::Context;
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+/// Connection URLs of one fresh database.
+#[derive(Clone, Debug)]
+pub struct TestDatabase {
+    pub name: String,
+    pub admin_url: String,
+    pub students_url: String,
+    pub analytics_url: String,
+    pub notify_url: String,
+}
+
+fn env(key: &str) -> anyhow::Result<String> {
+    std::env::var(key).with_context(|| {
+        format!("{key} is not set: run the tests with `make test` (it starts the test stack)")
+    })
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> anyhow::Result<String> {
+    let (base, _) = url
+        .rsplit_once('/')
+        .context("database URL has no database name")?;
+    Ok(format!("{base}/{db}"))
+}
+
+async fn admin_connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .with_context(|| "cannot connect as the Postgres admin (is the test stack up?)")?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// Creates a new database with the `students`, `analytics` and `notify`
+/// schemas owned by their service roles and nothing granted to PUBLIC.
+pub async fn fresh_database() -> anyhow::Result<TestDatabase> {
+    let admin_url = env("PG_ADMIN_URL")?;
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    let admin = admin_connect(&admin_url).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let db_admin_url = with_database(&admin_url, &name)?;
+    let db = admin_connect(&db_admin_url).await?;
+    db.batch_execute(&format!(
+        "REVOKE ALL ON DATABASE {name} FROM PUBLIC;
+         REVOKE ALL ON SCHEMA public FROM PUBLIC;
+         GRANT CONNECT ON DATABASE {name} TO students_svc, analytics_svc, notify_svc;
+         CREATE SCHEMA students AUTHORIZATION students_svc;
+         CREATE SCHEMA analytics AUTHORIZATION analytics_svc;
+         CREATE SCHEMA notify AUTHORIZATION notify_svc;"
+    ))
+    .await?;
+    Ok(TestDatabase {
+        students_url: with_database(&env("STUDENTS_DATABASE_URL")?, &name)?,
+        analytics_url: with_database(&env("ANALYTICS_DATABASE_URL")?, &name)?,
+        notify_url: with_database(&env("NOTIFY_DATABASE_URL")?, &name)?,
+        admin_url: db_admin_url,
+        name,
+    })
+}
+
+/// A plain connection, for assertions on what was (not) written.
+pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    admin_connect(url).await
+}

@@ -1,0 +1,160 @@
+use pb::{
+    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
+    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+};
+use platform::caller::{Caller, Role};
+use platform::testing::{fresh_database, TestDatabase};
+use proto::common::v1 as common;
+use proto::students::v1 as pb;
+use students_svc::{config::Config, startup::Application};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub channel: Channel,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
+    }
+    let db = fresh_database().await.expect("fresh database");
+    let app = Application::build(&Config::for_database(&db.students_url))
+        .await
+        .expect("build students-svc");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect to students-svc");
+    TestApp {
+        db,
+        channel,
+        _stop: stop,
+    }
+}
+
+pub fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    caller.write(req.metadata_mut());
+    req
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub fn schools(&self) -> SchoolServiceClient<Channel> {
+        SchoolServiceClient::new(self.channel.clone())
+    }
+    pub fn auth(&self) -> AuthServiceClient<Channel> {
+        AuthServiceClient::new(self.channel.clone())
+    }
+    pub fn users(&self) -> UserServiceClient<Channel> {
+        UserServiceClient::new(self.channel.clone())
+    }
+    pub fn students(&self) -> StudentServiceClient<Channel> {
+        StudentServiceClient::new(self.channel.clone())
+    }
+
+    /// Creates a school and returns its admin as a caller.
+    pub async fn school(&self, slug: &str) -> Caller {
+        let r = self
+            .schools()
+            .create_school(pb::CreateSchoolRequest {
+                name: format!("School {slug}"),
+                slug: slug.into(),
+                admin_email: format!("admin@{slug}.test"),
+                admin_password: PASSWORD.into(),
+                admin_full_name: "Ada Admin".into(),
+            })
+            .await
+            .expect("create school")
+            .into_inner();
+        let admin = r.admin.unwrap();
+        Caller {
+            school_id: admin.school_id.parse().unwrap(),
+            user_id: admin.id.parse().unwrap(),
+            role: Role::Admin,
+            student_id: None,
+        }
+    }
+
+    pub async fn teacher(&self, admin: &Caller, email: &str) -> Caller {
+        let u = self
+            .users()
+            .create_user(with_caller(
+                admin,
+                pb::CreateUserRequest {
+                    email: email.into(),
+                    password: PASSWORD.into(),
+                    full_name: "Tess Teacher".into(),
+                    role: common::Role::Teacher.into(),
+                },
+            ))
+            .await
+            .expect("create teacher")
+            .into_inner();
+        Caller {
+            school_id: admin.school_id,
+            user_id: u.id.parse().unwrap(),
+            role: Role::Teacher,
+            student_id: None,
+        }
+    }
+
+    pub async fn create_student(
+        &self,
+        admin: &Caller,
+        req: pb::CreateStudentRequest,
+    ) -> pb::Student {
+        self.students()
+            .create_student(with_caller(admin, req))
+            .await
+            .expect("create student")
+            .into_inner()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let c = platform::testing::connect(&self.db.admin_url)
+            .await
+            .unwrap();
+        c.query_one(&format!("SELECT count(*) FROM students.{table}"), &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+pub fn student(admission_no: &str, given: &str, family: &str) -> pb::CreateStudentRequest {
+    pb::CreateStudentRequest {
+        admission_no: admission_no.into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        date_of_birth: Some(common::Date {
+            year: 2014,
+            month: 5,
+            day: 17,
+        }),
+        grade_level: 5,
+        section: "A".into(),
+        status: 0,
+        login: None,
+    }
+}
+
+pub fn violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let mut fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
