@@ -1,0 +1,269 @@
+//! The four real binaries as separate processes, wired by environment
+//! variables exactly as `make run` wires them.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn bin(name: &str) -> PathBuf {
+    // target/debug/deps/api-<hash> → target/debug/<name>
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .to_path_buf();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build all binaries first (`cargo test --workspace --all-targets` does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Processes(Vec<(String, Child)>);
+
+impl Processes {
+    /// SIGTERM everything and require a clean exit: graceful shutdown works.
+    fn stop(mut self) {
+        for (name, child) in &mut self.0 {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "signal {name}");
+        }
+        for (name, child) in &mut self.0 {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "{name} exited with {status}");
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{name} did not stop");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.0.clear();
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+        }
+    }
+}
+
+#[tokio::test]
+async fn four_binaries_login_create_get_list_update_archive() {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let (students, analytics, notify, http) = (free_port(), free_port(), free_port(), free_port());
+    let operator = "e2e-operator-token-0123456789abcdef";
+    let common = |cmd: &mut Command| {
+        cmd.env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(if std::env::var("TEST_LOG").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
+    };
+    let mut procs = Processes(Vec::new());
+    let mut spawn = |name: &str, envs: &[(&str, String)]| {
+        let mut cmd = Command::new(bin(name));
+        common(&mut cmd);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        procs.0.push((name.to_owned(), cmd.spawn().unwrap()));
+    };
+    spawn(
+        "students-svc",
+        &[
+            ("STUDENTS_LISTEN", format!("127.0.0.1:{students}")),
+            ("STUDENTS_DATABASE_URL", db.students_url.clone()),
+        ],
+    );
+    spawn(
+        "analytics-svc",
+        &[
+            ("ANALYTICS_LISTEN", format!("127.0.0.1:{analytics}")),
+            ("ANALYTICS_DATABASE_URL", db.analytics_url.clone()),
+        ],
+    );
+    spawn(
+        "notify-svc",
+        &[
+            ("NOTIFY_LISTEN", format!("127.0.0.1:{notify}")),
+            ("NOTIFY_DATABASE_URL", db.notify_url.clone()),
+        ],
+    );
+    spawn(
+        "gateway",
+        &[
+            ("GATEWAY_LISTEN", format!("127.0.0.1:{http}")),
+            ("STUDENTS_URL", format!("http://127.0.0.1:{students}")),
+            ("REDIS_URL", redis_url()),
+            ("JWT_SECRET", "e2e-secret-e2e-secret-e2e-secret-0".into()),
+            ("OPERATOR_TOKEN", operator.into()),
+        ],
+    );
+
+    let base = format!("http://127.0.0.1:{http}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status() == StatusCode::OK {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "system not ready within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Every service migrated its own schema.
+    let admin_db = platform::testing::connect(&db.admin_url).await.unwrap();
+    for schema in ["students", "analytics", "notify"] {
+        let n: i64 = admin_db
+            .query_one(
+                &format!("SELECT count(*) FROM {schema}.schema_migrations"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1, "{schema}");
+    }
+
+    let post = |path: &str, token: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        "/api/v1/schools",
+        operator,
+        json!({"name": "E2E High", "slug": "e2e", "admin": {"email": "admin@e2e.test", "password": PASSWORD, "full_name": "Ada"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"school": "e2e", "email": "admin@e2e.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let r = post(
+            "/api/v1/students",
+            &token,
+            new_student(&format!("E-{i:02}"), &format!("G{i:02}")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let one: Value = get(format!("/api/v1/students/{}", ids[7]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["admission_no"], "E-07");
+
+    let p1: Value = get("/api/v1/students?limit=20".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p1["items"].as_array().unwrap().len(), 20);
+    let p2: Value = get(format!(
+        "/api/v1/students?limit=20&cursor={}",
+        p1["next_cursor"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(p2["items"].as_array().unwrap().len(), 10);
+    assert!(p2["next_cursor"].is_null());
+
+    let patch = |version: i64| {
+        client
+            .patch(format!("{base}/api/v1/students/{}", ids[7]))
+            .bearer_auth(&token)
+            .json(&json!({"version": version, "section": "C"}))
+            .send()
+    };
+    assert_eq!(patch(1).await.unwrap().status(), StatusCode::OK);
+    let stale = patch(1).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        stale.json::<Value>().await.unwrap()["code"],
+        "version_conflict"
+    );
+
+    let archived = client
+        .delete(format!("{base}/api/v1/students/{}", ids[7]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archived.status(), StatusCode::OK);
+    let after: Value = get("/api/v1/students?limit=100".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["items"].as_array().unwrap().len(), 29);
+
+    procs.stop();
+}

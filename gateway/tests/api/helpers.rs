@@ -1,0 +1,234 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gateway::{config::Config, startup::Application};
+use platform::testing::{fresh_database, TestDatabase};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+
+pub struct TestGateway {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: TestDatabase,
+    pub config: Config,
+    _stop_students: oneshot::Sender<()>,
+    _stop_gateway: oneshot::Sender<()>,
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").expect("REDIS_URL is not set: run the tests with `make test`")
+}
+
+/// Starts students-svc in-process (port 0) on a fresh database.
+pub async fn spawn_students(db: &TestDatabase) -> (String, oneshot::Sender<()>) {
+    let app = students_svc::startup::Application::build(
+        &students_svc::config::Config::for_database(&db.students_url),
+    )
+    .await
+    .expect("build students-svc");
+    let url = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
+/// Starts the gateway on its own thread with its own actix system, as its
+/// binary does, and returns its base URL once it listens.
+pub fn spawn_gateway_with(config: Config) -> (String, oneshot::Sender<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(config).expect("build gateway");
+            ready_tx.send(app.local_addr()).expect("report address");
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("gateway run");
+        });
+    });
+    let addr = ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("gateway started");
+    (format!("http://{addr}"), stop)
+}
+
+pub async fn spawn() -> TestGateway {
+    spawn_configured(|_| {}).await
+}
+
+pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
+    init_logs();
+    let db = fresh_database().await.expect("fresh database");
+    let (students_url, stop_students) = spawn_students(&db).await;
+    let mut config = Config::for_tests(students_url, redis_url());
+    tweak(&mut config);
+    let (base, stop_gateway) = spawn_gateway_with(config.clone());
+    TestGateway {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        db,
+        config,
+        _stop_students: stop_students,
+        _stop_gateway: stop_gateway,
+    }
+}
+
+pub fn operator_token(c: &Config) -> String {
+    use secrecy::ExposeSecret;
+    c.operator_token.expose_secret().to_owned()
+}
+
+impl TestGateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn create_school(&self, slug: &str) -> Value {
+        let r = self
+            .http
+            .post(self.url("/api/v1/schools"))
+            .bearer_auth(operator_token(&self.config))
+            .json(&json!({
+                "name": format!("School {slug}"),
+                "slug": slug,
+                "admin": {"email": format!("admin@{slug}.test"), "password": PASSWORD, "full_name": "Ada Admin"}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.unwrap()
+    }
+
+    pub async fn login(&self, slug: &str, email: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"school": slug, "email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "login {email}");
+        let body: Value = r.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A school with its admin's token.
+    pub async fn admin(&self, slug: &str) -> String {
+        self.create_school(slug).await;
+        self.login(slug, &format!("admin@{slug}.test")).await
+    }
+
+    pub async fn teacher(&self, slug: &str, admin_token: &str) -> String {
+        let email = format!("teacher@{slug}.test");
+        let r = self
+            .post(
+                "/api/v1/users",
+                admin_token,
+                json!({"email": email, "password": PASSWORD, "full_name": "Tess Teacher", "role": "teacher"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        self.login(slug, &email).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn create_student(&self, token: &str, admission_no: &str, given: &str) -> Value {
+        let r = self
+            .post("/api/v1/students", token, new_student(admission_no, given))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.unwrap()
+    }
+
+    /// Rows in a students-svc table, read as the database admin.
+    pub async fn count(&self, table: &str) -> i64 {
+        let c = platform::testing::connect(&self.db.admin_url)
+            .await
+            .unwrap();
+        c.query_one(&format!("SELECT count(*) FROM students.{table}"), &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+pub fn new_student(admission_no: &str, given: &str) -> Value {
+    json!({
+        "admission_no": admission_no,
+        "given_name": given,
+        "family_name": "Ng",
+        "date_of_birth": "2014-05-17",
+        "grade_level": 5,
+        "section": "A"
+    })
+}
+
+/// Asserts a problem+json answer with `status` and `code`; returns the body.
+pub async fn problem(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let header_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["request_id"], header_id.as_str());
+    body
+}
+
+pub fn error_fields(body: &Value) -> Vec<String> {
+    let mut f: Vec<String> = body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    f.sort();
+    f
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

@@ -1,0 +1,11 @@
+//! Gateway tests: real HTTP against the gateway, which calls a real
+//! students-svc over TCP, on a fresh database per test. `e2e` runs the four
+//! real binaries as separate processes.
+
+mod helpers;
+
+mod auth;
+mod e2e;
+mod errors;
+mod plumbing;
+mod students;
