@@ -10,6 +10,7 @@ use actix_web::{
     middleware::Next,
     HttpMessage,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,7 +53,8 @@ pub async fn request_context(
     req.extensions_mut().insert(rid.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let mut res = CURRENT.scope(rid, next.call(req)).await?;
+    let span = tracing::info_span!("http", request.id = %id);
+    let mut res = CURRENT.scope(rid, next.call(req).instrument(span)).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     let duration_ms = elapsed.as_secs_f64() * 1000.0;

@@ -113,13 +113,6 @@ fn uuid_value(id: Uuid) -> MetadataValue<tonic::metadata::Ascii> {
     MetadataValue::try_from(&*s).unwrap_or_else(|_| MetadataValue::from_static(""))
 }
 
-/// The request id from metadata, for log fields.
-pub fn request_id(md: &MetadataMap) -> &str {
-    md.get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

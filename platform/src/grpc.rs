@@ -54,6 +54,17 @@ pub async fn drain_on<F: Future<Output = ()>>(
     }
 }
 
+/// One span per incoming call, carrying the gateway's request id so every
+/// log line of the call can be joined with the HTTP access log.
+pub fn request_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get(crate::caller::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("grpc", request.id = %request_id, rpc.path = %req.uri().path())
+}
+
 /// Health reporter with the overall ("") status SERVING.
 pub async fn health() -> (
     HealthReporter,
@@ -74,6 +85,7 @@ pub async fn serve_health_only<F: Future<Output = ()>>(
 ) -> anyhow::Result<()> {
     let (reporter, health) = health().await;
     tonic::transport::Server::builder()
+        .trace_fn(request_span)
         .add_service(health)
         .serve_with_incoming_shutdown(incoming(listener), drain_on(shutdown, reporter, &[]))
         .await?;

@@ -64,6 +64,7 @@ impl Application {
         tracing::info!(listen.addr = %self.local_addr(), "students-svc serving");
         tonic::transport::Server::builder()
             .timeout(self.rpc_timeout)
+            .trace_fn(platform::grpc::request_span)
             .add_service(health)
             .add_service(SchoolServiceServer::new(self.api.clone()))
             .add_service(AuthServiceServer::new(self.api.clone()))
