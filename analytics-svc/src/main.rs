@@ -4,7 +4,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = analytics_svc::Config::parse();
     platform::telemetry::init(config.log_format);
-    analytics_svc::Application::build(&config)
+    analytics_svc::build(&config)
         .await?
         .run_until(platform::shutdown::signal())
         .await

@@ -1,16 +1,14 @@
 //! notify-svc: notifications, delivery jobs and documents.
 //!
 //! Today it owns the `notify` schema (migrated at start-up) and serves the
-//! standard gRPC health service; its RPCs and event consumers arrive with
-//! their issues.
+//! standard gRPC health service ([`platform::health_only`]); its RPCs and
+//! event consumers arrive with their issues.
 
-use std::{future::Future, net::SocketAddr};
+use std::net::SocketAddr;
 
-use anyhow::Context;
 use clap::Parser;
-use platform::db::{self, Migration, PoolSettings};
+use platform::db::Migration;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::net::TcpListener;
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -31,30 +29,12 @@ pub struct Config {
     pub log_format: platform::telemetry::LogFormat,
 }
 
-pub struct Application {
-    listener: TcpListener,
-}
-
-impl Application {
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        db::migrate(
-            config.database_url.expose_secret(),
-            &PoolSettings::default(),
-            MIGRATIONS,
-        )
-        .await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener })
-    }
-
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.listener.local_addr().ok()
-    }
-
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tracing::info!(listen.addr = ?self.local_addr(), "notify-svc serving health");
-        platform::grpc::serve_health_only(self.listener, shutdown).await
-    }
+pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::Application> {
+    platform::health_only::Application::build(
+        "notify-svc",
+        config.listen,
+        config.database_url.expose_secret(),
+        MIGRATIONS,
+    )
+    .await
 }

@@ -4,7 +4,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let config = notify_svc::Config::parse();
     platform::telemetry::init(config.log_format);
-    notify_svc::Application::build(&config)
+    notify_svc::build(&config)
         .await?
         .run_until(platform::shutdown::signal())
         .await

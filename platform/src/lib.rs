@@ -7,6 +7,7 @@
 //! - [`grpc`]: client channels with timeouts, server health and listeners.
 //! - [`db`] (feature `db`): pooled Postgres with timeouts and migrations
 //!   applied under an advisory lock.
+//! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
 //! - [`testing`] (feature `testing`): a fresh database per test.
 
@@ -18,6 +19,8 @@ pub mod telemetry;
 
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "db")]
+pub mod health_only;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "testing")]

@@ -76,3 +76,54 @@ pub async fn fresh_database() -> anyhow::Result<TestDatabase> {
 pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     admin_connect(url).await
 }
+
+/// Runs a health-only service and checks that it reports SERVING, that the
+/// service schemas hold exactly `tables`, and that it stops when asked.
+pub async fn assert_health_only(
+    app: crate::health_only::Application,
+    db: &TestDatabase,
+    tables: &[&str],
+) {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let addr = app.local_addr().expect("bound address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+
+    let admin = connect(&db.admin_url).await.expect("admin connection");
+    let found: Vec<String> = admin
+        .query(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+             WHERE table_schema IN ('students', 'analytics', 'notify') ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("list tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(found, tables);
+
+    stop.send(()).expect("server still running");
+    server
+        .await
+        .expect("server task")
+        .expect("server stopped cleanly");
+}
