@@ -390,7 +390,7 @@ async fn main() -> Result<()> {
     ensure!(a.concurrency >= 1, "--concurrency must be at least 1");
     let per = a.students / a.schools;
     ensure!(
-        per >= 1 && per <= 99_999,
+        (1..=99_999).contains(&per),
         "--students / --schools must be 1..99999"
     );
     let client = Client::builder()
@@ -459,7 +459,7 @@ async fn main() -> Result<()> {
             ids[s][i] = id;
             created += usize::from(new);
             done += 1;
-            if done % 10_000 == 0 {
+            if done.is_multiple_of(10_000) {
                 println!(
                     "bench_seed:   {done}/{total} ({:.0}/s)",
                     done as f64 / t0.elapsed().as_secs_f64()

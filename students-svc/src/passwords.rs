@@ -1,11 +1,11 @@
-//! argon2id hashing, run on the blocking pool: a hash costs tens of
-//! milliseconds of CPU and must not stall the async workers.
+//! argon2id hashing, off the async workers: a hash costs tens of
+//! milliseconds of CPU and must not stall them.
 
-use std::sync::LazyLock;
+use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
 use anyhow::Context;
 use rand_core::OsRng;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::ServiceError;
 use argon2::{
@@ -13,26 +13,54 @@ use argon2::{
     Argon2,
 };
 
-/// Each hash holds ~19 MiB for its duration. Bounding concurrent hashes to
-/// the core count keeps memory flat under a login flood (unbounded, 64
-/// parallel logins grew the service to ~700 MiB RSS) and leaves the blocking
-/// pool to everything else.
-static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A few dedicated threads for argon2. Each hash holds ~19 MiB while it runs;
+/// on tokio's blocking pool hashes rotate over many threads and the allocator
+/// keeps that memory per thread (32 parallel logins grew the service to
+/// 2.6 GiB RSS). A fixed pool sized to the cores bounds both memory and the
+/// CPU a login flood can take; excess hashes queue.
+static POOL: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    for i in 0..threads {
+        let rx = Arc::clone(&rx);
+        let spawned = std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || loop {
+                let job = match rx.lock() {
+                    Ok(guard) => guard.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a password hashing thread");
+        }
+    }
+    tx
 });
 
-async fn on_blocking_pool<T: Send + 'static>(
+async fn on_hash_pool<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ServiceError> {
-    let _permit = PERMITS.acquire().await.context("password permits closed")?;
-    tokio::task::spawn_blocking(work)
-        .await
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(work());
+    });
+    POOL.send(job)
+        .map_err(|_| anyhow::anyhow!("password pool stopped"))?;
+    rx.await
         .context("password task failed")?
         .map_err(ServiceError::Internal)
 }
 
 pub async fn hash(password: String) -> Result<String, ServiceError> {
-    on_blocking_pool(move || {
+    on_hash_pool(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -46,7 +74,7 @@ pub async fn hash(password: String) -> Result<String, ServiceError> {
 /// a dummy hash is still verified, so timing does not reveal which e-mail
 /// addresses have accounts.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
-    on_blocking_pool(move || {
+    on_hash_pool(move || {
         let (hash, real) = match stored {
             Some(h) => (h, true),
             None => (DUMMY_HASH.to_owned(), false),

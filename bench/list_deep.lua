@@ -1,0 +1,23 @@
+-- GET /api/v1/students?limit=25&cursor=<deep cursor>: a page ~80% of the way
+-- through a school's list (keyset pagination: should cost about the same as
+-- the first page). Rotates over the schools that have a deep cursor.
+-- Files: $BENCH_WORK/tokens.txt, $BENCH_WORK/deep_cursors.txt.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local c = require("common")
+local tokens, schools, cursors
+local headers = {}
+
+setup = c.setup
+done = c.done
+
+function init(args)
+  c.seed()
+  tokens = c.tokens()
+  schools, cursors = c.pairs("deep_cursors.txt")
+end
+
+function request()
+  local i = math.random(#cursors)
+  headers["Authorization"] = tokens[schools[i]]
+  return wrk.format("GET", "/api/v1/students?limit=25&cursor=" .. cursors[i], headers)
+end

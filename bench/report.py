@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Assembles one bench run (called by bench/run.sh) into
+bench/results/<STAMP>.json and .md, and prints the markdown table."""
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+env = os.environ
+stamp = env["STAMP"]
+run_dir = Path(env["RUN_DIR"])
+results = Path(env["RESULTS"])
+root = Path(__file__).resolve().parent.parent
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001 - machine info is best effort
+        return ""
+
+
+def jsonl(path):
+    if not path.exists():
+        return []
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def mem_total_kib():
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+runs = jsonl(run_dir / "wrk.jsonl")
+rss = jsonl(run_dir / "rss.jsonl")
+
+seed = {}
+seed_path = Path(env["WORK"]) / "seed.json"
+if seed_path.exists():
+    s = json.loads(seed_path.read_text())
+    seed = {
+        k: s.get(k)
+        for k in ("schools_requested", "students_per_school", "seeded_at", "seed_students_created",
+                  "seed_seconds", "seed_students_per_sec", "seed_concurrency")
+    }
+    seed["deep_cursor_pages"] = {
+        x["slug"]: x["deep_cursor_page"] for x in s.get("schools", []) if x.get("deep_cursor")
+    }
+seed_log = (run_dir / "seed.log").read_text() if (run_dir / "seed.log").exists() else ""
+seed["reused_this_run"] = " reused " in seed_log
+
+ceiling = {r["connections"]: r["rps"] for r in runs if r["scenario"] == "healthz"}
+for r in runs:
+    c = ceiling.get(r["connections"])
+    r["ratio_to_ceiling"] = round(r["rps"] / c, 4) if c else None
+
+git_status = sh("git", "status", "--porcelain")
+doc = {
+    "timestamp": stamp,
+    "machine": {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "mem_total_kib": mem_total_kib(),
+        "kernel": platform.release(),
+        "wrk": sh("wrk", "-v").splitlines()[0] if sh("wrk", "-v") else "",
+        "rustc": sh("rustc", "--version"),
+    },
+    "git": {"rev": sh("git", "rev-parse", "HEAD"), "dirty": bool(git_status)},
+    "config": {
+        "duration_s": int(env["DURATION"]),
+        "warmup_s": int(env["WARMUP"]),
+        "wrk_threads": int(env["THREADS"]),
+        "wrk_timeout": env["TIMEOUT"],
+        "schools": int(env["SCHOOLS"]),
+        "students": int(env["STUDENTS"]),
+        "note": "wrk runs on the same machine as the services and Postgres",
+    },
+    "seed": seed,
+    "runs": runs,
+    "rss": rss,
+    "rss_after_load_kib": {
+        name: v["vm_rss_kib"] for name, v in (rss[-1]["services"].items() if rss else [])
+    },
+    "peak_rss_kib": {
+        name: v["vm_hwm_kib"] for name, v in (rss[-1]["services"].items() if rss else [])
+    },
+}
+
+results.mkdir(parents=True, exist_ok=True)
+(results / f"{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def fmt_ms(v):
+    return f"{v:.2f}"
+
+
+lines = [
+    f"# Bench {stamp}",
+    "",
+    f"{doc['machine']['nproc']} × {doc['machine']['cpu_model']}; git {doc['git']['rev'][:12]}"
+    + (" (dirty)" if doc["git"]["dirty"] else "")
+    + f"; {doc['config']['duration_s']} s per run after {doc['config']['warmup_s']} s warm-up, "
+    f"wrk {doc['config']['wrk_threads']} threads on the same machine; "
+    f"{doc['config']['schools']} schools, {doc['config']['students']} students.",
+    "",
+    "| scenario | connections | rps | p50 ms | p95 ms | p99 ms | errors | rps / ceiling |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+for r in sorted(runs, key=lambda r: (r["connections"], r["scenario"] != "healthz")):
+    e = r["errors"]
+    err = str(e["total"])
+    if e["total"]:
+        parts = [f"{k} {e[k]}" for k in ("connect", "read", "write", "timeout", "status") if e[k]]
+        err += " (" + ", ".join(parts) + ")"
+    ratio = r["ratio_to_ceiling"]
+    lines.append(
+        f"| {r['scenario']} | {r['connections']} | {r['rps']:.0f} | {fmt_ms(r['latency_ms']['p50'])} | "
+        f"{fmt_ms(r['latency_ms']['p95'])} | {fmt_ms(r['latency_ms']['p99'])} | {err} | "
+        + (f"{ratio:.3f}" if ratio is not None else "n/a")
+        + " |"
+    )
+lines.append("")
+if seed.get("seed_students_per_sec"):
+    lines.append(
+        f"Seed: {seed.get('seed_students_created')} students created at "
+        f"{seed['seed_students_per_sec']:.0f} students/s "
+        f"({seed.get('seed_concurrency')} in flight, {seed.get('seeded_at')})"
+        + ("; reused this run." if seed["reused_this_run"] else ".")
+    )
+if doc["rss_after_load_kib"]:
+    lines.append("")
+    lines.append(
+        "RSS after load (peak): "
+        + ", ".join(
+            f"{n} {v / 1024:.1f} MiB ({doc['peak_rss_kib'][n] / 1024:.1f})"
+            for n, v in sorted(doc["rss_after_load_kib"].items())
+        )
+    )
+md = "\n".join(lines) + "\n"
+(results / f"{stamp}.md").write_text(md)
+print(md)
