@@ -131,4 +131,22 @@ async fn readiness_follows_dependencies() {
     assert_eq!(body["students_svc"], "unavailable");
     assert_eq!(body["redis"], "unavailable");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
+
+    // API calls to the missing service answer 503 with a retryable code.
+    let token = gateway::auth::Tokens::new(&gw.config)
+        .issue(&platform::caller::Caller {
+            school_id: uuid::Uuid::now_v7(),
+            user_id: uuid::Uuid::now_v7(),
+            role: platform::caller::Role::Admin,
+            student_id: None,
+        })
+        .unwrap();
+    let r = gw
+        .http
+        .get(format!("{base}/api/v1/students"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 503, "unavailable").await;
 }

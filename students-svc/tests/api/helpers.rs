@@ -17,11 +17,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
     }
     let db = fresh_database().await.expect("fresh database");
-    let app = Application::build(&Config::for_database(&db.students_url))
+    let mut config = Config::for_database(&db.students_url);
+    tweak(&mut config);
+    let app = Application::build(&config)
         .await
         .expect("build students-svc");
     let addr = app.local_addr();

@@ -66,3 +66,66 @@ async fn an_edited_migration_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("edited"), "{err}");
 }
+
+/// A saturated pool and a statement over its timeout both answer
+/// UNAVAILABLE (retryable), never hang and never leak SQL.
+#[tokio::test]
+async fn pool_exhaustion_and_statement_timeouts_are_unavailable() {
+    use proto::students::v1 as pb;
+    use std::time::{Duration, Instant};
+
+    let app = spawn_app_with(|c| {
+        c.db_pool_size = 1;
+        c.db_wait_timeout_ms = 100;
+        c.db_statement_timeout_ms = 1500;
+    })
+    .await;
+    let admin = app.school("north").await;
+    let s = app
+        .create_student(&admin, student("A-1", "Ada", "Ng"))
+        .await;
+
+    // Hold a lock the read needs, so the pool's only connection stays busy.
+    let mut locker = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let tx = locker.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE students.students IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let get = |id: String| {
+        let mut c = app.students();
+        async move {
+            c.get_student(with_caller(&admin, pb::GetStudentRequest { id }))
+                .await
+        }
+    };
+    let blocked = tokio::spawn(get(s.id.clone()));
+    let watcher = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND usename = 'students_svc' AND wait_event_type = 'Lock'",
+                &[&app.db.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the read never blocked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let starved = get(s.id.clone()).await.unwrap_err();
+    assert_eq!(starved.code(), tonic::Code::Unavailable);
+    let timed_out = blocked.await.unwrap().unwrap_err();
+    assert_eq!(timed_out.code(), tonic::Code::Unavailable);
+    assert!(!timed_out.message().contains("statement"));
+    tx.rollback().await.unwrap();
+
+    // The pool recovers once the lock is gone.
+    assert!(get(s.id.clone()).await.is_ok());
+}
