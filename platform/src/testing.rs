@@ -43,6 +43,18 @@ async fn admin_connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     Ok(client)
 }
 
+impl TestDatabase {
+    /// Rows in `table` (schema-qualified), read as the database admin: tests
+    /// use it to prove that rejected input wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        let c = connect(&self.admin_url).await.expect("admin connection");
+        c.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .expect("count rows")
+            .get(0)
+    }
+}
+
 /// Creates a new database with the `students`, `analytics` and `notify`
 /// schemas owned by their service roles and nothing granted to PUBLIC.
 pub async fn fresh_database() -> anyhow::Result<TestDatabase> {

@@ -177,13 +177,7 @@ impl TestGateway {
 
     /// Rows in a students-svc table, read as the database admin.
     pub async fn count(&self, table: &str) -> i64 {
-        let c = platform::testing::connect(&self.db.admin_url)
-            .await
-            .unwrap();
-        c.query_one(&format!("SELECT count(*) FROM students.{table}"), &[])
-            .await
-            .unwrap()
-            .get(0)
+        self.db.count(&format!("students.{table}")).await
     }
 }
 

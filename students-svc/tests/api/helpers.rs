@@ -128,13 +128,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let c = platform::testing::connect(&self.db.admin_url)
-            .await
-            .unwrap();
-        c.query_one(&format!("SELECT count(*) FROM students.{table}"), &[])
-            .await
-            .unwrap()
-            .get(0)
+        self.db.count(&format!("students.{table}")).await
     }
 }
 
