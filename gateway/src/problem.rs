@@ -74,6 +74,13 @@ impl ApiError {
 
 impl From<tonic::Status> for ApiError {
     fn from(s: tonic::Status) -> Self {
+        // tonic reports its own client and server timeouts as CANCELLED; the
+        // gateway never cancels a call it still waits for, so this is a
+        // missed deadline.
+        let code = match s.code() {
+            tonic::Code::Cancelled => tonic::Code::DeadlineExceeded,
+            c => c,
+        };
         let fields = s
             .get_details_bad_request()
             .map(|br| {
@@ -86,15 +93,17 @@ impl From<tonic::Status> for ApiError {
                     .collect()
             })
             .unwrap_or_default();
-        let message = if platform::status::message_is_public(s.code()) {
-            s.message().to_owned()
-        } else {
-            // Logged here, once; the client sees an opaque message.
-            tracing::error!(grpc.code = ?s.code(), grpc.message = s.message(), "service call failed");
-            "internal error".to_owned()
+        let message = match platform::status::public_message(code) {
+            None => s.message().to_owned(),
+            Some(fixed) => {
+                // Logged here, once; the client sees a fixed message (transport
+                // and database details stay inside).
+                tracing::error!(grpc.code = ?s.code(), grpc.message = s.message(), "service call failed");
+                fixed.to_owned()
+            }
         };
         Self::Upstream {
-            code: s.code(),
+            code,
             message,
             fields,
         }

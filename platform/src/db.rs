@@ -78,7 +78,12 @@ pub async fn migrate(url: &str, s: &PoolSettings, migrations: &[Migration]) -> a
         .await
         .context("cannot connect to Postgres for migrations")?;
     let conn_task = tokio::spawn(conn);
-    let result = apply(&mut client, migrations).await;
+    // Waiting for another replica's lock or building an index may take
+    // longer than any request should.
+    let result = match client.batch_execute("SET statement_timeout = 0").await {
+        Ok(()) => apply(&mut client, migrations).await,
+        Err(e) => Err(e.into()),
+    };
     drop(client);
     let _ = conn_task.await;
     result

@@ -26,10 +26,16 @@ pub const fn http_for(code: Code) -> (u16, &'static str) {
     }
 }
 
-/// Whether a status' message may be shown to clients. Internal errors are
-/// replaced by an opaque message so SQL or stack details never leak.
-pub const fn message_is_public(code: Code) -> bool {
-    http_for(code).0 < 500 || matches!(code, Code::Unavailable | Code::DeadlineExceeded)
+/// The fixed message clients see instead of a 5xx status' own text, so SQL,
+/// transport errors and stack details never leak; `None` for 4xx, whose
+/// messages are written for clients.
+pub const fn public_message(code: Code) -> Option<&'static str> {
+    match code {
+        Code::Unavailable => Some("a service is temporarily unavailable; retry shortly"),
+        Code::DeadlineExceeded => Some("the request took too long; retry shortly"),
+        _ if http_for(code).0 >= 500 => Some("internal error"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -43,7 +49,8 @@ mod tests {
         assert_eq!(http_for(Code::FailedPrecondition).0, 422);
         assert_eq!(http_for(Code::DeadlineExceeded).0, 504);
         assert_eq!(http_for(Code::Internal).0, 500);
-        assert!(!message_is_public(Code::Internal));
-        assert!(message_is_public(Code::NotFound));
+        assert_eq!(public_message(Code::Internal), Some("internal error"));
+        assert!(public_message(Code::Unavailable).is_some());
+        assert_eq!(public_message(Code::NotFound), None);
     }
 }

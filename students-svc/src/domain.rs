@@ -360,7 +360,7 @@ impl Cursor {
     pub fn decode(raw: &str) -> Result<Self, String> {
         use base64::Engine;
         const BAD: &str = "cursor is not one this server issued";
-        if raw.len() > 1024 {
+        if raw.len() > 2048 {
             return Err(BAD.into());
         }
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -394,7 +394,9 @@ impl SearchPrefix {
             return Err("search text must not contain control characters".into());
         }
         let mut pattern = String::with_capacity(s.len() + 2);
-        for c in s.to_lowercase().chars() {
+        // Case folding happens in SQL (`lower()` on both sides), so Rust and
+        // Postgres can never disagree about it.
+        for c in s.chars() {
             if matches!(c, '%' | '_' | '\\') {
                 pattern.push('\\');
             }
@@ -477,7 +479,7 @@ mod tests {
     #[test]
     fn search_escapes_like_metacharacters() {
         let p = SearchPrefix::parse("50%_a\\' OR 1=1").unwrap().unwrap();
-        assert_eq!(p.pattern(), "50\\%\\_a\\\\' or 1=1%");
+        assert_eq!(p.pattern(), "50\\%\\_a\\\\' OR 1=1%");
         assert_eq!(SearchPrefix::parse("  ").unwrap(), None);
     }
 

@@ -27,6 +27,8 @@ pub enum ServiceError {
     FailedPrecondition(&'static str),
     #[error("database busy")]
     Unavailable,
+    #[error("{0}")]
+    Busy(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -44,6 +46,7 @@ impl From<deadpool_postgres::PoolError> for ServiceError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
             deadpool_postgres::PoolError::Timeout(_) => Self::Unavailable,
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
             other => Self::Internal(other.into()),
         }
     }
@@ -51,8 +54,11 @@ impl From<deadpool_postgres::PoolError> for ServiceError {
 
 impl From<tokio_postgres::Error> for ServiceError {
     fn from(e: tokio_postgres::Error) -> Self {
-        // A statement_timeout cancellation is load, not a bug.
-        if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+        // A statement_timeout cancellation is load and a lost or refused
+        // connection is an outage: both are retryable, not bugs.
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) || e.is_closed() || io
+        {
             return Self::Unavailable;
         }
         Self::Internal(e.into())
@@ -81,6 +87,7 @@ impl From<ServiceError> for Status {
             e @ ServiceError::VersionConflict => Status::aborted(e.to_string()),
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
             ServiceError::Unavailable => Status::unavailable("database busy, retry shortly"),
+            ServiceError::Busy(m) => Status::resource_exhausted(m),
             ServiceError::Internal(err) => {
                 // Logged once here, where it is handled; the client gets no detail.
                 tracing::error!(error = ?err, "internal error");

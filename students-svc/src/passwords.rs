@@ -18,15 +18,20 @@ use argon2::{
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashes waiting for a thread, per thread; beyond that a login answers
+/// RESOURCE_EXHAUSTED (429) at once instead of queueing past its deadline.
+const QUEUE_PER_THREAD: usize = 32;
+
 /// A few dedicated threads for argon2. Each hash holds ~19 MiB while it runs;
 /// on tokio's blocking pool hashes rotate over many threads and the allocator
 /// keeps that memory per thread (32 parallel logins grew the service to
-/// 2.6 GiB RSS). A fixed pool sized to the cores bounds both memory and the
-/// CPU a login flood can take; excess hashes queue.
-static POOL: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
-    let (tx, rx) = mpsc::channel::<Job>();
+/// 2.6 GiB RSS). Half the cores, so a login flood leaves CPU for reads and
+/// writes; memory stays bounded and the queue is bounded too.
+static POOL: LazyLock<mpsc::SyncSender<Job>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let threads = (cores / 2).max(1);
+    let (tx, rx) = mpsc::sync_channel::<Job>(threads * QUEUE_PER_THREAD);
     let rx = Arc::new(Mutex::new(rx));
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     for i in 0..threads {
         let rx = Arc::clone(&rx);
         let spawned = std::thread::Builder::new()
@@ -53,10 +58,19 @@ async fn on_hash_pool<T: Send + 'static>(
 ) -> Result<T, ServiceError> {
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move || {
-        let _ = tx.send(work());
+        // The caller gave up (deadline, disconnect): spend nothing on it.
+        if !tx.is_closed() {
+            let _ = tx.send(work());
+        }
     });
-    POOL.send(job)
-        .map_err(|_| anyhow::anyhow!("password pool stopped"))?;
+    POOL.try_send(job).map_err(|e| match e {
+        mpsc::TrySendError::Full(_) => {
+            ServiceError::Busy("too many sign-ins in progress; retry shortly")
+        }
+        mpsc::TrySendError::Disconnected(_) => {
+            ServiceError::Internal(anyhow::anyhow!("password pool stopped"))
+        }
+    })?;
     rx.await
         .context("password task failed")?
         .map_err(ServiceError::Internal)

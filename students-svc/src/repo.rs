@@ -168,7 +168,8 @@ pub async fn create_user(
     insert_user(&client, school_id, u, hash, None).await
 }
 
-/// The login candidate and its stored hash, if the school and e-mail exist.
+/// The login candidate and its stored hash, if the school and e-mail exist
+/// (a student whose record is archived can no longer sign in).
 pub async fn find_login(
     pool: &Pool,
     slug: &Slug,
@@ -179,7 +180,8 @@ pub async fn find_login(
         .prepare_cached(
             "SELECT u.id, u.school_id, u.email, u.full_name, u.role, u.active, u.student_id, \
              u.password_hash FROM users u JOIN schools s ON s.id = u.school_id \
-             WHERE s.slug = $1 AND u.email = $2",
+             LEFT JOIN students st ON st.id = u.student_id AND st.school_id = u.school_id \
+             WHERE s.slug = $1 AND u.email = $2 AND st.archived_at IS NULL",
         )
         .await?;
     let Some(row) = client
@@ -274,7 +276,14 @@ pub async fn get_student(
     school_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StudentRow>, ServiceError> {
-    let client = pool.get().await?;
+    select_student(&pool.get().await?, school_id, id).await
+}
+
+async fn select_student(
+    client: &deadpool_postgres::Client,
+    school_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StudentRow>, ServiceError> {
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {STUDENT_COLS} FROM students WHERE school_id = $1 AND id = $2"
@@ -349,32 +358,26 @@ pub async fn update_student(
 }
 
 /// Archives the student; archiving an archived student returns it unchanged.
+/// The fallback read is its own statement, so a concurrent archive that won
+/// the race is seen (a CTE would read the pre-race snapshot).
 pub async fn archive_student(
     pool: &Pool,
     school_id: Uuid,
     id: Uuid,
 ) -> Result<StudentRow, ServiceError> {
     let client = pool.get().await?;
-    let row = client
-        .query_opt(
-            &format!(
-                "WITH changed AS ( \
-                   UPDATE students SET archived_at = now(), updated_at = now(), \
-                   version = version + 1 \
-                   WHERE school_id = $1 AND id = $2 AND archived_at IS NULL \
-                   RETURNING {STUDENT_COLS}) \
-                 SELECT {STUDENT_COLS} FROM changed \
-                 UNION ALL \
-                 SELECT {STUDENT_COLS} FROM students \
-                 WHERE school_id = $1 AND id = $2 AND NOT EXISTS (SELECT 1 FROM changed)"
-            ),
-            &[&school_id, &id],
-        )
+    let archive = client
+        .prepare_cached(&format!(
+            "UPDATE students SET archived_at = now(), updated_at = now(), version = version + 1 \
+             WHERE school_id = $1 AND id = $2 AND archived_at IS NULL RETURNING {STUDENT_COLS}"
+        ))
         .await?;
-    match row {
-        Some(r) => Ok(StudentRow::from_row(&r)?),
-        None => Err(ServiceError::NotFound("student")),
+    if let Some(r) = client.query_opt(&archive, &[&school_id, &id]).await? {
+        return Ok(StudentRow::from_row(&r)?);
     }
+    select_student(&client, school_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound("student"))
 }
 
 /// One page of live students in (family name, given name, id) order. The SQL
@@ -410,8 +413,8 @@ pub async fn list_students(
         params.push(p);
         let n = params.len();
         sql.push_str(&format!(
-            " AND (lower(family_name) LIKE ${n} OR lower(given_name) LIKE ${n} \
-             OR lower(admission_no) LIKE ${n})"
+            " AND (lower(family_name) LIKE lower(${n}) OR lower(given_name) LIKE lower(${n}) \
+             OR lower(admission_no) LIKE lower(${n}))"
         ));
     }
     if let Some(c) = &f.after {

@@ -43,6 +43,16 @@ async fn creating_schools_needs_the_operator_token() {
         .await
         .unwrap();
     problem(none, 401, "unauthenticated").await;
+    // Without the token the body is not even read: no validation hints.
+    let junk = gw
+        .http
+        .post(gw.url("/api/v1/schools"))
+        .header("content-type", "text/plain")
+        .body("x".repeat(100_000))
+        .send()
+        .await
+        .unwrap();
+    problem(junk, 401, "unauthenticated").await;
     let admin_token = {
         gw.create_school("south").await;
         gw.login("south", "admin@south.test").await

@@ -146,3 +146,24 @@ async fn unknown_routes_and_internal_errors_do_not_leak() {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_missed_deadline_is_504() {
+    let gw = spawn_configured(|c| c.grpc_request_timeout_ms = 300).await;
+    let admin = gw.admin("north").await;
+    let s = gw.create_student(&admin, "A-1", "Ada").await;
+    let mut locker = platform::testing::connect(&gw.db.admin_url).await.unwrap();
+    let tx = locker.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE students.students IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let r = gw
+        .get(
+            &format!("/api/v1/students/{}", s["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    let body = problem(r, 504, "deadline_exceeded").await;
+    assert_eq!(body["detail"], "the request took too long; retry shortly");
+    tx.rollback().await.unwrap();
+}

@@ -148,5 +148,9 @@ async fn readiness_follows_dependencies() {
         .send()
         .await
         .unwrap();
-    problem(r, 503, "unavailable").await;
+    let body = problem(r, 503, "unavailable").await;
+    assert_eq!(
+        body["detail"],
+        "a service is temporarily unavailable; retry shortly"
+    );
 }

@@ -274,6 +274,55 @@ async fn roles_and_student_self_access() {
         .unwrap_err();
     assert_eq!(write.code(), Code::PermissionDenied);
     assert_eq!(app.count("students").await, 2);
+
+    // Archiving the record closes the portal login.
+    students
+        .archive_student(with_caller(
+            &admin,
+            pb::ArchiveStudentRequest { id: ada.id.clone() },
+        ))
+        .await
+        .unwrap();
+    let closed = app
+        .auth()
+        .login(pb::LoginRequest {
+            school_slug: "north".into(),
+            email: "ada@north.test".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(closed.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn search_folds_case_beyond_ascii() {
+    let app = spawn_app().await;
+    let admin = app.school("north").await;
+    app.create_student(&admin, student("A-1", "Émile", "Ørsted"))
+        .await;
+    app.create_student(&admin, student("A-2", "Emma", "Orr"))
+        .await;
+    for (q, expected) in [("émi", "Émile"), ("ØRS", "Émile"), ("em", "Emma")] {
+        let page = app
+            .students()
+            .list_students(with_caller(
+                &admin,
+                pb::ListStudentsRequest {
+                    query: q.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let names: Vec<_> = page
+            .students
+            .iter()
+            .map(|s| s.given_name.as_str())
+            .collect();
+        assert_eq!(names, [expected], "q={q}");
+    }
 }
 
 #[tokio::test]
