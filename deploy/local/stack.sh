@@ -500,10 +500,11 @@ write_env() {
     if (( standalone )); then
       echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
     elif (( cluster )); then
-      echo "REDIS_URL=$(cluster_url)"
+      echo "REDIS_URL='$(cluster_url)'"
     fi
     if (( standalone )); then echo "REDIS_STANDALONE_URL=redis://127.0.0.1:$REDIS_PORT"; fi
-    if (( cluster )); then echo "REDIS_CLUSTER_URL=$(cluster_url)"; fi
+    # Quoted: the URL's '&' must survive sourcing the file in a shell.
+    if (( cluster )); then echo "REDIS_CLUSTER_URL='$(cluster_url)'"; fi
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }

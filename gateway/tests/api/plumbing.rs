@@ -154,3 +154,27 @@ async fn readiness_follows_dependencies() {
         "a service is temporarily unavailable; retry shortly"
     );
 }
+
+/// The same client settings reach a Redis Cluster (`redis-cluster://` URL):
+/// `make test` starts one beside the standalone server.
+#[tokio::test]
+async fn readiness_over_a_redis_cluster() {
+    let cluster = std::env::var("REDIS_CLUSTER_URL")
+        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`");
+    let gw = spawn_configured(|c| c.redis_url = cluster).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = gw.http.get(gw.url("/readyz")).send().await.unwrap();
+        if r.status() == StatusCode::OK {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["redis"], "ok");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready over the cluster: {}",
+            r.text().await.unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
