@@ -1,5 +1,8 @@
 //! Redis (fred) with every wait bounded: fred's defaults have no command
-//! timeout, an unbounded queue and silent re-sends (design.md §7).
+//! timeout, an unbounded queue and silent re-sends (design.md §7). Here a
+//! command times out after `command_timeout`, at most `max_queued_commands`
+//! wait, a command whose connection dropped fails instead of being sent
+//! again, and reconnects back off exponentially from 50 ms to 2 s.
 
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use fred::prelude::*;
 pub struct RedisSettings {
     pub command_timeout: Duration,
     pub connect_timeout: Duration,
+    pub max_queued_commands: usize,
 }
 
 impl Default for RedisSettings {
@@ -17,6 +21,7 @@ impl Default for RedisSettings {
         Self {
             command_timeout: Duration::from_millis(50),
             connect_timeout: Duration::from_millis(500),
+            max_queued_commands: 10_000,
         }
     }
 }
@@ -33,6 +38,9 @@ pub fn connect(url: &str, s: &RedisSettings) -> anyhow::Result<Client> {
             // A command whose connection dropped fails instead of being re-sent:
             // INCR or XADD must not apply twice.
             c.max_command_attempts = 1;
+            // Bounded queue: when Redis stalls, callers get a Backpressure
+            // error at once instead of piling up memory and latency.
+            c.max_command_buffer_len = s.max_queued_commands;
         })
         .with_performance_config(|p| {
             p.default_command_timeout = s.command_timeout;
