@@ -104,7 +104,11 @@ trap 'exit 143' TERM
 
 log "starting the bench stack and services (logs: $RUN_DIR/services.log)"
 # Its own session, so it can be stopped as a group whatever happens.
+# Rate limits stay on (every request pays its Redis check, as in production)
+# with budgets far above what one machine can send, so they never refuse.
 STACK=bench GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT="$GRPC_BASE_PORT" SEED_DEMO=0 \
+  RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
+  RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s \
   RUST_LOG=warn LOG_FORMAT=json \
   setsid deploy/local/run.sh >"$RUN_DIR/services.log" 2>&1 </dev/null &
 RUN_PID=$!

@@ -1,11 +1,16 @@
 //! Typed configuration from flags or environment variables. Secrets are
 //! wrapped so they never appear in logs or `Debug` output.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
 
 use clap::Parser;
 use platform::telemetry::LogFormat;
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::ratelimit::{Policies, Policy};
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gateway", about = "Schoolhouse HTTP/JSON API gateway")]
@@ -53,6 +58,21 @@ pub struct Config {
     /// Deadline of every call to a service.
     #[arg(long, env = "GRPC_REQUEST_TIMEOUT_MS", default_value_t = 5000)]
     pub grpc_request_timeout_ms: u64,
+    /// Logins per client IP, and per account, as N/Ss.
+    #[arg(long, env = "RATE_LIMIT_LOGIN", default_value = "10/60s")]
+    pub rate_limit_login: Policy,
+    /// Expensive operations (creating schools) per caller.
+    #[arg(long, env = "RATE_LIMIT_EXPENSIVE", default_value = "20/60s")]
+    pub rate_limit_expensive: Policy,
+    /// Writes per user (or per IP when anonymous).
+    #[arg(long, env = "RATE_LIMIT_WRITE", default_value = "300/60s")]
+    pub rate_limit_write: Policy,
+    /// Reads per user (or per IP when anonymous).
+    #[arg(long, env = "RATE_LIMIT_READ", default_value = "1200/60s")]
+    pub rate_limit_read: Policy,
+    /// Comma-separated proxy addresses whose X-Forwarded-For is trusted.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 }
@@ -73,6 +93,15 @@ impl Config {
             "BODY_LIMIT_BYTES must be at least 1024"
         );
         Ok(())
+    }
+
+    pub fn policies(&self) -> Policies {
+        Policies {
+            login: self.rate_limit_login,
+            expensive: self.rate_limit_expensive,
+            write: self.rate_limit_write,
+            read: self.rate_limit_read,
+        }
     }
 
     pub fn grpc_timeouts(&self) -> platform::grpc::ClientTimeouts {
@@ -100,7 +129,21 @@ impl Config {
             body_limit_bytes: 16 * 1024,
             grpc_connect_timeout_ms: 1000,
             grpc_request_timeout_ms: 5000,
+            // Tests share one Redis and all come from 127.0.0.1: budgets wide
+            // enough not to interfere; limit tests narrow their own.
+            rate_limit_login: unlimited(),
+            rate_limit_expensive: unlimited(),
+            rate_limit_write: unlimited(),
+            rate_limit_read: unlimited(),
+            trusted_proxies: Vec::new(),
             log_format: LogFormat::Pretty,
         }
+    }
+}
+
+fn unlimited() -> Policy {
+    Policy {
+        limit: 1_000_000,
+        window: Duration::from_secs(1),
     }
 }

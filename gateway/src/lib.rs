@@ -8,6 +8,7 @@
 //! - [`dto`]: the API's JSON shapes and their proto conversions.
 //! - [`routes`]: handlers (parse → authorise → gRPC call → JSON).
 //! - [`services`]: gRPC clients and per-call metadata.
+//! - [`ratelimit`]: distributed GCRA limits per route class (Redis + Lua).
 //! - [`problem`]: `ApiError` → `application/problem+json`.
 //! - [`openapi`]: the generated OpenAPI document.
 //! - [`state`]: what every worker shares.
@@ -19,6 +20,7 @@ pub mod json;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -28,6 +28,10 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
+    #[error("too many requests; retry after the time in Retry-After")]
+    RateLimited,
+    #[error("rate limiting is unavailable; retry shortly")]
+    LimiterUnavailable,
     /// An error answered by a service, mapped through the design's table.
     #[error("{message}")]
     Upstream {
@@ -63,6 +67,8 @@ impl ApiError {
             Self::Unauthenticated(_) => (401, "unauthenticated"),
             Self::Forbidden(_) => (403, "permission_denied"),
             Self::NotFound(_) => (404, "not_found"),
+            Self::RateLimited => (429, "rate_limited"),
+            Self::LimiterUnavailable => (503, "unavailable"),
             Self::Upstream { code, .. } => platform::status::http_for(*code),
         };
         (

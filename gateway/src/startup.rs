@@ -20,6 +20,7 @@ use crate::{
     config::Config,
     json::BodyLimit,
     middleware::request_context,
+    ratelimit::RateLimiter,
     services::{Endpoints, Services},
     state::AppState,
 };
@@ -30,6 +31,7 @@ pub struct Application {
     endpoints: Endpoints,
     tokens: Arc<Tokens>,
     redis: fred::clients::Client,
+    limiter: web::Data<RateLimiter>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -49,6 +51,11 @@ impl Application {
             listener,
             endpoints: Endpoints::from_config(&config)?,
             tokens: Arc::new(Tokens::new(&config)),
+            limiter: web::Data::new(RateLimiter::new(
+                redis.clone(),
+                config.policies(),
+                config.trusted_proxies.clone(),
+            )),
             config,
             redis,
             shutting_down: Arc::new(AtomicBool::new(false)),
@@ -67,6 +74,7 @@ impl Application {
         let tokens = web::Data::from(self.tokens.clone());
         let (endpoints, redis, flag) = (self.endpoints, self.redis, self.shutting_down.clone());
         let operator_token = self.config.operator_token.clone();
+        let limiter = self.limiter.clone();
         let limit = self.config.body_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -92,11 +100,13 @@ impl Application {
             App::new()
                 .app_data(state)
                 .app_data(tokens.clone())
+                .app_data(limiter.clone())
                 .app_data(BodyLimit(limit))
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))
                 .wrap(Compress::default())
+                .wrap(from_fn(crate::ratelimit::rate_limit))
                 .wrap(cors)
                 .wrap(
                     DefaultHeaders::new()

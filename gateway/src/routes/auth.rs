@@ -6,6 +6,7 @@ use crate::auth::Authenticated;
 use crate::dto::{LoginBody, TokenResponse, User};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
+use crate::ratelimit::{refusal, RateLimiter, RouteClass};
 use crate::services::request;
 use crate::state::AppState;
 
@@ -14,9 +15,29 @@ use crate::state::AppState;
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
+    limiter: web::Data<RateLimiter>,
     body: JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
+    // Per account as well as per IP (the middleware): guessing one account's
+    // password from many addresses is limited too. The key lives in the
+    // school's slot; a malformed slug cannot log in anyway.
+    let slug = b.school.trim().to_ascii_lowercase();
+    if slug.len() <= 40 && slug.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+        let key = format!(
+            "rl:{{login:{slug}}}:acct:{}",
+            b.email
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(254)
+                .collect::<String>()
+        );
+        match limiter.check(RouteClass::Login, &key).await {
+            Ok(d) if d.allowed => {}
+            other => return Ok(refusal(RouteClass::Login, &limiter, other)),
+        }
+    }
     let reply = state
         .services
         .auth

@@ -8,4 +8,5 @@ mod auth;
 mod e2e;
 mod errors;
 mod plumbing;
+mod ratelimit;
 mod students;

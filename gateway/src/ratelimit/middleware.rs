@@ -1,0 +1,175 @@
+//! Applies the limiter to every API request and writes the IETF httpapi
+//! `RateLimit-Policy` / `RateLimit` headers on every limited response.
+
+use std::net::IpAddr;
+
+use actix_web::{
+    body::{EitherBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
+    middleware::Next,
+    web, HttpResponse, ResponseError,
+};
+
+use super::{Decision, RateLimiter, RouteClass};
+use crate::{auth::Tokens, problem::ApiError};
+
+const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const STATE: HeaderName = HeaderName::from_static("ratelimit");
+
+fn ceil_secs(d: std::time::Duration) -> u64 {
+    d.as_micros().div_ceil(1_000_000) as u64
+}
+
+/// The client address: the peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself trusted.
+/// Untrusted peers cannot spoof their address with the header.
+pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    forwarded
+        .rsplit(',')
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
+/// The budget a request spends: the user within its school's slot when the
+/// token verifies, otherwise the client address.
+fn key(req: &ServiceRequest, class: RouteClass, limiter: &RateLimiter) -> String {
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let caller = bearer.and_then(|t| {
+        req.app_data::<web::Data<Tokens>>()
+            .and_then(|tokens| tokens.verify(t).ok())
+    });
+    match caller {
+        Some(c) => format!(
+            "rl:{{school:{}}}:{}:u:{}",
+            c.school_id,
+            class.name(),
+            c.user_id
+        ),
+        None => {
+            let ip = client_ip(req, &limiter.trusted_proxies)
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            format!("rl:{{ip:{ip}}}:{}", class.name())
+        }
+    }
+}
+
+pub fn write_headers(h: &mut HeaderMap, class: RouteClass, limiter: &RateLimiter, d: &Decision) {
+    let p = limiter.policies.get(class);
+    let name = class.name();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "\"{name}\";q={};w={}",
+        p.limit,
+        p.window.as_secs()
+    )) {
+        h.insert(POLICY, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "\"{name}\";r={};t={}",
+        d.remaining,
+        ceil_secs(d.reset)
+    )) {
+        h.insert(STATE, v);
+    }
+    if !d.allowed {
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from(ceil_secs(d.retry_after).max(1)),
+        );
+    }
+}
+
+/// The answer to a refused check: 429 with the limit headers, or 503 when
+/// Redis is away and the class fails closed.
+pub fn refusal(
+    class: RouteClass,
+    limiter: &RateLimiter,
+    outcome: Result<Decision, super::Unavailable>,
+) -> HttpResponse {
+    match outcome {
+        Ok(d) => {
+            let mut res = ApiError::RateLimited.error_response();
+            write_headers(res.headers_mut(), class, limiter, &d);
+            res
+        }
+        Err(_) => {
+            let mut res = ApiError::LimiterUnavailable.error_response();
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(1u32));
+            res
+        }
+    }
+}
+
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let class = RouteClass::of(req.method(), req.path());
+    let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
+    let (Some(class), Some(limiter)) = (class, limiter) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let key = key(&req, class, &limiter);
+    match limiter.check(class, &key).await {
+        Ok(d) if d.allowed => {
+            let mut res = next.call(req).await?;
+            write_headers(res.headers_mut(), class, &limiter, &d);
+            Ok(res.map_into_left_body())
+        }
+        other => {
+            let res = refusal(class, &limiter, other);
+            Ok(req.into_response(res).map_into_right_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let req = |peer: &str| {
+            TestRequest::default()
+                .peer_addr(format!("{peer}:4000").parse().unwrap())
+                .insert_header(("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.1"))
+                .to_srv_request()
+        };
+        // An untrusted peer cannot choose its address.
+        assert_eq!(
+            client_ip(&req("198.51.100.9"), &[proxy]),
+            Some("198.51.100.9".parse().unwrap())
+        );
+        // Through the trusted proxy: the right-most untrusted hop, not the
+        // client-controlled left-most one.
+        assert_eq!(
+            client_ip(&req("10.0.0.1"), &[proxy]),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        let garbage = TestRequest::default()
+            .peer_addr("10.0.0.1:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "not-an-ip"))
+            .to_srv_request();
+        assert_eq!(client_ip(&garbage, &[proxy]), Some(proxy));
+    }
+}
