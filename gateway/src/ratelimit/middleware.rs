@@ -8,11 +8,14 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
     middleware::Next,
-    web, HttpResponse, ResponseError,
+    web, HttpMessage, HttpResponse, ResponseError,
 };
 
 use super::{Decision, RateLimiter, RouteClass};
-use crate::{auth::Tokens, problem::ApiError};
+use crate::{
+    auth::{Tokens, VerifiedCaller},
+    problem::ApiError,
+};
 
 const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const STATE: HeaderName = HeaderName::from_static("ratelimit");
@@ -56,12 +59,16 @@ fn key(req: &ServiceRequest, class: RouteClass, limiter: &RateLimiter) -> String
             .and_then(|tokens| tokens.verify(t).ok())
     });
     match caller {
-        Some(c) => format!(
-            "rl:{{school:{}}}:{}:u:{}",
-            c.school_id,
-            class.name(),
-            c.user_id
-        ),
+        Some(c) => {
+            // Verified once per request: the Authenticated extractor reuses it.
+            req.extensions_mut().insert(VerifiedCaller(c));
+            format!(
+                "rl:{{school:{}}}:{}:u:{}",
+                c.school_id,
+                class.name(),
+                c.user_id
+            )
+        }
         None => {
             let ip = client_ip(req, &limiter.trusted_proxies)
                 .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
