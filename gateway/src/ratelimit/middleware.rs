@@ -13,7 +13,7 @@ use actix_web::{
 
 use super::{Decision, RateLimiter, RouteClass};
 use crate::{
-    auth::{Tokens, VerifiedCaller},
+    auth::{bearer, Tokens, VerifiedCaller},
     problem::ApiError,
 };
 
@@ -47,14 +47,7 @@ pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
 /// The budget a request spends: the user within its school's slot when the
 /// token verifies, otherwise the client address.
 fn key(req: &ServiceRequest, class: RouteClass, limiter: &RateLimiter) -> String {
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    let caller = bearer.and_then(|t| {
+    let caller = bearer(req.request()).and_then(|t| {
         req.app_data::<web::Data<Tokens>>()
             .and_then(|tokens| tokens.verify(t).ok())
     });
