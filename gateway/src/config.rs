@@ -70,6 +70,24 @@ pub struct Config {
     /// Reads per user (or per IP when anonymous).
     #[arg(long, env = "RATE_LIMIT_READ", default_value = "1200/60s")]
     pub rate_limit_read: Policy,
+    /// Cache GET answers; `false` sends every read to the origin (`X-Cache: BYPASS`).
+    #[arg(long, env = "CACHE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cache_enabled: bool,
+    /// Lifetime of a cached single record (`GET /students/{id}`), 1-3600 s.
+    #[arg(long, env = "CACHE_TTL_RECORD_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub cache_ttl_record_secs: u64,
+    /// Lifetime of a cached list page (`GET /students`), 1-3600 s.
+    #[arg(long, env = "CACHE_TTL_LIST_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub cache_ttl_list_secs: u64,
+    /// Memory for the in-process copy of cached answers; 0 turns it off.
+    #[arg(long, env = "CACHE_LOCAL_CAPACITY_MB", default_value_t = 64)]
+    pub cache_local_capacity_mb: u64,
+    /// Lifetime of an in-process copy (each use is still checked against Redis).
+    #[arg(long, env = "CACHE_LOCAL_TTL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub cache_local_ttl_secs: u64,
+    /// Larger answers are served but not cached.
+    #[arg(long, env = "CACHE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub cache_max_body_bytes: usize,
     /// Comma-separated proxy addresses whose X-Forwarded-For is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
@@ -104,6 +122,19 @@ impl Config {
         }
     }
 
+    pub fn cache(&self) -> crate::cache::CacheSettings {
+        crate::cache::CacheSettings {
+            enabled: self.cache_enabled,
+            ttls: crate::cache::Ttls {
+                record: Duration::from_secs(self.cache_ttl_record_secs),
+                list: Duration::from_secs(self.cache_ttl_list_secs),
+            },
+            local_capacity_bytes: self.cache_local_capacity_mb * 1024 * 1024,
+            local_ttl: Duration::from_secs(self.cache_local_ttl_secs),
+            max_body_bytes: self.cache_max_body_bytes,
+        }
+    }
+
     pub fn grpc_timeouts(&self) -> platform::grpc::ClientTimeouts {
         platform::grpc::ClientTimeouts {
             connect: Duration::from_millis(self.grpc_connect_timeout_ms),
@@ -135,6 +166,12 @@ impl Config {
             rate_limit_expensive: unlimited(),
             rate_limit_write: unlimited(),
             rate_limit_read: unlimited(),
+            cache_enabled: true,
+            cache_ttl_record_secs: 60,
+            cache_ttl_list_secs: 120,
+            cache_local_capacity_mb: 16,
+            cache_local_ttl_secs: 10,
+            cache_max_body_bytes: 256 * 1024,
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Pretty,
         }

@@ -14,8 +14,10 @@
 //! - [`state`]: what every worker shares.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod dto;
+pub mod edge;
 pub mod json;
 pub mod middleware;
 pub mod openapi;

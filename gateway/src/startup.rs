@@ -17,6 +17,7 @@ use anyhow::Context;
 
 use crate::{
     auth::Tokens,
+    cache::{Cache, Stats},
     config::Config,
     json::BodyLimit,
     middleware::request_context,
@@ -32,6 +33,7 @@ pub struct Application {
     tokens: Arc<Tokens>,
     redis: fred::clients::Client,
     limiter: web::Data<RateLimiter>,
+    cache: web::Data<Cache>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -56,6 +58,7 @@ impl Application {
                 config.policies(),
                 config.trusted_proxies.clone(),
             )),
+            cache: web::Data::new(Cache::new(redis.clone(), config.cache())),
             config,
             redis,
             shutting_down: Arc::new(AtomicBool::new(false)),
@@ -68,6 +71,11 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The cache's counters (tests count origin calls with them).
+    pub fn cache_stats(&self) -> Arc<Stats> {
+        self.cache.stats.clone()
+    }
+
     /// Serves until `shutdown` resolves; then readiness fails at once and
     /// in-flight requests get up to 30 s to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -75,6 +83,7 @@ impl Application {
         let (endpoints, redis, flag) = (self.endpoints, self.redis, self.shutting_down.clone());
         let operator_token = self.config.operator_token.clone();
         let limiter = self.limiter.clone();
+        let cache = self.cache.clone();
         let limit = self.config.body_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -101,12 +110,13 @@ impl Application {
                 .app_data(state)
                 .app_data(tokens.clone())
                 .app_data(limiter.clone())
+                .app_data(cache.clone())
                 .app_data(BodyLimit(limit))
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))
+                .wrap(from_fn(crate::edge::edge))
                 .wrap(Compress::default())
-                .wrap(from_fn(crate::ratelimit::rate_limit))
                 .wrap(cors)
                 .wrap(
                     DefaultHeaders::new()

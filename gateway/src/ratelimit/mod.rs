@@ -6,15 +6,18 @@
 //! the API down), while login and expensive operations fail closed with 503
 //! (fail closed: password guessing must never become unlimited).
 
+mod http;
 mod local;
-mod middleware;
 mod policy;
 
 use std::{net::IpAddr, time::Duration};
 
-use fred::{clients::Client, types::scripts::Script};
+use fred::{
+    clients::Client,
+    types::{scripts::Script, Value},
+};
 
-pub use middleware::{rate_limit, refusal};
+pub use http::{client_ip, refusal, subject, write_headers};
 pub use policy::{Policies, Policy, RouteClass};
 
 /// What one check decided.
@@ -26,9 +29,31 @@ pub struct Decision {
     pub reset: Duration,
 }
 
+impl Decision {
+    /// The first four fields of a GCRA script reply.
+    pub fn parse(reply: &[Value]) -> Option<Self> {
+        let n = |i: usize| reply.get(i).and_then(Value::as_i64);
+        let us = |i: usize| Some(Duration::from_micros(u64::try_from(n(i)?).unwrap_or(0)));
+        Some(Self {
+            allowed: n(0)? == 1,
+            remaining: u64::try_from(n(1)?).unwrap_or(0),
+            retry_after: us(2)?,
+            reset: us(3)?,
+        })
+    }
+}
+
 /// Redis is away and the class fails closed.
 #[derive(Debug)]
 pub struct Unavailable;
+
+/// One key's budget under one policy, as the GCRA scripts take it.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub key: String,
+    pub interval_us: i64,
+    pub window_us: i64,
+}
 
 pub struct RateLimiter {
     redis: Client,
@@ -43,43 +68,59 @@ impl RateLimiter {
     pub fn new(redis: Client, policies: Policies, trusted_proxies: Vec<IpAddr>) -> Self {
         Self {
             redis,
-            script: Script::from_lua(include_str!("gcra.lua")),
+            script: Script::from_lua(
+                [include_str!("gcra.lua"), include_str!("limit.lua")].concat(),
+            ),
             local: local::LocalLimiter::default(),
             policies,
             trusted_proxies,
         }
     }
 
-    /// Spends one unit of `key`'s budget under `class`'s policy.
-    pub async fn check(&self, class: RouteClass, key: &str) -> Result<Decision, Unavailable> {
+    pub fn budget(&self, class: RouteClass, subject: &str) -> Budget {
         let policy = self.policies.get(class);
-        // At least 1 µs: the script divides by it.
-        let interval = (policy.interval().as_micros() as i64).max(1);
-        let window = policy.window.as_micros() as i64;
-        // The policy is part of the key: instances (or tests) configured
-        // differently never distort each other's budgets.
-        let key = format!("{key}:{}/{}s", policy.limit, policy.window.as_secs());
-        let reply: Result<Vec<i64>, _> = self
+        Budget {
+            // The policy is part of the key: instances (or tests) configured
+            // differently never distort each other's budgets.
+            key: format!("{subject}:{}/{}s", policy.limit, policy.window.as_secs()),
+            // At least 1 µs: the script divides by it.
+            interval_us: (policy.interval().as_micros() as i64).max(1),
+            window_us: policy.window.as_micros() as i64,
+        }
+    }
+
+    /// Spends one unit of `budget`.
+    pub async fn check(&self, class: RouteClass, budget: &Budget) -> Result<Decision, Unavailable> {
+        let reply: Result<Vec<Value>, fred::error::Error> = self
             .script
-            .evalsha_with_reload(&self.redis, key.as_str(), vec![interval, window])
+            .evalsha_with_reload(
+                &self.redis,
+                budget.key.as_str(),
+                vec![budget.interval_us, budget.window_us],
+            )
             .await;
         match reply {
-            Ok(v) if v.len() == 4 => Ok(Decision {
-                allowed: v[0] == 1,
-                remaining: u64::try_from(v[1]).unwrap_or(0),
-                retry_after: Duration::from_micros(u64::try_from(v[2]).unwrap_or(0)),
-                reset: Duration::from_micros(u64::try_from(v[3]).unwrap_or(0)),
-            }),
-            other => {
-                if let Err(e) = &other {
-                    tracing::warn!(error = %e, rate_limit.class = class.name(), "rate limit check failed");
-                }
-                if class.fails_closed() {
-                    Err(Unavailable)
-                } else {
-                    Ok(self.local.check(&key, policy))
-                }
-            }
+            Ok(v) => match Decision::parse(&v) {
+                Some(d) => Ok(d),
+                None => self.fallback(class, budget, &"malformed reply"),
+            },
+            Err(e) => self.fallback(class, budget, &e),
+        }
+    }
+
+    /// The decision when Redis could not make it: the per-instance limiter
+    /// for classes that fail open, `Unavailable` for those that fail closed.
+    pub fn fallback(
+        &self,
+        class: RouteClass,
+        budget: &Budget,
+        error: &dyn std::fmt::Display,
+    ) -> Result<Decision, Unavailable> {
+        tracing::warn!(error = %error, rate_limit.class = class.name(), "rate limit check failed");
+        if class.fails_closed() {
+            Err(Unavailable)
+        } else {
+            Ok(self.local.check(&budget.key, self.policies.get(class)))
         }
     }
 }

@@ -33,7 +33,8 @@ pub async fn login(
                 .take(254)
                 .collect::<String>()
         );
-        match limiter.check(RouteClass::Login, &key).await {
+        let budget = limiter.budget(RouteClass::Login, &key);
+        match limiter.check(RouteClass::Login, &budget).await {
             Ok(d) if d.allowed => {}
             other => return Ok(refusal(RouteClass::Login, &limiter, other)),
         }

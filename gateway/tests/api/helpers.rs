@@ -1,6 +1,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use gateway::{config::Config, startup::Application};
+use std::sync::Arc;
+
+use gateway::{cache::Stats, config::Config, startup::Application};
 use platform::testing::{fresh_database, TestDatabase};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -11,11 +13,13 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
 
 pub struct TestGateway {
     pub base: String,
+    /// The cache counters of the instance at `base`.
+    pub stats: Arc<Stats>,
     pub http: reqwest::Client,
     pub db: TestDatabase,
     pub config: Config,
     _stop_students: oneshot::Sender<()>,
-    _stop_gateway: oneshot::Sender<()>,
+    _gateway: Instance,
 }
 
 fn init_logs() {
@@ -43,15 +47,24 @@ pub async fn spawn_students(db: &TestDatabase) -> (String, oneshot::Sender<()>) 
     (url, stop)
 }
 
+/// One gateway instance: its base URL and cache counters; stops on drop.
+pub struct Instance {
+    pub base: String,
+    pub stats: Arc<Stats>,
+    _stop: oneshot::Sender<()>,
+}
+
 /// Starts the gateway on its own thread with its own actix system, as its
-/// binary does, and returns its base URL once it listens.
-pub fn spawn_gateway_with(config: Config) -> (String, oneshot::Sender<()>) {
+/// binary does, and returns once it listens.
+pub fn spawn_instance(config: Config) -> Instance {
     let (stop, stopped) = oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let app = Application::build(config).expect("build gateway");
-            ready_tx.send(app.local_addr()).expect("report address");
+            ready_tx
+                .send((app.local_addr(), app.cache_stats()))
+                .expect("report address");
             app.run_until(async {
                 let _ = stopped.await;
             })
@@ -59,10 +72,36 @@ pub fn spawn_gateway_with(config: Config) -> (String, oneshot::Sender<()>) {
             .expect("gateway run");
         });
     });
-    let addr = ready_rx
+    let (addr, stats) = ready_rx
         .recv_timeout(Duration::from_secs(10))
         .expect("gateway started");
-    (format!("http://{addr}"), stop)
+    Instance {
+        base: format!("http://{addr}"),
+        stats,
+        _stop: stop,
+    }
+}
+
+/// Waits until the instance reaches students-svc and Redis (it connects to
+/// Redis in the background; a cluster takes a moment).
+pub async fn wait_ready(base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = reqwest::get(format!("{base}/readyz")).await;
+        if let Ok(r) = r {
+            let body: Value = r.json().await.unwrap_or_default();
+            if body["status"] == "ready" {
+                return;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "{base} not ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn spawn_gateway_with(config: Config) -> (String, Instance) {
+    let i = spawn_instance(config);
+    (i.base.clone(), i)
 }
 
 pub async fn spawn() -> TestGateway {
@@ -75,9 +114,11 @@ pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
     let (students_url, stop_students) = spawn_students(&db).await;
     let mut config = Config::for_tests(students_url, redis_url());
     tweak(&mut config);
-    let (base, stop_gateway) = spawn_gateway_with(config.clone());
+    let gateway = spawn_instance(config.clone());
+    wait_ready(&gateway.base).await;
     TestGateway {
-        base,
+        base: gateway.base.clone(),
+        stats: gateway.stats.clone(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
@@ -85,7 +126,7 @@ pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
         db,
         config,
         _stop_students: stop_students,
-        _stop_gateway: stop_gateway,
+        _gateway: gateway,
     }
 }
 
@@ -151,6 +192,16 @@ impl TestGateway {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
         self.http
             .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(path))
             .bearer_auth(token)
             .json(&body)
             .send()

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod cache;
 mod e2e;
 mod errors;
 mod plumbing;

@@ -12,6 +12,7 @@ fn policy(s: &str) -> gateway::ratelimit::Policy {
 async fn limits_hold_exactly_across_two_instances() {
     let gw = spawn_configured(|c| c.rate_limit_read = policy("5/60s")).await;
     let (other, _stop) = spawn_gateway_with(gw.config.clone());
+    wait_ready(&other).await;
     let admin = gw.admin("north").await;
     let requests = (0..10).map(|i| {
         let base = if i % 2 == 0 { &gw.base } else { &other };

@@ -1,21 +1,17 @@
-//! Applies the limiter to every API request and writes the IETF httpapi
-//! `RateLimit-Policy` / `RateLimit` headers on every limited response.
+//! The HTTP side of the limiter: whose budget a request spends, and the IETF
+//! httpapi `RateLimit-Policy` / `RateLimit` headers on every limited response.
 
 use std::net::IpAddr;
 
 use actix_web::{
-    body::{EitherBody, MessageBody},
-    dev::{ServiceRequest, ServiceResponse},
+    dev::ServiceRequest,
     http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
-    middleware::Next,
-    web, HttpMessage, HttpResponse, ResponseError,
+    HttpResponse, ResponseError,
 };
+use platform::caller::Caller;
 
 use super::{Decision, RateLimiter, RouteClass};
-use crate::{
-    auth::{bearer, Tokens, VerifiedCaller},
-    problem::ApiError,
-};
+use crate::problem::ApiError;
 
 const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const STATE: HeaderName = HeaderName::from_static("ratelimit");
@@ -44,27 +40,24 @@ pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
-/// The budget a request spends: the user within its school's slot when the
-/// token verifies, otherwise the client address.
-fn key(req: &ServiceRequest, class: RouteClass, limiter: &RateLimiter) -> String {
-    let caller = bearer(req.request()).and_then(|t| {
-        req.app_data::<web::Data<Tokens>>()
-            .and_then(|tokens| tokens.verify(t).ok())
-    });
+/// Whose budget a request spends: the user within its school's slot when
+/// its token verified, otherwise the client address.
+pub fn subject(
+    req: &ServiceRequest,
+    class: RouteClass,
+    caller: Option<&Caller>,
+    trusted: &[IpAddr],
+) -> String {
     match caller {
-        Some(c) => {
-            // Verified once per request: the Authenticated extractor reuses it.
-            req.extensions_mut().insert(VerifiedCaller(c));
-            format!(
-                "rl:{{school:{}}}:{}:u:{}",
-                c.school_id,
-                class.name(),
-                c.user_id
-            )
-        }
+        Some(c) => format!(
+            "rl:{{school:{}}}:{}:u:{}",
+            c.school_id,
+            class.name(),
+            c.user_id
+        ),
         None => {
-            let ip = client_ip(req, &limiter.trusted_proxies)
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            let ip =
+                client_ip(req, trusted).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
             format!("rl:{{ip:{ip}}}:{}", class.name())
         }
     }
@@ -113,29 +106,6 @@ pub fn refusal(
             res.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(1u32));
             res
-        }
-    }
-}
-
-pub async fn rate_limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let class = RouteClass::of(req.method(), req.path());
-    let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
-    let (Some(class), Some(limiter)) = (class, limiter) else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let key = key(&req, class, &limiter);
-    match limiter.check(class, &key).await {
-        Ok(d) if d.allowed => {
-            let mut res = next.call(req).await?;
-            write_headers(res.headers_mut(), class, &limiter, &d);
-            Ok(res.map_into_left_body())
-        }
-        other => {
-            let res = refusal(class, &limiter, other);
-            Ok(req.into_response(res).map_into_right_body())
         }
     }
 }

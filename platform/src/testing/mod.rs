@@ -139,3 +139,6 @@ pub async fn assert_health_only(
         .expect("server task")
         .expect("server stopped cleanly");
 }
+
+mod redis;
+pub use redis::{PrivateRedis, PrivateRedisCluster};

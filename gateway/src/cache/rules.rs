@@ -1,0 +1,215 @@
+//! What is cached and what a write invalidates. Keys live in the tenant's
+//! hash slot (`{school:<id>}`), beside its rate-limit keys, so one script can
+//! touch all of them on a Redis Cluster.
+//!
+//! A value key covers tenant, route, normalised query and the authorization
+//! scope that shapes the answer: the role always, and the user for roles that
+//! only ever see their own records (students, guardians).
+
+use std::time::Duration;
+
+use actix_web::http::Method;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use platform::caller::{Caller, Role};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Time to live per resource class.
+#[derive(Clone, Copy, Debug)]
+pub struct Ttls {
+    /// One record (`GET /students/{id}`).
+    pub record: Duration,
+    /// A list page (`GET /students`).
+    pub list: Duration,
+}
+
+/// How one read is cached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub value_key: String,
+    /// The generations the answer depends on; all must be unchanged.
+    pub generation_keys: Vec<String>,
+    pub ttl: Duration,
+}
+
+/// The routes this module knows, parsed from a path under `/api/v1/`.
+enum Route {
+    Students,
+    Student(Uuid),
+}
+
+impl Route {
+    fn parse(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/api/v1/")?;
+        if rest == "students" {
+            return Some(Self::Students);
+        }
+        // Not a UUID: the handler answers 400, nothing to cache.
+        Uuid::parse_str(rest.strip_prefix("students/")?)
+            .ok()
+            .map(Self::Student)
+    }
+}
+
+fn tenant(caller: &Caller) -> String {
+    format!("c:{{school:{}}}", caller.school_id)
+}
+
+fn list_generation(t: &str) -> String {
+    format!("{t}:g:students")
+}
+
+fn record_generation(t: &str, id: Uuid) -> String {
+    format!("{t}:g:student:{id}")
+}
+
+fn scope(caller: &Caller) -> String {
+    match caller.role {
+        Role::Admin | Role::Teacher => caller.role.as_str().to_owned(),
+        Role::Student | Role::Guardian => format!("{}:{}", caller.role.as_str(), caller.user_id),
+    }
+}
+
+/// The query with its parameters in name order (a stable sort: repeated
+/// names keep their order, which may matter), hashed so that keys stay short
+/// whatever the client sends.
+fn normalised_query(query: &str) -> String {
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    if pairs.is_empty() {
+        return "-".to_owned();
+    }
+    pairs.sort_by_key(|p| p.split_once('=').map_or(*p, |(name, _)| name));
+    let digest = Sha256::digest(pairs.join("&").as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The plan of a cacheable GET, or `None` when the route is not cached.
+pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Option<Plan> {
+    let t = tenant(caller);
+    let (name, generation, ttl) = match Route::parse(path)? {
+        Route::Students => ("students".to_owned(), list_generation(&t), ttls.list),
+        Route::Student(id) => (
+            format!("student:{id}"),
+            record_generation(&t, id),
+            ttls.record,
+        ),
+    };
+    Some(Plan {
+        value_key: format!("{t}:v:{name}:{}:{}", scope(caller), normalised_query(query)),
+        generation_keys: vec![generation],
+        ttl,
+    })
+}
+
+/// The generations a write to `path` bumps (empty when it changes nothing
+/// cached).
+pub fn invalidations(method: &Method, path: &str, caller: &Caller) -> Vec<String> {
+    let t = tenant(caller);
+    match (method, Route::parse(path)) {
+        (&Method::POST, Some(Route::Students)) => vec![list_generation(&t)],
+        (&Method::PATCH | &Method::DELETE | &Method::PUT, Some(Route::Student(id))) => {
+            vec![list_generation(&t), record_generation(&t, id)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            school_id: Uuid::from_u128(1),
+            user_id: Uuid::from_u128(2),
+            role,
+            student_id: (role == Role::Student).then(|| Uuid::from_u128(3)),
+        }
+    }
+
+    const TTLS: Ttls = Ttls {
+        record: Duration::from_secs(60),
+        list: Duration::from_secs(120),
+    };
+
+    #[test]
+    fn keys_cover_tenant_route_query_and_scope() {
+        let admin = caller(Role::Admin);
+        let p = read_plan(&TTLS, "/api/v1/students", "limit=5&grade_level=3", &admin).unwrap();
+        let same = read_plan(&TTLS, "/api/v1/students", "grade_level=3&limit=5", &admin).unwrap();
+        assert_eq!(p, same, "parameter order does not matter");
+        assert!(p
+            .value_key
+            .starts_with("c:{school:00000000-0000-0000-0000-000000000001}:v:students:admin:"));
+        assert_eq!(p.ttl, TTLS.list);
+        let other_query = read_plan(&TTLS, "/api/v1/students", "limit=6&grade_level=3", &admin);
+        assert_ne!(Some(p.clone()), other_query);
+        // Repeated names keep their order: the handler may read the first.
+        assert_ne!(
+            read_plan(&TTLS, "/api/v1/students", "q=a&q=b", &admin),
+            read_plan(&TTLS, "/api/v1/students", "q=b&q=a", &admin)
+        );
+        let teacher = read_plan(
+            &TTLS,
+            "/api/v1/students",
+            "limit=5&grade_level=3",
+            &caller(Role::Teacher),
+        )
+        .unwrap();
+        assert_ne!(p.value_key, teacher.value_key, "roles never share");
+        let mut elsewhere = admin;
+        elsewhere.school_id = Uuid::from_u128(9);
+        let e = read_plan(
+            &TTLS,
+            "/api/v1/students",
+            "limit=5&grade_level=3",
+            &elsewhere,
+        )
+        .unwrap();
+        assert_ne!(p.value_key, e.value_key, "schools never share");
+        assert_ne!(p.generation_keys, e.generation_keys);
+    }
+
+    #[test]
+    fn self_scoped_roles_are_keyed_by_user() {
+        let id = "/api/v1/students/00000000-0000-0000-0000-000000000003";
+        let a = read_plan(&TTLS, id, "", &caller(Role::Student)).unwrap();
+        let mut other = caller(Role::Student);
+        other.user_id = Uuid::from_u128(7);
+        let b = read_plan(&TTLS, id, "", &other).unwrap();
+        assert_ne!(a.value_key, b.value_key);
+        assert_eq!(a.generation_keys, b.generation_keys);
+        assert_eq!(a.ttl, TTLS.record);
+    }
+
+    #[test]
+    fn only_known_routes_are_cached() {
+        let admin = caller(Role::Admin);
+        for path in [
+            "/api/v1/auth/me",
+            "/api/v1/students/not-a-uuid",
+            "/api/v1/users",
+            "/healthz",
+            "/api/v1/students/x/y",
+        ] {
+            assert_eq!(read_plan(&TTLS, path, "", &admin), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn writes_bump_the_list_and_the_record() {
+        let admin = caller(Role::Admin);
+        let id = Uuid::from_u128(5);
+        let path = format!("/api/v1/students/{id}");
+        let record = read_plan(&TTLS, &path, "", &admin).unwrap();
+        let list = read_plan(&TTLS, "/api/v1/students", "", &admin).unwrap();
+        let bumped = invalidations(&Method::PATCH, &path, &admin);
+        assert!(bumped.contains(&record.generation_keys[0]));
+        assert!(bumped.contains(&list.generation_keys[0]));
+        assert_eq!(
+            invalidations(&Method::POST, "/api/v1/students", &admin),
+            list.generation_keys
+        );
+        assert!(invalidations(&Method::POST, "/api/v1/users", &admin).is_empty());
+    }
+}
