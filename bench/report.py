@@ -137,6 +137,22 @@ for r in sorted(runs, key=lambda r: (r["connections"], r["scenario"] != "healthz
         + " |"
     )
 lines.append("")
+for r in runs:
+    if "cache" in r:
+        c, k = r["cache"], r["consistency"]
+        lines.append(
+            f"{r['scenario']} @{r['connections']}: Zipf s={c['zipf_s']} over {c['population']} students, "
+            f"{c['write_share']:.0%} writes ({c['writes']} writes, {c['conflicts']} version conflicts); "
+            f"hit rate {c['hit_rate']:.1%} ({c['hits']} hits, {c['misses']} misses, {c['bypasses']} bypasses); "
+            f"stale reads for writers: {k['stale_reads']} of {k['writer_reads_checked']} checked."
+        )
+cached = {(r["scenario"], r["connections"]): r["rps"] for r in runs}
+for name in ("get_student", "list_first"):
+    for c in sorted({r["connections"] for r in runs}):
+        hot, cold = cached.get((name, c)), cached.get((name + "_uncached", c))
+        if hot and cold:
+            lines.append(f"{name} @{c}: cached / uncached = {hot / cold:.2f}x")
+lines.append("")
 if seed.get("seed_students_per_sec"):
     lines.append(
         f"Seed: {seed.get('seed_students_created')} students created at "

@@ -9,7 +9,13 @@
 #   BENCH_WARMUP [3]      seconds of warm-up before each measured run (0: none)
 #   BENCH_THREADS [2]     wrk threads
 #   BENCH_CONNECTIONS ["64 256"]
-#   BENCH_SCENARIOS ["healthz get_student list_first list_deep"]
+#   BENCH_SCENARIOS ["healthz get_student get_student_uncached list_first
+#                     list_first_uncached list_deep zipf_mixed"]
+#                         <name>_uncached runs bench/<name>.lua against a second
+#                         gateway with CACHE_ENABLED=false; zipf_mixed runs the
+#                         bench_zipf example (reads + writes, hit rate, stale reads)
+#   BENCH_HOT_STUDENTS [5000]  records get_student reads
+#   BENCH_ZIPF_S [1.1], BENCH_ZIPF_WRITES [0.05]  Zipf exponent, write share
 #   BENCH_TIMEOUT [5s]    wrk per-request timeout (the gateway's gRPC deadline)
 #   BENCH_SCHOOLS [20], BENCH_STUDENTS [50000], BENCH_SEED_CONCURRENCY [64]
 #   BENCH_GATEWAY_PORT [8280], BENCH_GRPC_BASE_PORT [50251]
@@ -24,7 +30,10 @@ DURATION="${BENCH_DURATION:-15}"
 WARMUP="${BENCH_WARMUP:-3}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64 256}"
-SCENARIOS="${BENCH_SCENARIOS:-healthz get_student list_first list_deep}"
+SCENARIOS="${BENCH_SCENARIOS:-healthz get_student get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
+export BENCH_HOT_STUDENTS="${BENCH_HOT_STUDENTS:-5000}"
+ZIPF_S="${BENCH_ZIPF_S:-1.1}"
+ZIPF_WRITES="${BENCH_ZIPF_WRITES:-0.05}"
 TIMEOUT="${BENCH_TIMEOUT:-5s}"
 SCHOOLS="${BENCH_SCHOOLS:-20}"
 STUDENTS="${BENCH_STUDENTS:-50000}"
@@ -36,6 +45,7 @@ KEEP_STACK="${BENCH_KEEP_STACK:-0}"
 WORK="$ROOT/bench/.work"
 RESULTS="$ROOT/bench/results"
 BASE="http://127.0.0.1:$GATEWAY_PORT"
+UNCACHED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 1))"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RUN_DIR="$WORK/runs/$STAMP"
 
@@ -64,8 +74,9 @@ mkdir -p "$WORK" "$RESULTS" "$RUN_DIR"
 # the seeder.
 log "building (release)"
 cargo build --release --bins
-cargo build --release -p gateway --example bench_seed
+cargo build --release -p gateway --example bench_seed --example bench_zipf
 SEEDER="$ROOT/target/release/examples/bench_seed"
+ZIPF="$ROOT/target/release/examples/bench_zipf"
 
 # --- start -----------------------------------------------------------------
 if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
@@ -77,9 +88,14 @@ if STACK=bench deploy/local/stack.sh status 2>/dev/null | grep -Eq '^ +postgres 
 fi
 
 RUN_PID=""
+UNCACHED_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n $UNCACHED_PID ]]; then
+    kill -TERM "$UNCACHED_PID" 2>/dev/null || true
+    wait "$UNCACHED_PID" 2>/dev/null || true
+  fi
   if [[ -n $RUN_PID ]] && kill -0 "$RUN_PID" 2>/dev/null; then
     log "stopping services"
     kill -TERM "$RUN_PID" 2>/dev/null || true
@@ -125,9 +141,32 @@ until curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; do
 done
 log "ready at $BASE"
 
+# A second gateway on the same services and Redis with the cache off: the
+# uncached variants run against it.
+(
+  set -a
+  # shellcheck disable=SC1091
+  . "$ROOT/.stack/bench/env"
+  # shellcheck disable=SC1091
+  . "$ROOT/.stack/bench/secrets.env"
+  set +a
+  export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1))" \
+    CACHE_ENABLED=false RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
+    RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json
+  exec "$ROOT/target/release/gateway"
+) >"$RUN_DIR/gateway-uncached.log" 2>&1 &
+UNCACHED_PID=$!
+deadline=$((SECONDS + 30))
+until curl -fsS -o /dev/null "$UNCACHED_BASE/readyz" 2>/dev/null; do
+  kill -0 "$UNCACHED_PID" 2>/dev/null || die "the uncached gateway exited; see $RUN_DIR/gateway-uncached.log"
+  ((SECONDS < deadline)) || die "uncached gateway not ready after 30 s"
+  sleep 0.2
+done
+
 service_pids() {
   ps -o pid=,comm= --ppid "$RUN_PID" |
     awk '$2 ~ /^(gateway|students-svc|analytics-svc|notify-svc)$/ {print $1, $2}'
+  if [[ -n $UNCACHED_PID ]]; then echo "$UNCACHED_PID gateway-uncached"; fi
 }
 
 # One JSON line: VmRSS / VmHWM (KiB) of every service process.
@@ -158,13 +197,20 @@ rss_line "seed" >>"$RUN_DIR/rss.jsonl"
 LINES="$RUN_DIR/wrk.jsonl"
 : >"$LINES"
 run_wrk() { # scenario connections seconds out-file
+  local script=${1%_uncached} base=$BASE
+  [[ $1 == *_uncached ]] && base=$UNCACHED_BASE
+  if [[ $1 == zipf_mixed ]]; then
+    "$ZIPF" --base "$BASE" --work "$WORK" --scenario "$1" --connections "$2" --seconds "$3" \
+      --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" --out "$4"
+    return
+  fi
   BENCH_WORK="$WORK" BENCH_SCENARIO="$1" BENCH_CONNECTIONS="$2" BENCH_THREADS="$THREADS" \
     BENCH_OUT="$4" wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$TIMEOUT" \
-    -s "$ROOT/bench/$1.lua" "$BASE"
+    -s "$ROOT/bench/$script.lua" "$base"
 }
 for c in $CONNECTIONS; do
   for s in $SCENARIOS; do
-    [[ -f $ROOT/bench/$s.lua ]] || die "no scenario script bench/$s.lua"
+    [[ $s == zipf_mixed || -f $ROOT/bench/${s%_uncached}.lua ]] || die "no scenario script bench/${s%_uncached}.lua"
     if ((WARMUP > 0)); then
       run_wrk "$s" "$c" "$WARMUP" "" >/dev/null 2>&1 || true
     fi

@@ -14,14 +14,15 @@ use actix_web::{
     web, App, HttpServer,
 };
 use anyhow::Context;
+use platform::redis::RedisSettings;
 
 use crate::{
     auth::Tokens,
-    cache::{Cache, Stats},
+    cache::{self, Cache, Stats},
     config::Config,
     json::BodyLimit,
     middleware::request_context,
-    ratelimit::RateLimiter,
+    ratelimit::{LocalLimiter, RateLimiter},
     services::{Endpoints, Services},
     state::AppState,
 };
@@ -31,34 +32,29 @@ pub struct Application {
     config: Config,
     endpoints: Endpoints,
     tokens: Arc<Tokens>,
-    redis: fred::clients::Client,
-    limiter: web::Data<RateLimiter>,
-    cache: web::Data<Cache>,
+    redis: RedisSettings,
+    local_limiter: Arc<LocalLimiter>,
+    cache: Arc<cache::Shared>,
     shutting_down: Arc<AtomicBool>,
 }
 
 impl Application {
     pub fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
-        let redis = platform::redis::connect(
-            &config.redis_url,
-            &platform::redis::RedisSettings {
-                command_timeout: std::time::Duration::from_millis(config.redis_command_timeout_ms),
-                ..Default::default()
-            },
-        )?;
+        let redis = RedisSettings {
+            command_timeout: std::time::Duration::from_millis(config.redis_command_timeout_ms),
+            ..Default::default()
+        };
+        // Fails here on a bad URL; the workers build their own clients.
+        platform::redis::client(&config.redis_url, &redis)?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self {
             listener,
             endpoints: Endpoints::from_config(&config)?,
             tokens: Arc::new(Tokens::new(&config)),
-            limiter: web::Data::new(RateLimiter::new(
-                redis.clone(),
-                config.policies(),
-                config.trusted_proxies.clone(),
-            )),
-            cache: web::Data::new(Cache::new(redis.clone(), config.cache())),
+            local_limiter: Arc::default(),
+            cache: cache::Shared::new(config.cache()),
             config,
             redis,
             shutting_down: Arc::new(AtomicBool::new(false)),
@@ -80,9 +76,11 @@ impl Application {
     /// in-flight requests get up to 30 s to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let tokens = web::Data::from(self.tokens.clone());
-        let (endpoints, redis, flag) = (self.endpoints, self.redis, self.shutting_down.clone());
+        let (endpoints, flag) = (self.endpoints, self.shutting_down.clone());
+        let (redis_url, redis_settings) = (self.config.redis_url.clone(), self.redis);
+        let (policies, proxies) = (self.config.policies(), self.config.trusted_proxies.clone());
+        let local_limiter = self.local_limiter.clone();
         let operator_token = self.config.operator_token.clone();
-        let limiter = self.limiter.clone();
         let cache = self.cache.clone();
         let limit = self.config.body_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
@@ -99,6 +97,15 @@ impl Application {
                 ])
                 .expose_headers(["x-request-id", "x-response-time"])
                 .max_age(600);
+            // Per worker, so that its tasks run on the worker's own thread.
+            let redis = platform::redis::connect(&redis_url, &redis_settings)
+                .expect("the Redis URL was validated at build");
+            let limiter = RateLimiter::new(
+                redis.clone(),
+                policies,
+                proxies.clone(),
+                local_limiter.clone(),
+            );
             let state = web::Data::new(AppState {
                 services: Services::connect(&endpoints),
                 tokens: tokens.clone().into_inner(),
@@ -109,8 +116,8 @@ impl Application {
             App::new()
                 .app_data(state)
                 .app_data(tokens.clone())
-                .app_data(limiter.clone())
-                .app_data(cache.clone())
+                .app_data(web::Data::new(limiter))
+                .app_data(web::Data::new(Cache::new(redis, cache.clone())))
                 .app_data(BodyLimit(limit))
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(crate::routes::configure)

@@ -28,10 +28,18 @@ impl Default for RedisSettings {
 
 /// Builds a client for `redis://host:port` or
 /// `redis-cluster://host:port?node=host:port&...` and starts connecting in the
-/// background: start-up never waits on Redis, which may be away.
+/// background: start-up never waits on Redis, which may be away. Its tasks
+/// run on the calling thread's runtime.
 pub fn connect(url: &str, s: &RedisSettings) -> anyhow::Result<Client> {
+    let client = client(url, s)?;
+    client.connect();
+    Ok(client)
+}
+
+/// The client of `connect`, not yet connecting (validates the URL early).
+pub fn client(url: &str, s: &RedisSettings) -> anyhow::Result<Client> {
     let config = Config::from_url(url).context("invalid Redis URL")?;
-    let client = Builder::from_config(config)
+    Builder::from_config(config)
         .with_connection_config(|c| {
             c.connection_timeout = s.connect_timeout;
             c.internal_command_timeout = s.command_timeout * 4;
@@ -47,9 +55,7 @@ pub fn connect(url: &str, s: &RedisSettings) -> anyhow::Result<Client> {
         })
         .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
         .build()
-        .context("cannot build Redis client")?;
-    client.connect();
-    Ok(client)
+        .context("cannot build Redis client")
 }
 
 /// PING within the command timeout.

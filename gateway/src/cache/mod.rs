@@ -66,8 +66,9 @@ pub enum Lookup {
     Missing(Decision, String),
 }
 
-pub struct Cache {
-    redis: Client,
+/// What all HTTP workers of an instance share: the in-process copy, the
+/// loads in flight, the counters.
+pub struct Shared {
     lookup: Script,
     store: Script,
     invalidate: Script,
@@ -75,6 +76,21 @@ pub struct Cache {
     flights: flight::Flights,
     pub stats: Arc<Stats>,
     pub settings: CacheSettings,
+}
+
+/// One worker's handle: the shared state plus that worker's own Redis
+/// client, whose tasks run on the worker's thread (no cross-thread wake-up
+/// per command on the hot path).
+pub struct Cache {
+    redis: Client,
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for Cache {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 fn script(body: &str) -> Script {
@@ -104,8 +120,8 @@ fn text_of(v: Value) -> Option<String> {
     v.into_string()
 }
 
-impl Cache {
-    pub fn new(redis: Client, settings: CacheSettings) -> Self {
+impl Shared {
+    pub fn new(settings: CacheSettings) -> Arc<Self> {
         let local = (settings.local_capacity_bytes > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(settings.local_capacity_bytes)
@@ -116,8 +132,7 @@ impl Cache {
                 .time_to_live(settings.local_ttl)
                 .build()
         });
-        Self {
-            redis,
+        Arc::new(Self {
             lookup: script(include_str!("lookup.lua")),
             store: script(include_str!("store.lua")),
             invalidate: script(include_str!("invalidate.lua")),
@@ -125,7 +140,17 @@ impl Cache {
             flights: flight::Flights::default(),
             stats: Arc::new(Stats::default()),
             settings,
-        }
+        })
+    }
+}
+
+impl Cache {
+    pub fn new(redis: Client, shared: Arc<Shared>) -> Self {
+        Self { redis, shared }
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     fn local_copy(&self, key: &str) -> Option<Arc<Entry>> {
@@ -238,7 +263,7 @@ impl Cache {
         }
         Stats::bump(&self.stats.invalidation_failures);
         let cache = self.clone();
-        tokio::spawn(async move {
+        actix_web::rt::spawn(async move {
             let mut delay = Duration::from_millis(100);
             for _ in 0..8 {
                 tokio::time::sleep(delay).await;

@@ -10,13 +10,14 @@ mod http;
 mod local;
 mod policy;
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use fred::{
     clients::Client,
     types::{scripts::Script, Value},
 };
 
+pub use local::LocalLimiter;
 pub use http::{client_ip, refusal, subject, write_headers};
 pub use policy::{Policies, Policy, RouteClass};
 
@@ -58,20 +59,27 @@ pub struct Budget {
 pub struct RateLimiter {
     redis: Client,
     script: Script,
-    local: local::LocalLimiter,
+    /// Shared by the instance's workers: one fallback budget per instance.
+    local: Arc<LocalLimiter>,
     pub policies: Policies,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl RateLimiter {
-    pub fn new(redis: Client, policies: Policies, trusted_proxies: Vec<IpAddr>) -> Self {
+    /// One per HTTP worker, with that worker's Redis client.
+    pub fn new(
+        redis: Client,
+        policies: Policies,
+        trusted_proxies: Vec<IpAddr>,
+        local: Arc<LocalLimiter>,
+    ) -> Self {
         Self {
             redis,
             script: Script::from_lua(
                 [include_str!("gcra.lua"), include_str!("limit.lua")].concat(),
             ),
-            local: local::LocalLimiter::default(),
+            local,
             policies,
             trusted_proxies,
         }
