@@ -93,12 +93,7 @@ fn load_targets(work: &std::path::Path) -> Result<Vec<Target>> {
     Ok(targets)
 }
 
-async fn worker(
-    n: usize,
-    args: &Args,
-    targets: &[Target],
-    until: Instant,
-) -> Result<Tally> {
+async fn worker(n: usize, args: &Args, targets: &[Target], until: Instant) -> Result<Tally> {
     let http = Client::builder()
         .pool_max_idle_per_host(1)
         .timeout(Duration::from_secs(5))
@@ -118,7 +113,8 @@ async fn worker(
         let write = rng.gen_bool(args.write_share) && versions.contains_key(&i);
         let started = Instant::now();
         if write {
-            let body = json!({"version": versions[&i], "given_name": format!("Z{}", rng.gen::<u32>())});
+            let body =
+                json!({"version": versions[&i], "given_name": format!("Z{}", rng.gen::<u32>())});
             let r = http
                 .patch(&url)
                 .header("authorization", &target.token)
@@ -241,7 +237,10 @@ async fn main() -> Result<()> {
     println!("{line}");
     if let Some(out) = args.out.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(out)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)?;
         writeln!(f, "{line}")?;
     }
     Ok(())

@@ -17,6 +17,9 @@ use crate::ratelimit::{Policies, Policy};
 pub struct Config {
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
+    #[arg(long, env = "GATEWAY_ADMIN_LISTEN", default_value = "127.0.0.1:9080")]
+    pub admin_listen: SocketAddr,
     /// HTTP worker threads; 0 = one per CPU core.
     #[arg(long, env = "GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
@@ -146,6 +149,7 @@ impl Config {
     pub fn for_tests(students_url: String, redis_url: String) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 2,
             students_url,
             redis_url,

@@ -29,6 +29,7 @@ use crate::{
 
 pub struct Application {
     listener: TcpListener,
+    admin: TcpListener,
     config: Config,
     endpoints: Endpoints,
     tokens: Arc<Tokens>,
@@ -49,8 +50,11 @@ impl Application {
         platform::redis::client(&config.redis_url, &redis)?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let admin = TcpListener::bind(config.admin_listen)
+            .with_context(|| format!("cannot listen on {}", config.admin_listen))?;
         Ok(Self {
             listener,
+            admin,
             endpoints: Endpoints::from_config(&config)?,
             tokens: Arc::new(Tokens::new(&config)),
             local_limiter: Arc::default(),
@@ -63,6 +67,12 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
@@ -95,7 +105,15 @@ impl Application {
                     header::CONTENT_TYPE,
                     header::IF_NONE_MATCH,
                 ])
-                .expose_headers(["x-request-id", "x-response-time"])
+                .expose_headers([
+                    "x-request-id",
+                    "x-response-time",
+                    "x-cache",
+                    "etag",
+                    "ratelimit",
+                    "ratelimit-policy",
+                    "retry-after",
+                ])
                 .max_age(600);
             // Per worker, so that its tasks run on the worker's own thread.
             let redis = platform::redis::connect(&redis_url, &redis_settings)
@@ -150,18 +168,32 @@ impl Application {
         }
         let server = server.run();
         let handle = server.handle();
+        let stats = self.cache.stats.clone();
+        let admin = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::from(stats.clone()))
+                .route("/metrics", web::get().to(crate::routes::health::metrics))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(self.admin)?
+        .run();
+        let admin_handle = admin.handle();
         let flag = self.shutting_down;
-        tracing::info!(listen.addr = %self.config.listen, "gateway serving");
+        tracing::info!(listen.addr = %self.config.listen, admin.addr = %self.config.admin_listen, "gateway serving");
         // Polled in this task (the shutdown future need not be Send); the
         // server future completes once the graceful stop has drained.
         let stop = async move {
             shutdown.await;
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
             handle.stop(true).await;
+            admin_handle.stop(true).await;
             std::future::pending::<()>().await;
         };
         tokio::select! {
             r = server => r.context("HTTP server failed"),
+            r = admin => r.context("admin HTTP server failed"),
             () = stop => Ok(()),
         }
     }

@@ -63,15 +63,21 @@ pub fn subject(
     }
 }
 
-pub fn write_headers(h: &mut HeaderMap, class: RouteClass, limiter: &RateLimiter, d: &Decision) {
-    let p = limiter.policies.get(class);
-    let name = class.name();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "\"{name}\";q={};w={}",
+/// The `RateLimit-Policy` value of a policy (built once per class).
+pub fn policy_header(class: RouteClass, p: &super::Policy) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "\"{}\";q={};w={}",
+        class.name(),
         p.limit,
         p.window.as_secs()
-    )) {
-        h.insert(POLICY, v);
+    ))
+    .ok()
+}
+
+pub fn write_headers(h: &mut HeaderMap, class: RouteClass, limiter: &RateLimiter, d: &Decision) {
+    let name = class.name();
+    if let Some(v) = limiter.policy_header(class) {
+        h.insert(POLICY, v.clone());
     }
     if let Ok(v) = HeaderValue::from_str(&format!(
         "\"{name}\";r={};t={}",

@@ -12,13 +12,14 @@ mod policy;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
+use actix_web::http::header::HeaderValue;
 use fred::{
     clients::Client,
     types::{scripts::Script, Value},
 };
 
-pub use local::LocalLimiter;
 pub use http::{client_ip, refusal, subject, write_headers};
+pub use local::LocalLimiter;
 pub use policy::{Policies, Policy, RouteClass};
 
 /// What one check decided.
@@ -64,6 +65,7 @@ pub struct RateLimiter {
     pub policies: Policies,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    policy_headers: [Option<HeaderValue>; 4],
 }
 
 impl RateLimiter {
@@ -80,9 +82,14 @@ impl RateLimiter {
                 [include_str!("gcra.lua"), include_str!("limit.lua")].concat(),
             ),
             local,
+            policy_headers: RouteClass::ALL.map(|c| http::policy_header(c, &policies.get(c))),
             policies,
             trusted_proxies,
         }
+    }
+
+    pub fn policy_header(&self, class: RouteClass) -> Option<&HeaderValue> {
+        self.policy_headers[class as usize].as_ref()
     }
 
     pub fn budget(&self, class: RouteClass, subject: &str) -> Budget {

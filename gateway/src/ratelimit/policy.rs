@@ -17,6 +17,8 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
+    pub const ALL: [Self; 4] = [Self::Login, Self::Expensive, Self::Write, Self::Read];
+
     /// The class of a request; `None` for probes, the spec and preflights.
     pub fn of(method: &Method, path: &str) -> Option<Self> {
         let api = path.strip_prefix("/api/v1/")?;
@@ -110,6 +112,13 @@ mod tests {
         assert_eq!(p.interval(), Duration::from_secs(6));
         for bad in ["", "10", "0/60s", "10/0s", "10/60", "x/60s", "10/1m"] {
             assert!(bad.parse::<Policy>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn all_is_in_discriminant_order() {
+        for (i, c) in RouteClass::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i, "{c:?}");
         }
     }
 

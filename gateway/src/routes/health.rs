@@ -67,3 +67,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
+
+/// Prometheus text on the admin listener: what the cache did.
+pub async fn metrics(stats: web::Data<crate::cache::Stats>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(stats.render())
+}

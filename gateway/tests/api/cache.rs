@@ -488,4 +488,51 @@ async fn the_cache_can_be_bypassed_by_config() {
     }
     assert_eq!(gw.stats.hits(), 0);
     assert_eq!(gw.stats.bypasses.load(Relaxed), 2);
+    let metrics = gw
+        .http
+        .get(format!("{}/metrics", gw.admin))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("gateway_cache_requests_total{result=\"bypass\",tier=\"none\"} 2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_hits_and_misses_off_the_public_port() {
+    let gw = spawn().await;
+    let admin = gw.admin(&unique("metrics")).await;
+    for _ in 0..3 {
+        gw.get("/api/v1/students", &admin).await;
+    }
+    let text = gw
+        .http
+        .get(format!("{}/metrics", gw.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing in {text}"))
+    };
+    assert_eq!(
+        value("gateway_cache_requests_total{result=\"miss\",tier=\"none\"}"),
+        1
+    );
+    assert_eq!(
+        value("gateway_cache_requests_total{result=\"hit\",tier=\"local\"}")
+            + value("gateway_cache_requests_total{result=\"hit\",tier=\"redis\"}"),
+        2
+    );
+    assert_eq!(value("gateway_cache_origin_loads_total"), 1);
+    // Not on the public listener.
+    let r = gw.http.get(gw.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

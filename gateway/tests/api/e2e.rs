@@ -122,6 +122,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
         "gateway",
         &[
             ("GATEWAY_LISTEN", format!("127.0.0.1:{http}")),
+            ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("STUDENTS_URL", format!("http://127.0.0.1:{students}")),
             ("REDIS_URL", redis_url()),
             ("JWT_SECRET", "e2e-secret-e2e-secret-e2e-secret-0".into()),

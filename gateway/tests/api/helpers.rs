@@ -13,6 +13,7 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
 
 pub struct TestGateway {
     pub base: String,
+    pub admin: String,
     /// The cache counters of the instance at `base`.
     pub stats: Arc<Stats>,
     pub http: reqwest::Client,
@@ -50,6 +51,8 @@ pub async fn spawn_students(db: &TestDatabase) -> (String, oneshot::Sender<()>) 
 /// One gateway instance: its base URL and cache counters; stops on drop.
 pub struct Instance {
     pub base: String,
+    /// The admin listener (`/metrics`).
+    pub admin: String,
     pub stats: Arc<Stats>,
     _stop: oneshot::Sender<()>,
 }
@@ -63,7 +66,7 @@ pub fn spawn_instance(config: Config) -> Instance {
         actix_web::rt::System::new().block_on(async move {
             let app = Application::build(config).expect("build gateway");
             ready_tx
-                .send((app.local_addr(), app.cache_stats()))
+                .send((app.local_addr(), app.admin_addr(), app.cache_stats()))
                 .expect("report address");
             app.run_until(async {
                 let _ = stopped.await;
@@ -72,11 +75,12 @@ pub fn spawn_instance(config: Config) -> Instance {
             .expect("gateway run");
         });
     });
-    let (addr, stats) = ready_rx
+    let (addr, admin, stats) = ready_rx
         .recv_timeout(Duration::from_secs(10))
         .expect("gateway started");
     Instance {
         base: format!("http://{addr}"),
+        admin: format!("http://{admin}"),
         stats,
         _stop: stop,
     }
@@ -118,6 +122,7 @@ pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
     wait_ready(&gateway.base).await;
     TestGateway {
         base: gateway.base.clone(),
+        admin: gateway.admin.clone(),
         stats: gateway.stats.clone(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))

@@ -9,11 +9,28 @@ fn policy(s: &str) -> gateway::ratelimit::Policy {
 }
 
 #[tokio::test]
-async fn limits_hold_exactly_across_two_instances() {
-    let gw = spawn_configured(|c| c.rate_limit_read = policy("5/60s")).await;
+async fn limits_hold_exactly_across_two_instances_standalone() {
+    limits_hold_exactly_across_two_instances(redis_url()).await;
+}
+
+#[tokio::test]
+async fn limits_hold_exactly_across_two_instances_cluster() {
+    let cluster = std::env::var("REDIS_CLUSTER_URL")
+        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`");
+    limits_hold_exactly_across_two_instances(cluster).await;
+}
+
+/// N + k concurrent reads (the cached path: limit and lookup in one script)
+/// through two instances against a budget of N: exactly N pass.
+async fn limits_hold_exactly_across_two_instances(redis: String) {
+    let gw = spawn_configured(|c| {
+        c.rate_limit_read = policy("5/60s");
+        c.redis_url = redis;
+    })
+    .await;
     let (other, _stop) = spawn_gateway_with(gw.config.clone());
     wait_ready(&other).await;
-    let admin = gw.admin("north").await;
+    let admin = gw.admin(&crate::cache::unique("north")).await;
     let requests = (0..10).map(|i| {
         let base = if i % 2 == 0 { &gw.base } else { &other };
         gw.http
