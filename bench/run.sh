@@ -16,6 +16,8 @@
 #                         bench_zipf example (reads + writes, hit rate, stale reads)
 #   BENCH_HOT_STUDENTS [5000]  records get_student reads
 #   BENCH_ZIPF_S [1.1], BENCH_ZIPF_WRITES [0.05]  Zipf exponent, write share
+#   BENCH_ZIPF_WARMUP [30]  warm-up of zipf_mixed: a steady-state hit rate needs
+#                           the long tail touched once, as a school day does
 #   BENCH_TIMEOUT [5s]    wrk per-request timeout (the gateway's gRPC deadline)
 #   BENCH_SCHOOLS [20], BENCH_STUDENTS [50000], BENCH_SEED_CONCURRENCY [64]
 #   BENCH_GATEWAY_PORT [8280], BENCH_GRPC_BASE_PORT [50251]
@@ -34,6 +36,7 @@ SCENARIOS="${BENCH_SCENARIOS:-healthz get_student get_student_uncached list_firs
 export BENCH_HOT_STUDENTS="${BENCH_HOT_STUDENTS:-5000}"
 ZIPF_S="${BENCH_ZIPF_S:-1.1}"
 ZIPF_WRITES="${BENCH_ZIPF_WRITES:-0.05}"
+ZIPF_WARMUP="${BENCH_ZIPF_WARMUP:-30}"
 TIMEOUT="${BENCH_TIMEOUT:-5s}"
 SCHOOLS="${BENCH_SCHOOLS:-20}"
 STUDENTS="${BENCH_STUDENTS:-50000}"
@@ -151,6 +154,7 @@ log "ready at $BASE"
   . "$ROOT/.stack/bench/secrets.env"
   set +a
   export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1))" \
+    GATEWAY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1001))" \
     CACHE_ENABLED=false RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
     RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json
   exec "$ROOT/target/release/gateway"
@@ -201,7 +205,7 @@ run_wrk() { # scenario connections seconds out-file
   [[ $1 == *_uncached ]] && base=$UNCACHED_BASE
   if [[ $1 == zipf_mixed ]]; then
     "$ZIPF" --base "$BASE" --work "$WORK" --scenario "$1" --connections "$2" --seconds "$3" \
-      --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" --out "$4"
+      --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" ${4:+--out "$4"}
     return
   fi
   BENCH_WORK="$WORK" BENCH_SCENARIO="$1" BENCH_CONNECTIONS="$2" BENCH_THREADS="$THREADS" \
@@ -211,8 +215,10 @@ run_wrk() { # scenario connections seconds out-file
 for c in $CONNECTIONS; do
   for s in $SCENARIOS; do
     [[ $s == zipf_mixed || -f $ROOT/bench/${s%_uncached}.lua ]] || die "no scenario script bench/${s%_uncached}.lua"
-    if ((WARMUP > 0)); then
-      run_wrk "$s" "$c" "$WARMUP" "" >/dev/null 2>&1 || true
+    warm=$WARMUP
+    [[ $s == zipf_mixed ]] && warm=$ZIPF_WARMUP
+    if ((warm > 0)); then
+      run_wrk "$s" "$c" "$warm" "" >/dev/null 2>&1 || true
     fi
     log "$s, $c connections, ${DURATION} s"
     if ! run_wrk "$s" "$c" "$DURATION" "$LINES" >"$RUN_DIR/wrk-$s-$c.txt" 2>&1; then
@@ -221,6 +227,9 @@ for c in $CONNECTIONS; do
     rss_line "$s/$c" >>"$RUN_DIR/rss.jsonl"
   done
 done
+
+# The cached gateway's own counters (its admin listener, see deploy/local/run.sh).
+curl -fsS "http://127.0.0.1:$((GATEWAY_PORT + 1000))/metrics" >"$RUN_DIR/gateway-metrics.txt" 2>/dev/null || true
 
 # --- report ----------------------------------------------------------------
 export STAMP RUN_DIR RESULTS DURATION WARMUP THREADS TIMEOUT SCHOOLS STUDENTS WORK

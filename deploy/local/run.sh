@@ -3,7 +3,8 @@
 # school seeded; Ctrl-C (or SIGTERM) stops every service cleanly.
 #
 # Environment: STACK (run | bench, default run), GATEWAY_PORT (8080),
-# GRPC_BASE_PORT (50051: students, +1 analytics, +2 notify), SEED_DEMO (1),
+# GRPC_BASE_PORT (50051: students, +1 analytics, +2 notify), GATEWAY_ADMIN_LISTEN
+# (127.0.0.1:GATEWAY_PORT+1000, Prometheus /metrics), SEED_DEMO (1),
 # RUST_LOG, LOG_FORMAT (pretty).
 set -euo pipefail
 
@@ -51,6 +52,7 @@ export ANALYTICS_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 1))"
 export NOTIFY_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 2))"
 export STUDENTS_URL="http://$STUDENTS_LISTEN"
 export GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT"
+export GATEWAY_ADMIN_LISTEN="${GATEWAY_ADMIN_LISTEN:-127.0.0.1:$((GATEWAY_PORT + 1000))}"
 export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
 
 mkdir -p "$LOGS"
@@ -106,6 +108,7 @@ Schoolhouse is running.
   admin login  $admin_email / $admin_password
   try          curl -s -X POST $base/api/v1/auth/login -H 'Content-Type: application/json' \\
                  -d '{"school":"demo","email":"$admin_email","password":"$admin_password"}'
+  metrics      http://$GATEWAY_ADMIN_LISTEN/metrics   (admin listener, not public)
   logs         $LOGS/
 Press Ctrl-C to stop.
 INFO

@@ -235,7 +235,7 @@ async fn main() -> Result<()> {
         "consistency": {"writer_reads_checked": all.writer_checks, "stale_reads": all.stale_reads},
     });
     println!("{line}");
-    if let Some(out) = args.out.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(out) = &args.out {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
