@@ -1,5 +1,5 @@
 # The two commands of the README, and the benchmark. Scripts hold the logic.
-.PHONY: run test bench stack-up stack-down stack-status
+.PHONY: run test bench k8s-check stack-up stack-down stack-status
 
 run:
 	deploy/local/run.sh
@@ -9,6 +9,10 @@ test:
 
 bench:
 	bench/run.sh
+
+# Render, schema-validate and lint the Kubernetes manifests (also in `test`).
+k8s-check:
+	deploy/k8s/check.sh
 
 stack-up:
 	deploy/local/stack.sh up

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: a stack of its own (never `make run`'s data), format and lint
-# checks, the disallowed-dependency check, then the whole test suite.
+# checks, the disallowed-dependency check, the Kubernetes manifest checks,
+# then the whole test suite.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +19,9 @@ if cargo tree -p gateway -e normal --prefix none --format '{p}' | grep -E '^(tok
   echo "gateway must not depend on a database driver" >&2
   exit 1
 fi
+
+echo "== kubernetes manifests"
+deploy/k8s/check.sh
 
 set -a
 # shellcheck disable=SC1091

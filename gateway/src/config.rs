@@ -1,16 +1,13 @@
 //! Typed configuration from flags or environment variables. Secrets are
 //! wrapped so they never appear in logs or `Debug` output.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
 use platform::telemetry::LogFormat;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::ratelimit::{Policies, Policy};
+use crate::ratelimit::{Policies, Policy, TrustedProxy};
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gateway", about = "Schoolhouse HTTP/JSON API gateway")]
@@ -91,9 +88,10 @@ pub struct Config {
     /// Larger answers are served but not cached.
     #[arg(long, env = "CACHE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub cache_max_body_bytes: usize,
-    /// Comma-separated proxy addresses whose X-Forwarded-For is trusted.
+    /// Comma-separated proxy addresses or CIDR blocks whose X-Forwarded-For
+    /// is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<TrustedProxy>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 }

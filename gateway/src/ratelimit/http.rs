@@ -10,7 +10,7 @@ use actix_web::{
 };
 use platform::caller::Caller;
 
-use super::{Decision, RateLimiter, RouteClass};
+use super::{Decision, RateLimiter, RouteClass, TrustedProxy};
 use crate::problem::ApiError;
 
 const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -23,9 +23,10 @@ fn ceil_secs(d: std::time::Duration) -> u64 {
 /// The client address: the peer, unless the peer is a trusted proxy, in which
 /// case the right-most `X-Forwarded-For` entry that is not itself trusted.
 /// Untrusted peers cannot spoof their address with the header.
-pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_ip(req: &ServiceRequest, trusted: &[TrustedProxy]) -> Option<IpAddr> {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.0.contains(ip));
     let peer = req.peer_addr()?.ip();
-    if !trusted.contains(&peer) {
+    if !is_trusted(&peer) {
         return Some(peer);
     }
     let forwarded = req
@@ -36,7 +37,7 @@ pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
     forwarded
         .rsplit(',')
         .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-        .find(|ip| !trusted.contains(ip))
+        .find(|ip| !is_trusted(ip))
         .or(Some(peer))
 }
 
@@ -46,7 +47,7 @@ pub fn subject(
     req: &ServiceRequest,
     class: RouteClass,
     caller: Option<&Caller>,
-    trusted: &[IpAddr],
+    trusted: &[TrustedProxy],
 ) -> String {
     match caller {
         Some(c) => format!(
@@ -124,7 +125,7 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let proxy: TrustedProxy = "10.0.0.0/24".parse().unwrap();
         let req = |peer: &str| {
             TestRequest::default()
                 .peer_addr(format!("{peer}:4000").parse().unwrap())
@@ -146,6 +147,15 @@ mod tests {
             .peer_addr("10.0.0.1:4000".parse().unwrap())
             .insert_header(("x-forwarded-for", "not-an-ip"))
             .to_srv_request();
-        assert_eq!(client_ip(&garbage, &[proxy]), Some(proxy));
+        assert_eq!(
+            client_ip(&garbage, &[proxy]),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        for ok in ["10.0.0.7", "10.1.0.0/16", "::1", "fd00::/8"] {
+            assert!(ok.parse::<TrustedProxy>().is_ok(), "{ok}");
+        }
+        for bad in ["", "10.0.0", "10.0.0.0/33", "proxy.local"] {
+            assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
+        }
     }
 }

@@ -10,7 +10,7 @@ mod http;
 mod local;
 mod policy;
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use actix_web::http::header::HeaderValue;
 use fred::{
@@ -20,7 +20,7 @@ use fred::{
 
 pub use http::{client_ip, refusal, subject, write_headers};
 pub use local::LocalLimiter;
-pub use policy::{Policies, Policy, RouteClass};
+pub use policy::{Policies, Policy, RouteClass, TrustedProxy};
 
 /// What one check decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct RateLimiter {
     local: Arc<LocalLimiter>,
     pub policies: Policies,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<TrustedProxy>,
     policy_headers: [Option<HeaderValue>; 4],
 }
 
@@ -73,7 +73,7 @@ impl RateLimiter {
     pub fn new(
         redis: Client,
         policies: Policies,
-        trusted_proxies: Vec<IpAddr>,
+        trusted_proxies: Vec<TrustedProxy>,
         local: Arc<LocalLimiter>,
     ) -> Self {
         Self {

@@ -82,6 +82,22 @@ impl FromStr for Policy {
     }
 }
 
+/// A proxy whose `X-Forwarded-For` is believed: an address or a CIDR block
+/// (ingress controller pods change addresses within their pod network).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl FromStr for TrustedProxy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(Self)
+            .map_err(|_| format!("{s:?}: expected an IP address or a CIDR block"))
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Policies {
     pub login: Policy,

@@ -83,7 +83,7 @@ async fn login_is_limited_per_address_and_per_account() {
     let ip = |n: u8| format!("198.51.{}.{n}", rand::random::<u8>());
     let gw = spawn_configured(|c| {
         c.rate_limit_login = policy("3/60s");
-        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     gw.create_school(&slug).await;
