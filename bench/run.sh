@@ -154,7 +154,7 @@ log "ready at $BASE"
   . "$ROOT/.stack/bench/secrets.env"
   set +a
   export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1))" \
-    GATEWAY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1001))" \
+    GATEWAY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1009))" \
     CACHE_ENABLED=false RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
     RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json
   exec "$ROOT/target/release/gateway"
@@ -228,8 +228,10 @@ for c in $CONNECTIONS; do
   done
 done
 
-# The cached gateway's own counters (its admin listener, see deploy/local/run.sh).
-curl -fsS "http://127.0.0.1:$((GATEWAY_PORT + 1000))/metrics" >"$RUN_DIR/gateway-metrics.txt" 2>/dev/null || true
+# Every service's own metrics (admin listeners, see deploy/local/run.sh).
+for i in 0 1 2 3; do
+  curl -fsS "http://127.0.0.1:$((GATEWAY_PORT + 1000 + i))/metrics" >"$RUN_DIR/metrics-$i.txt" 2>/dev/null || true
+done
 
 # --- report ----------------------------------------------------------------
 export STAMP RUN_DIR RESULTS DURATION WARMUP THREADS TIMEOUT SCHOOLS STUDENTS WORK

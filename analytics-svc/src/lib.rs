@@ -22,6 +22,9 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "ANALYTICS_LISTEN", default_value = "127.0.0.1:50052")]
     pub listen: SocketAddr,
+    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
+    #[arg(long, env = "ANALYTICS_ADMIN_LISTEN", default_value = "127.0.0.1:9082")]
+    pub admin_listen: SocketAddr,
     /// Postgres URL for the `analytics_svc` role (its search_path is `analytics`).
     #[arg(long, env = "ANALYTICS_DATABASE_URL", hide_env_values = true)]
     pub database_url: SecretString,
@@ -33,6 +36,7 @@ pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::App
     platform::health_only::Application::build(
         "analytics-svc",
         config.listen,
+        config.admin_listen,
         config.database_url.expose_secret(),
         MIGRATIONS,
     )

@@ -4,7 +4,8 @@
 #
 # Environment: STACK (run | bench, default run), GATEWAY_PORT (8080),
 # GRPC_BASE_PORT (50051: students, +1 analytics, +2 notify), GATEWAY_ADMIN_LISTEN
-# (127.0.0.1:GATEWAY_PORT+1000, Prometheus /metrics), SEED_DEMO (1),
+# (127.0.0.1:GATEWAY_PORT+1000, Prometheus /metrics; the services use +1001..+1003),
+# SEED_DEMO (1),
 # RUST_LOG, LOG_FORMAT (pretty).
 set -euo pipefail
 
@@ -52,7 +53,12 @@ export ANALYTICS_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 1))"
 export NOTIFY_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 2))"
 export STUDENTS_URL="http://$STUDENTS_LISTEN"
 export GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT"
+# Admin listeners (Prometheus /metrics): GATEWAY_PORT+1000 for the gateway,
+# +1001..+1003 for students, analytics, notify (9080-9083 for `make run`).
 export GATEWAY_ADMIN_LISTEN="${GATEWAY_ADMIN_LISTEN:-127.0.0.1:$((GATEWAY_PORT + 1000))}"
+export STUDENTS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1001))"
+export ANALYTICS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1002))"
+export NOTIFY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1003))"
 export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
 
 mkdir -p "$LOGS"
@@ -108,7 +114,8 @@ Schoolhouse is running.
   admin login  $admin_email / $admin_password
   try          curl -s -X POST $base/api/v1/auth/login -H 'Content-Type: application/json' \\
                  -d '{"school":"demo","email":"$admin_email","password":"$admin_password"}'
-  metrics      http://$GATEWAY_ADMIN_LISTEN/metrics   (admin listener, not public)
+  metrics      http://$GATEWAY_ADMIN_LISTEN/metrics  (admin listeners, not public;
+               services: $STUDENTS_ADMIN_LISTEN, $ANALYTICS_ADMIN_LISTEN, $NOTIFY_ADMIN_LISTEN)
   logs         $LOGS/
 Press Ctrl-C to stop.
 INFO

@@ -57,6 +57,17 @@ pub async fn request_context(
     let mut res = CURRENT.scope(rid, next.call(req).instrument(span)).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
+    // The route pattern, never the raw path: ids must not become labels.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    metrics::histogram!("http_server_request_duration_seconds",
+        "method" => method.to_string(), "route" => route.clone())
+    .record(elapsed.as_secs_f64());
+    metrics::counter!("http_server_requests_total",
+        "method" => method.to_string(), "route" => route, "status" => status.to_string())
+    .increment(1);
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);

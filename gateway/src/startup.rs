@@ -169,9 +169,11 @@ impl Application {
         let server = server.run();
         let handle = server.handle();
         let stats = self.cache.stats.clone();
+        let recorder = web::Data::new(platform::metrics::recorder());
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::from(stats.clone()))
+                .app_data(recorder.clone())
                 .route("/metrics", web::get().to(crate::routes::health::metrics))
         })
         .workers(1)

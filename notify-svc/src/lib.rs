@@ -22,6 +22,9 @@ pub struct Config {
     /// gRPC listen address.
     #[arg(long, env = "NOTIFY_LISTEN", default_value = "127.0.0.1:50053")]
     pub listen: SocketAddr,
+    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
+    #[arg(long, env = "NOTIFY_ADMIN_LISTEN", default_value = "127.0.0.1:9083")]
+    pub admin_listen: SocketAddr,
     /// Postgres URL for the `notify_svc` role (its search_path is `notify`).
     #[arg(long, env = "NOTIFY_DATABASE_URL", hide_env_values = true)]
     pub database_url: SecretString,
@@ -33,6 +36,7 @@ pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::App
     platform::health_only::Application::build(
         "notify-svc",
         config.listen,
+        config.admin_listen,
         config.database_url.expose_secret(),
         MIGRATIONS,
     )

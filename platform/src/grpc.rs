@@ -86,6 +86,7 @@ pub async fn serve_health_only<F: Future<Output = ()>>(
     let (reporter, health) = health().await;
     tonic::transport::Server::builder()
         .trace_fn(request_span)
+        .layer(crate::metrics::GrpcMetricsLayer)
         .add_service(health)
         .serve_with_incoming_shutdown(incoming(listener), drain_on(shutdown, reporter, &[]))
         .await?;

@@ -5,6 +5,8 @@
 //! - [`caller`]: the authenticated caller carried in gRPC metadata.
 //! - [`status`]: the one gRPC → HTTP status table (design.md §6).
 //! - [`grpc`]: client channels with timeouts, server health and listeners.
+//! - [`metrics`]: the Prometheus recorder, the admin `/metrics` listener and
+//!   the per-RPC metrics layer.
 //! - [`db`] (feature `db`): pooled Postgres with timeouts and migrations
 //!   applied under an advisory lock.
 //! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
@@ -13,6 +15,7 @@
 
 pub mod caller;
 pub mod grpc;
+pub mod metrics;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

@@ -9,6 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Parser, Debug)]
 #[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
 pub struct Config {
+    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
+    #[arg(long, env = "STUDENTS_ADMIN_LISTEN", default_value = "127.0.0.1:9081")]
+    pub admin_listen: SocketAddr,
     /// gRPC listen address.
     #[arg(long, env = "STUDENTS_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -47,6 +50,7 @@ impl Config {
     pub fn for_database(url: &str) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: SecretString::from(url.to_owned()),
             db_pool_size: 8,
             db_wait_timeout_ms: 2000,

@@ -45,7 +45,10 @@ impl ServiceError {
 impl From<deadpool_postgres::PoolError> for ServiceError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
-            deadpool_postgres::PoolError::Timeout(_) => Self::Unavailable,
+            deadpool_postgres::PoolError::Timeout(_) => {
+                metrics::counter!("db_pool_timeouts_total").increment(1);
+                Self::Unavailable
+            }
             deadpool_postgres::PoolError::Backend(e) => e.into(),
             other => Self::Internal(other.into()),
         }

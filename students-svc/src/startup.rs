@@ -17,6 +17,8 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 
 pub struct Application {
     listener: TcpListener,
+    admin: TcpListener,
+    pool: deadpool_postgres::Pool,
     api: Api,
     rpc_timeout: Duration,
 }
@@ -29,15 +31,24 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let admin = platform::metrics::bind_admin(config.admin_listen).await?;
         Ok(Self {
             listener,
-            api: Api::new(pool),
+            admin,
+            api: Api::new(pool.clone()),
+            pool,
             rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
@@ -61,10 +72,24 @@ impl Application {
                 .set_service_status(n, tonic_health::ServingStatus::Serving)
                 .await;
         }
-        tracing::info!(listen.addr = %self.local_addr(), "students-svc serving");
-        tonic::transport::Server::builder()
+        tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "students-svc serving");
+        let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
+        let admin = platform::metrics::Admin::spawn(self.admin, move || {
+            // Sampled at scrape time.
+            let s = pool.status();
+            let gauge = |state: &'static str, v: usize| {
+                metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
+            };
+            gauge("max", s.max_size);
+            gauge("open", s.size);
+            gauge("idle", s.available);
+            gauge("waiting", s.waiting);
+            handle.render()
+        });
+        let served = tonic::transport::Server::builder()
             .timeout(self.rpc_timeout)
             .trace_fn(platform::grpc::request_span)
+            .layer(platform::metrics::GrpcMetricsLayer)
             .add_service(health)
             .add_service(SchoolServiceServer::new(self.api.clone()))
             .add_service(AuthServiceServer::new(self.api.clone()))
@@ -75,6 +100,8 @@ impl Application {
                 platform::grpc::drain_on(shutdown, reporter, &names),
             )
             .await
-            .context("gRPC server failed")
+            .context("gRPC server failed");
+        admin.stop().await;
+        served
     }
 }

@@ -10,6 +10,8 @@ async fn migrates_its_schema_and_serves_health() {
         "analytics-svc",
         "--listen",
         "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
         "--database-url",
         &db.analytics_url,
     ]);

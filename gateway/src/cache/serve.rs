@@ -106,15 +106,22 @@ pub async fn read(
             }
             other => return Ok(req.into_response(refusal(class, limiter, other))),
         },
-        Ok(Lookup::Refused(d)) => return Ok(req.into_response(refusal(class, limiter, Ok(d)))),
+        Ok(Lookup::Refused(d)) => {
+            crate::ratelimit::record(class, "refused");
+            return Ok(req.into_response(refusal(class, limiter, Ok(d))));
+        }
         Ok(Lookup::Current(d, entry, tier)) => {
+            crate::ratelimit::record(class, "allowed");
             Stats::bump(match tier {
                 Tier::Local => &cache.stats.hits_local,
                 Tier::Redis => &cache.stats.hits_redis,
             });
             (d, serve(req, &entry, Outcome::Hit))
         }
-        Ok(Lookup::Missing(d, generation)) => (d, load(req, next, cache, plan, generation).await?),
+        Ok(Lookup::Missing(d, generation)) => {
+            crate::ratelimit::record(class, "allowed");
+            (d, load(req, next, cache, plan, generation).await?)
+        }
     };
     write_headers(res.headers_mut(), class, limiter, &decision);
     Ok(res)

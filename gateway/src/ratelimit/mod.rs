@@ -45,6 +45,13 @@ impl Decision {
     }
 }
 
+/// `gateway_ratelimit_decisions_total{class,decision}`: allowed | refused
+/// (Redis), local_allowed | local_refused (the fallback), unavailable (503).
+pub fn record(class: RouteClass, decision: &'static str) {
+    metrics::counter!("gateway_ratelimit_decisions_total", "class" => class.name(), "decision" => decision)
+        .increment(1);
+}
+
 /// Redis is away and the class fails closed.
 #[derive(Debug)]
 pub struct Unavailable;
@@ -116,7 +123,10 @@ impl RateLimiter {
             .await;
         match reply {
             Ok(v) => match Decision::parse(&v) {
-                Some(d) => Ok(d),
+                Some(d) => {
+                    record(class, if d.allowed { "allowed" } else { "refused" });
+                    Ok(d)
+                }
                 None => self.fallback(class, budget, &"malformed reply"),
             },
             Err(e) => self.fallback(class, budget, &e),
@@ -133,9 +143,19 @@ impl RateLimiter {
     ) -> Result<Decision, Unavailable> {
         tracing::warn!(error = %error, rate_limit.class = class.name(), "rate limit check failed");
         if class.fails_closed() {
+            record(class, "unavailable");
             Err(Unavailable)
         } else {
-            Ok(self.local.check(&budget.key, self.policies.get(class)))
+            let d = self.local.check(&budget.key, self.policies.get(class));
+            record(
+                class,
+                if d.allowed {
+                    "local_allowed"
+                } else {
+                    "local_refused"
+                },
+            );
+            Ok(d)
         }
     }
 }

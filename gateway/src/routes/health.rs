@@ -68,9 +68,13 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text on the admin listener: what the cache did.
-pub async fn metrics(stats: web::Data<crate::cache::Stats>) -> HttpResponse {
+/// Prometheus text on the admin listener: requests per route, rate-limit
+/// decisions, and what the cache did.
+pub async fn metrics(
+    stats: web::Data<crate::cache::Stats>,
+    recorder: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(stats.render())
+        .body(recorder.render() + &stats.render())
 }

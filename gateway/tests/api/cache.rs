@@ -532,6 +532,15 @@ async fn metrics_count_hits_and_misses_off_the_public_port() {
         2
     );
     assert_eq!(value("gateway_cache_origin_loads_total"), 1);
+    // Per-route and limiter series too (process-wide recorder: other tests
+    // only add to them).
+    assert!(
+        value(
+            "http_server_requests_total{method=\"GET\",route=\"/api/v1/students\",status=\"200\"}"
+        ) >= 3
+    );
+    assert!(value("gateway_ratelimit_decisions_total{class=\"read\",decision=\"allowed\"}") >= 3);
+    assert!(text.contains("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/students\",le=\"0.005\"}"), "{text}");
     // Not on the public listener.
     let r = gw.http.get(gw.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);

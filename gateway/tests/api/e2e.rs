@@ -101,6 +101,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
         "students-svc",
         &[
             ("STUDENTS_LISTEN", format!("127.0.0.1:{students}")),
+            ("STUDENTS_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("STUDENTS_DATABASE_URL", db.students_url.clone()),
         ],
     );
@@ -108,6 +109,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
         "analytics-svc",
         &[
             ("ANALYTICS_LISTEN", format!("127.0.0.1:{analytics}")),
+            ("ANALYTICS_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("ANALYTICS_DATABASE_URL", db.analytics_url.clone()),
         ],
     );
@@ -115,6 +117,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
         "notify-svc",
         &[
             ("NOTIFY_LISTEN", format!("127.0.0.1:{notify}")),
+            ("NOTIFY_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("NOTIFY_DATABASE_URL", db.notify_url.clone()),
         ],
     );

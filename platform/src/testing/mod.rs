@@ -91,6 +91,24 @@ pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
 
 /// Runs a health-only service and checks that it reports SERVING, that the
 /// service schemas hold exactly `tables`, and that it stops when asked.
+/// `GET /metrics` of an admin listener, as text (plain HTTP/1.0, no client
+/// library needed).
+pub async fn scrape(addr: std::net::SocketAddr) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: admin\r\n\r\n")
+        .await?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await?;
+    let (head, body) = raw.split_once("\r\n\r\n").context("no HTTP body")?;
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    Ok(body.to_owned())
+}
+
 pub async fn assert_health_only(
     app: crate::health_only::Application,
     db: &TestDatabase,
@@ -100,6 +118,7 @@ pub async fn assert_health_only(
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
     let addr = app.local_addr().expect("bound address");
+    let admin_addr = app.admin_addr().expect("admin address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -118,6 +137,16 @@ pub async fn assert_health_only(
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
+    // The call shows on the admin listener, in Prometheus text.
+    let text = scrape(admin_addr).await.expect("scrape /metrics");
+    assert!(
+        text.contains("grpc_server_requests_total{service=\"grpc.health.v1.Health\",method=\"Check\",code=\"OK\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("grpc_server_request_duration_seconds_bucket{"),
+        "{text}"
+    );
 
     let admin = connect(&db.admin_url).await.expect("admin connection");
     let found: Vec<String> = admin

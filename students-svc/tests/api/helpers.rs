@@ -12,6 +12,8 @@ use tonic::transport::Channel;
 
 pub struct TestApp {
     pub db: TestDatabase,
+    /// The admin listener (`/metrics`).
+    pub admin: std::net::SocketAddr,
     pub channel: Channel,
     _stop: oneshot::Sender<()>,
 }
@@ -31,6 +33,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("build students-svc");
     let addr = app.local_addr();
+    let admin = app.admin_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -42,6 +45,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .expect("connect to students-svc");
     TestApp {
         db,
+        admin,
         channel,
         _stop: stop,
     }

@@ -128,4 +128,19 @@ async fn pool_exhaustion_and_statement_timeouts_are_unavailable() {
 
     // The pool recovers once the lock is gone.
     assert!(get(s.id.clone()).await.is_ok());
+
+    // Both show on the admin listener (the recorder is per process: other
+    // tests add to the counters, never take away).
+    let text = platform::testing::scrape(app.admin).await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing in {text}"))
+    };
+    assert!(value("db_pool_timeouts_total ") >= 1.0);
+    assert!(
+        value("grpc_server_requests_total{service=\"school.students.v1.StudentService\",method=\"GetStudent\",code=\"UNAVAILABLE\"} ")
+            >= 2.0
+    );
+    assert!(value("db_pool_connections{state=\"max\"} ") >= 1.0);
 }
