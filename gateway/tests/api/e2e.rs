@@ -149,18 +149,26 @@ async fn four_binaries_login_create_get_list_update_archive() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // Every service migrated its own schema.
+    // Every service migrated its own schema (each on its own schedule: the
+    // gateway's readiness follows students-svc only).
     let admin_db = platform::testing::connect(&db.admin_url).await.unwrap();
     for schema in ["students", "analytics", "notify"] {
-        let n: i64 = admin_db
-            .query_one(
-                &format!("SELECT count(*) FROM {schema}.schema_migrations"),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(n, 1, "{schema}");
+        let sql = format!("SELECT count(*) FROM {schema}.schema_migrations");
+        loop {
+            // An error means the table does not exist yet.
+            if let Ok(row) = admin_db.query_one(&sql, &[]).await {
+                let n: i64 = row.get(0);
+                if n > 0 {
+                    assert_eq!(n, 1, "{schema}");
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{schema} not migrated within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     let post = |path: &str, token: &str, body: Value| {
