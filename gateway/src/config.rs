@@ -20,8 +20,14 @@ pub struct Config {
     /// HTTP worker threads; 0 = one per CPU core.
     #[arg(long, env = "GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// students-svc: comma-separated `http://host:port` URLs; a host may
+    /// resolve to several replicas (a headless Service). Calls are balanced
+    /// over the replicas that answer SERVING.
     #[arg(long, env = "STUDENTS_URL", default_value = "http://127.0.0.1:50051")]
     pub students_url: String,
+    /// How often service addresses are resolved and health-checked.
+    #[arg(long, env = "GRPC_DISCOVERY_INTERVAL_MS", default_value_t = 2000)]
+    pub grpc_discovery_interval_ms: u64,
     /// `redis://host:port` or `redis-cluster://host:port?node=host:port&...`.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
@@ -161,6 +167,7 @@ impl Config {
             cors_allowed_origins: vec!["https://app.example.test".into()],
             body_limit_bytes: 16 * 1024,
             grpc_connect_timeout_ms: 1000,
+            grpc_discovery_interval_ms: 100,
             grpc_request_timeout_ms: 5000,
             // Tests share one Redis and all come from 127.0.0.1: budgets wide
             // enough not to interfere; limit tests narrow their own.

@@ -6,10 +6,10 @@ use proto::students::v1::{
     auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
     student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
 };
-use tonic::{
-    metadata::MetadataValue,
-    transport::{Channel, Endpoint},
-};
+use std::time::Duration;
+
+use platform::{balance::Targets, grpc::ClientTimeouts};
+use tonic::{metadata::MetadataValue, transport::Channel};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::config::Config;
@@ -23,25 +23,30 @@ pub struct Services {
     pub students_health: HealthClient<Channel>,
 }
 
-/// Validated endpoints of the services, from config.
+/// Validated targets of the services, from config.
 #[derive(Clone)]
 pub struct Endpoints {
-    pub students: Endpoint,
+    pub students: Targets,
+    timeouts: ClientTimeouts,
+    discovery: Duration,
 }
 
 impl Endpoints {
     pub fn from_config(c: &Config) -> anyhow::Result<Self> {
         Ok(Self {
-            students: platform::grpc::endpoint(&c.students_url, c.grpc_timeouts())?,
+            students: c.students_url.parse()?,
+            timeouts: c.grpc_timeouts(),
+            discovery: Duration::from_millis(c.grpc_discovery_interval_ms.max(10)),
         })
     }
 }
 
 impl Services {
     /// Channels owned by the calling worker thread: each HTTP worker gets its
-    /// own HTTP/2 connections, so no worker funnels its calls through another.
+    /// own HTTP/2 connections (one per healthy replica), so no worker funnels
+    /// its calls through another.
     pub fn connect(e: &Endpoints) -> Self {
-        let students = e.students.connect_lazy();
+        let students = platform::balance::channel(e.students.clone(), e.timeouts, e.discovery);
         Self {
             schools: SchoolServiceClient::new(students.clone()),
             auth: AuthServiceClient::new(students.clone()),

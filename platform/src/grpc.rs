@@ -36,12 +36,15 @@ pub fn incoming(listener: tokio::net::TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Waits for `signal`, then marks every service NOT_SERVING so load balancers
-/// stop routing here while in-flight calls drain.
+/// Waits for `signal`, then marks every service NOT_SERVING and keeps serving
+/// for `delay`, so that balancing clients (and Kubernetes endpoints) stop
+/// routing here before the server stops accepting calls; then in-flight calls
+/// drain.
 pub async fn drain_on<F: Future<Output = ()>>(
     signal: F,
     reporter: HealthReporter,
     services: &[&str],
+    delay: Duration,
 ) {
     signal.await;
     reporter
@@ -52,6 +55,8 @@ pub async fn drain_on<F: Future<Output = ()>>(
             .set_service_status(*s, ServingStatus::NotServing)
             .await;
     }
+    tracing::info!(delay_ms = delay.as_millis() as u64, "not serving; draining");
+    tokio::time::sleep(delay).await;
 }
 
 /// One span per incoming call, carrying the gateway's request id so every
@@ -88,7 +93,10 @@ pub async fn serve_health_only<F: Future<Output = ()>>(
         .trace_fn(request_span)
         .layer(crate::metrics::GrpcMetricsLayer)
         .add_service(health)
-        .serve_with_incoming_shutdown(incoming(listener), drain_on(shutdown, reporter, &[]))
+        .serve_with_incoming_shutdown(
+            incoming(listener),
+            drain_on(shutdown, reporter, &[], Duration::ZERO),
+        )
         .await?;
     Ok(())
 }

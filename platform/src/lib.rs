@@ -4,6 +4,7 @@
 //! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
 //! - [`caller`]: the authenticated caller carried in gRPC metadata.
 //! - [`status`]: the one gRPC → HTTP status table (design.md §6).
+//! - [`balance`]: client-side balancing over healthy replicas.
 //! - [`grpc`]: client channels with timeouts, server health and listeners.
 //! - [`metrics`]: the Prometheus recorder, the admin `/metrics` listener and
 //!   the per-RPC metrics layer.
@@ -13,6 +14,7 @@
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
 //! - [`testing`] (feature `testing`): a fresh database per test.
 
+pub mod balance;
 pub mod caller;
 pub mod grpc;
 pub mod metrics;

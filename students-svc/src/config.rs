@@ -6,12 +6,16 @@ use clap::Parser;
 use platform::{db::PoolSettings, telemetry::LogFormat};
 use secrecy::{ExposeSecret, SecretString};
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
 pub struct Config {
     /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
     #[arg(long, env = "STUDENTS_ADMIN_LISTEN", default_value = "127.0.0.1:9081")]
     pub admin_listen: SocketAddr,
+    /// On SIGTERM: report NOT_SERVING and keep serving this long, so clients
+    /// and Kubernetes stop routing here first; then drain in-flight calls.
+    #[arg(long, env = "STUDENTS_DRAIN_DELAY_MS", default_value_t = 5000)]
+    pub drain_delay_ms: u64,
     /// gRPC listen address.
     #[arg(long, env = "STUDENTS_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -51,6 +55,7 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            drain_delay_ms: 0,
             database_url: SecretString::from(url.to_owned()),
             db_pool_size: 8,
             db_wait_timeout_ms: 2000,

@@ -21,6 +21,7 @@ pub struct Application {
     pool: deadpool_postgres::Pool,
     api: Api,
     rpc_timeout: Duration,
+    drain_delay: Duration,
 }
 
 impl Application {
@@ -38,6 +39,7 @@ impl Application {
             api: Api::new(pool.clone()),
             pool,
             rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
+            drain_delay: Duration::from_millis(config.drain_delay_ms),
         })
     }
 
@@ -97,7 +99,7 @@ impl Application {
             .add_service(StudentServiceServer::new(self.api))
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),
-                platform::grpc::drain_on(shutdown, reporter, &names),
+                platform::grpc::drain_on(shutdown, reporter, &names, self.drain_delay),
             )
             .await
             .context("gRPC server failed");

@@ -102,6 +102,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
         &[
             ("STUDENTS_LISTEN", format!("127.0.0.1:{students}")),
             ("STUDENTS_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
+            ("STUDENTS_DRAIN_DELAY_MS", "200".to_owned()),
             ("STUDENTS_DATABASE_URL", db.students_url.clone()),
         ],
     );

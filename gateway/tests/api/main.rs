@@ -10,4 +10,5 @@ mod e2e;
 mod errors;
 mod plumbing;
 mod ratelimit;
+mod rollout;
 mod students;
