@@ -3,7 +3,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = analytics_svc::Config::parse();
-    platform::telemetry::init(config.log_format);
+    let _telemetry = platform::telemetry::init_service(config.log_format, "analytics-svc");
     analytics_svc::build(&config)
         .await?
         .run_until(platform::shutdown::signal())

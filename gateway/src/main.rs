@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    platform::telemetry::init(config.log_format);
+    let _telemetry = platform::telemetry::init_service(config.log_format, "gateway");
     Application::build(config)?
         .run_until(platform::shutdown::signal())
         .await

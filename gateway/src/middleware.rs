@@ -39,6 +39,18 @@ fn accepted(v: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// Incoming HTTP headers as a trace-context carrier (`traceparent`).
+struct IncomingHeaders<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for IncomingHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -53,8 +65,11 @@ pub async fn request_context(
     req.extensions_mut().insert(rid.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let span = tracing::info_span!("http", request.id = %id);
-    let mut res = CURRENT.scope(rid, next.call(req).instrument(span)).await?;
+    let span = tracing::info_span!("http", request.id = %id, http.method = %method, http.route = tracing::field::Empty);
+    platform::telemetry::adopt_parent(&span, &IncomingHeaders(req.headers()));
+    let mut res = CURRENT
+        .scope(rid, next.call(req).instrument(span.clone()))
+        .await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     // The route pattern, never the raw path: ids must not become labels.
@@ -62,6 +77,7 @@ pub async fn request_context(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("http.route", route.as_str());
     metrics::histogram!("http_server_request_duration_seconds",
         "method" => method.to_string(), "route" => route.clone())
     .record(elapsed.as_secs_f64());

@@ -57,7 +57,8 @@ impl Services {
     }
 }
 
-/// A gRPC request carrying the caller (if any) and the request id.
+/// A gRPC request carrying the caller (if any), the request id and the trace
+/// context.
 pub fn request<T>(msg: T, caller: Option<&Caller>) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
     if let Some(c) = caller {
@@ -66,5 +67,6 @@ pub fn request<T>(msg: T, caller: Option<&Caller>) -> tonic::Request<T> {
     if let Ok(v) = MetadataValue::try_from(crate::middleware::current_request_id()) {
         req.metadata_mut().insert(REQUEST_ID, v);
     }
+    platform::telemetry::inject_current(&mut platform::telemetry::Metadata(req.metadata_mut()));
     req
 }

@@ -60,14 +60,18 @@ pub async fn drain_on<F: Future<Output = ()>>(
 }
 
 /// One span per incoming call, carrying the gateway's request id so every
-/// log line of the call can be joined with the HTTP access log.
+/// log line of the call can be joined with the HTTP access log, and parented
+/// to the caller's span when traces are on.
 pub fn request_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
     let request_id = req
         .headers()
         .get(crate::caller::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("grpc", request.id = %request_id, rpc.path = %req.uri().path())
+    let span = tracing::info_span!("grpc", request.id = %request_id, rpc.path = %req.uri().path());
+    // The caller's trace context (W3C traceparent in the metadata).
+    crate::telemetry::adopt_parent(&span, &crate::telemetry::Headers(req.headers()));
+    span
 }
 
 /// Health reporter with the overall ("") status SERVING.

@@ -1,6 +1,22 @@
-//! Log set-up. Field names are dotted with units (`student.id`, `duration_ms`).
+//! Logs and traces. Field names are dotted with units (`student.id`,
+//! `duration_ms`).
+//!
+//! Traces are exported over OTLP/gRPC when the standard OpenTelemetry
+//! variables ask for it (`OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, unless `OTEL_SDK_DISABLED=true` or
+//! `OTEL_TRACES_EXPORTER=none`); the exporter itself reads the rest
+//! (`OTEL_SERVICE_NAME`, `OTEL_BSP_*`, timeouts, headers). W3C trace context
+//! crosses every hop: HTTP `traceparent` into the gateway, gRPC metadata into
+//! the services.
 
-use tracing_subscriber::{fmt, EnvFilter};
+use opentelemetry::{
+    propagation::{Extractor, Injector},
+    trace::TracerProvider as _,
+    Context,
+};
+use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider, Resource};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -11,17 +27,143 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default `info`.
-/// Calling it twice is harmless (tests start many servers in one process).
-pub fn init(format: LogFormat) {
+/// Flushes buffered spans when dropped (at the end of `main`).
+#[must_use = "dropping it at once stops trace export"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            if let Err(e) = p.shutdown() {
+                eprintln!("trace export shutdown: {e}");
+            }
+        }
+    }
+}
+
+fn env_is(key: &str, value: &str) -> bool {
+    std::env::var(key).is_ok_and(|v| v.trim().eq_ignore_ascii_case(value))
+}
+
+fn tracing_requested() -> bool {
+    let endpoint = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
+    endpoint && !env_is("OTEL_SDK_DISABLED", "true") && !env_is("OTEL_TRACES_EXPORTER", "none")
+}
+
+/// Installs the global subscriber for a binary: logs (`RUST_LOG`, default
+/// `info`) and, when configured, trace export named `service` (unless
+/// `OTEL_SERVICE_NAME` says otherwise). Call inside the Tokio runtime: the
+/// exporter's gRPC channel lives there.
+pub fn init_service(format: LogFormat, service: &'static str) -> Telemetry {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = if tracing_requested() {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => {
+                let resource = Resource::builder().with_service_name(service).build();
+                Some(
+                    SdkTracerProvider::builder()
+                        .with_resource(resource)
+                        .with_batch_exporter(exporter)
+                        .build(),
+                )
+            }
+            Err(e) => {
+                eprintln!("trace export disabled: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    // Spans for export at info and above, whatever RUST_LOG says for logs.
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(service))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(log_layer(format))
+        .with(otel)
+        .try_init();
+    Telemetry { provider }
+}
+
+fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(true);
-    let _ = match format {
-        LogFormat::Json => builder
+    match format {
+        LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
-    };
+            .with_target(true)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Pretty => fmt::layer()
+            .compact()
+            .with_target(true)
+            .with_filter(filter)
+            .boxed(),
+    }
+}
+
+/// Logs only, for tests (which start many servers in one process); calling
+/// it twice is harmless.
+pub fn init(format: LogFormat) {
+    let _ = tracing_subscriber::registry()
+        .with(log_layer(format))
+        .try_init();
+}
+
+/// Makes `span` a child of the trace context carried by `carrier` (HTTP
+/// headers or gRPC metadata), if any.
+pub fn adopt_parent(span: &tracing::Span, carrier: &dyn Extractor) {
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier));
+    if opentelemetry::trace::TraceContextExt::has_active_span(&cx) {
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// Writes the current span's trace context into `carrier`.
+pub fn inject_current(carrier: &mut dyn Injector) {
+    let cx: Context = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, carrier));
+}
+
+/// gRPC metadata as a trace-context carrier.
+pub struct Metadata<'a>(pub &'a mut tonic::metadata::MetadataMap);
+
+impl Injector for Metadata<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// HTTP/2 request headers (an incoming gRPC call) as a carrier.
+pub struct Headers<'a>(pub &'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn bin(name: &str) -> PathBuf {
+pub fn bin(name: &str) -> PathBuf {
     // target/debug/deps/api-<hash> → target/debug/<name>
     let dir = std::env::current_exe()
         .unwrap()
@@ -30,7 +30,7 @@ fn bin(name: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -38,11 +38,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Processes(Vec<(String, Child)>);
+pub struct Processes(pub Vec<(String, Child)>);
 
 impl Processes {
     /// SIGTERM everything and require a clean exit: graceful shutdown works.
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         for (name, child) in &mut self.0 {
             let status = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])

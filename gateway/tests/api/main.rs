@@ -12,3 +12,4 @@ mod plumbing;
 mod ratelimit;
 mod rollout;
 mod students;
+mod traces;
