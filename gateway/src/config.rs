@@ -98,6 +98,9 @@ pub struct Config {
     /// is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// Requests slower than this are logged at warn.
+    #[arg(long, env = "SLOW_REQUEST_MS", default_value_t = 1000)]
+    pub slow_request_ms: u64,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 }
@@ -182,6 +185,7 @@ impl Config {
             cache_local_ttl_secs: 10,
             cache_max_body_bytes: 256 * 1024,
             trusted_proxies: Vec::new(),
+            slow_request_ms: 1000,
             log_format: LogFormat::Pretty,
         }
     }

@@ -39,6 +39,23 @@ fn accepted(v: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+static SLOW_REQUEST: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Requests slower than this are logged at warn (SLOW_REQUEST_MS).
+pub fn set_slow_request(threshold: std::time::Duration) {
+    let _ = SLOW_REQUEST.set(threshold);
+}
+
+fn slow_request() -> std::time::Duration {
+    *SLOW_REQUEST.get_or_init(|| std::time::Duration::from_secs(1))
+}
+
+fn route_label<B>(res: &ServiceResponse<B>) -> String {
+    res.request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
 /// Incoming HTTP headers as a trace-context carrier (`traceparent`).
 struct IncomingHeaders<'a>(&'a actix_web::http::header::HeaderMap);
 
@@ -65,7 +82,8 @@ pub async fn request_context(
     req.extensions_mut().insert(rid.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let span = tracing::info_span!("http", request.id = %id, http.method = %method, http.route = tracing::field::Empty);
+    let span = tracing::info_span!("http", request.id = %id, http.method = %method,
+        http.route = tracing::field::Empty, trace.id = tracing::field::Empty);
     platform::telemetry::adopt_parent(&span, &IncomingHeaders(req.headers()));
     let mut res = CURRENT
         .scope(rid, next.call(req).instrument(span.clone()))
@@ -73,10 +91,7 @@ pub async fn request_context(
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     // The route pattern, never the raw path: ids must not become labels.
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = route_label(&res);
     span.record("http.route", route.as_str());
     metrics::histogram!("http_server_request_duration_seconds",
         "method" => method.to_string(), "route" => route.clone())
@@ -91,7 +106,9 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&format!("{duration_ms:.3}ms")) {
         res.headers_mut().insert(RESPONSE_TIME, v);
     }
-    if status >= 500 {
+    if elapsed > slow_request() {
+        tracing::warn!(request.id = %id, http.method = %method, http.route = %route_label(&res), http.status = status, duration_ms, "slow request");
+    } else if status >= 500 {
         tracing::warn!(request.id = %id, http.method = %method, http.path = %path, http.status = status, duration_ms, "request failed");
     } else {
         tracing::debug!(request.id = %id, http.method = %method, http.path = %path, http.status = status, duration_ms, "request");

@@ -42,6 +42,9 @@ pub struct Application {
 impl Application {
     pub fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        crate::middleware::set_slow_request(std::time::Duration::from_millis(
+            config.slow_request_ms,
+        ));
         let redis = RedisSettings {
             command_timeout: std::time::Duration::from_millis(config.redis_command_timeout_ms),
             ..Default::default()

@@ -150,3 +150,31 @@ async fn apply(
         .await?;
     outcome
 }
+
+static SLOW_QUERY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// Statements slower than this are logged at warn.
+pub fn set_slow_query(threshold: Duration) {
+    let _ = SLOW_QUERY.set(threshold);
+}
+
+/// Runs one statement (`name` is a fixed label, never SQL text or values) in
+/// a `sql` span (a child of the RPC's span in traces), records
+/// `db_query_duration_seconds{query}` and warns when it is slow.
+pub async fn timed<F: std::future::Future>(name: &'static str, statement: F) -> F::Output {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let out = statement
+        .instrument(tracing::info_span!("sql", db.operation = name))
+        .await;
+    let elapsed = started.elapsed();
+    metrics::histogram!("db_query_duration_seconds", "query" => name).record(elapsed.as_secs_f64());
+    if elapsed > *SLOW_QUERY.get_or_init(|| Duration::from_millis(200)) {
+        tracing::warn!(
+            db.operation = name,
+            duration_ms = elapsed.as_millis() as u64,
+            "slow statement"
+        );
+    }
+    out
+}

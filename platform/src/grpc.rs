@@ -68,7 +68,8 @@ pub fn request_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
         .get(crate::caller::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    let span = tracing::info_span!("grpc", request.id = %request_id, rpc.path = %req.uri().path());
+    let span = tracing::info_span!("grpc", request.id = %request_id, rpc.path = %req.uri().path(),
+        trace.id = tracing::field::Empty);
     // The caller's trace context (W3C traceparent in the metadata).
     crate::telemetry::adopt_parent(&span, &crate::telemetry::Headers(req.headers()));
     span

@@ -128,11 +128,24 @@ pub fn init(format: LogFormat) {
 }
 
 /// Makes `span` a child of the trace context carried by `carrier` (HTTP
-/// headers or gRPC metadata), if any.
+/// headers or gRPC metadata), if any, and records its trace id in the span's
+/// `trace.id` field, so that every log line inside it carries the id (also
+/// when export is off but the caller sent a `traceparent`).
 pub fn adopt_parent(span: &tracing::Span, carrier: &dyn Extractor) {
+    use opentelemetry::trace::TraceContextExt;
     let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier));
-    if opentelemetry::trace::TraceContextExt::has_active_span(&cx) {
+    let remote = cx.span().span_context().trace_id();
+    if cx.has_active_span() {
         let _ = span.set_parent(cx);
+    }
+    let own = span.context().span().span_context().trace_id();
+    let id = if own != opentelemetry::trace::TraceId::INVALID {
+        own
+    } else {
+        remote
+    };
+    if id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace.id", tracing::field::display(id));
     }
 }
 

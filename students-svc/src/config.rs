@@ -16,6 +16,9 @@ pub struct Config {
     /// and Kubernetes stop routing here first; then drain in-flight calls.
     #[arg(long, env = "STUDENTS_DRAIN_DELAY_MS", default_value_t = 5000)]
     pub drain_delay_ms: u64,
+    /// Repository operations slower than this are logged at warn.
+    #[arg(long, env = "STUDENTS_SLOW_QUERY_MS", default_value_t = 200)]
+    pub slow_query_ms: u64,
     /// gRPC listen address.
     #[arg(long, env = "STUDENTS_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -56,6 +59,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             drain_delay_ms: 0,
+            slow_query_ms: 200,
             database_url: SecretString::from(url.to_owned()),
             db_pool_size: 8,
             db_wait_timeout_ms: 2000,

@@ -134,28 +134,31 @@ pub async fn create_school(
     s: &NewSchool,
     admin_hash: &str,
 ) -> Result<(SchoolRow, UserRow), ServiceError> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let row = tx
-        .query_one(
-            "INSERT INTO schools (id, name, slug) VALUES ($1, $2, $3) \
+    platform::db::timed("create_school", async move {
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO schools (id, name, slug) VALUES ($1, $2, $3) \
              RETURNING id, name, slug, created_at",
-            &[&Uuid::now_v7(), &s.name.as_str(), &s.slug.as_str()],
-        )
-        .await
-        .map_err(|e| match unique_violation(&e) {
-            Some(_) => ServiceError::AlreadyExists("a school with this slug already exists"),
-            None => e.into(),
-        })?;
-    let school = SchoolRow {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        slug: row.try_get(2)?,
-        created_at: row.try_get(3)?,
-    };
-    let admin = insert_user(&tx, school.id, &s.admin, admin_hash, None).await?;
-    tx.commit().await?;
-    Ok((school, admin))
+                &[&Uuid::now_v7(), &s.name.as_str(), &s.slug.as_str()],
+            )
+            .await
+            .map_err(|e| match unique_violation(&e) {
+                Some(_) => ServiceError::AlreadyExists("a school with this slug already exists"),
+                None => e.into(),
+            })?;
+        let school = SchoolRow {
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            slug: row.try_get(2)?,
+            created_at: row.try_get(3)?,
+        };
+        let admin = insert_user(&tx, school.id, &s.admin, admin_hash, None).await?;
+        tx.commit().await?;
+        Ok((school, admin))
+    })
+    .await
 }
 
 pub async fn create_user(
@@ -164,8 +167,11 @@ pub async fn create_user(
     u: &NewUser,
     hash: &str,
 ) -> Result<UserRow, ServiceError> {
-    let client = pool.get().await?;
-    insert_user(&client, school_id, u, hash, None).await
+    platform::db::timed("create_user", async move {
+        let client = pool.get().await?;
+        insert_user(&client, school_id, u, hash, None).await
+    })
+    .await
 }
 
 /// The login candidate and its stored hash, if the school and e-mail exist
@@ -175,22 +181,25 @@ pub async fn find_login(
     slug: &Slug,
     email: &Email,
 ) -> Result<Option<(UserRow, String)>, ServiceError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(
-            "SELECT u.id, u.school_id, u.email, u.full_name, u.role, u.active, u.student_id, \
+    platform::db::timed("find_login", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT u.id, u.school_id, u.email, u.full_name, u.role, u.active, u.student_id, \
              u.password_hash FROM users u JOIN schools s ON s.id = u.school_id \
              LEFT JOIN students st ON st.id = u.student_id AND st.school_id = u.school_id \
              WHERE s.slug = $1 AND u.email = $2 AND st.archived_at IS NULL",
-        )
-        .await?;
-    let Some(row) = client
-        .query_opt(&stmt, &[&slug.as_str(), &email.as_str()])
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some((UserRow::from_row(&row)?, row.try_get(7)?)))
+            )
+            .await?;
+        let Some(row) = client
+            .query_opt(&stmt, &[&slug.as_str(), &email.as_str()])
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((UserRow::from_row(&row)?, row.try_get(7)?)))
+    })
+    .await
 }
 
 pub async fn get_user(
@@ -198,17 +207,20 @@ pub async fn get_user(
     school_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<UserRow>, ServiceError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {USER_COLS} FROM users WHERE school_id = $1 AND id = $2"
-        ))
-        .await?;
-    client
-        .query_opt(&stmt, &[&school_id, &user_id])
-        .await?
-        .map(|r| UserRow::from_row(&r))
-        .transpose()
+    platform::db::timed("get_user", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE school_id = $1 AND id = $2"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&school_id, &user_id])
+            .await?
+            .map(|r| UserRow::from_row(&r))
+            .transpose()
+    })
+    .await
 }
 
 fn admission_taken(e: tokio_postgres::Error) -> ServiceError {
@@ -230,45 +242,48 @@ pub async fn create_student(
     s: &NewStudent,
     login_hash: Option<&str>,
 ) -> Result<StudentRow, ServiceError> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let stmt = tx
-        .prepare_cached(&format!(
-            "INSERT INTO students (id, school_id, admission_no, given_name, family_name, \
+    platform::db::timed("create_student", async move {
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO students (id, school_id, admission_no, given_name, family_name, \
              date_of_birth, grade_level, section, status) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {STUDENT_COLS}"
-        ))
-        .await?;
-    let row = tx
-        .query_one(
-            &stmt,
-            &[
-                &Uuid::now_v7(),
-                &school_id,
-                &s.admission_no.as_str(),
-                &s.given_name.as_str(),
-                &s.family_name.as_str(),
-                &s.date_of_birth,
-                &s.grade_level.get(),
-                &s.section.as_str(),
-                &s.status.as_str(),
-            ],
-        )
-        .await
-        .map_err(admission_taken)?;
-    let student = StudentRow::from_row(&row)?;
-    if let (Some(login), Some(hash)) = (&s.login, login_hash) {
-        let user = NewUser {
-            email: login.email.clone(),
-            password: crate::domain::NewPassword::parse(login.password.expose())
-                .map_err(|m| ServiceError::invalid("login.password", m))?,
-            full_name: s.given_name.clone(),
-            role: Role::Student,
-        };
-        insert_user(&tx, school_id, &user, hash, Some(student.id)).await?;
-    }
-    tx.commit().await?;
-    Ok(student)
+            ))
+            .await?;
+        let row = tx
+            .query_one(
+                &stmt,
+                &[
+                    &Uuid::now_v7(),
+                    &school_id,
+                    &s.admission_no.as_str(),
+                    &s.given_name.as_str(),
+                    &s.family_name.as_str(),
+                    &s.date_of_birth,
+                    &s.grade_level.get(),
+                    &s.section.as_str(),
+                    &s.status.as_str(),
+                ],
+            )
+            .await
+            .map_err(admission_taken)?;
+        let student = StudentRow::from_row(&row)?;
+        if let (Some(login), Some(hash)) = (&s.login, login_hash) {
+            let user = NewUser {
+                email: login.email.clone(),
+                password: crate::domain::NewPassword::parse(login.password.expose())
+                    .map_err(|m| ServiceError::invalid("login.password", m))?,
+                full_name: s.given_name.clone(),
+                role: Role::Student,
+            };
+            insert_user(&tx, school_id, &user, hash, Some(student.id)).await?;
+        }
+        tx.commit().await?;
+        Ok(student)
+    })
+    .await
 }
 
 pub async fn get_student(
@@ -276,7 +291,10 @@ pub async fn get_student(
     school_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StudentRow>, ServiceError> {
-    select_student(&pool.get().await?, school_id, id).await
+    platform::db::timed("get_student", async move {
+        select_student(&pool.get().await?, school_id, id).await
+    })
+    .await
 }
 
 async fn select_student(
@@ -305,10 +323,11 @@ pub async fn update_student(
     version: i64,
     p: &StudentPatch,
 ) -> Result<StudentRow, ServiceError> {
-    let client = pool.get().await?;
-    let stmt = client
-        .prepare_cached(&format!(
-            "UPDATE students SET \
+    platform::db::timed("update_student", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE students SET \
                admission_no = COALESCE($4, admission_no), \
                given_name = COALESCE($5, given_name), \
                family_name = COALESCE($6, family_name), \
@@ -319,42 +338,44 @@ pub async fn update_student(
                version = version + 1, updated_at = now() \
              WHERE school_id = $1 AND id = $2 AND version = $3 AND archived_at IS NULL \
              RETURNING {STUDENT_COLS}"
-        ))
-        .await?;
-    let row = client
-        .query_opt(
-            &stmt,
-            &[
-                &school_id,
-                &id,
-                &version,
-                &p.admission_no.as_ref().map(|v| v.as_str()),
-                &p.given_name.as_ref().map(|v| v.as_str()),
-                &p.family_name.as_ref().map(|v| v.as_str()),
-                &p.date_of_birth,
-                &p.grade_level.map(|g| g.get()),
-                &p.section.as_ref().map(|v| v.as_str()),
-                &p.status.map(|s| s.as_str()),
-            ],
-        )
-        .await
-        .map_err(admission_taken)?;
-    if let Some(row) = row {
-        return Ok(StudentRow::from_row(&row)?);
-    }
-    let current = client
-        .query_opt(
-            "SELECT archived_at IS NOT NULL FROM students WHERE school_id = $1 AND id = $2",
-            &[&school_id, &id],
-        )
-        .await?;
-    Err(match current {
-        None => ServiceError::NotFound("student"),
-        Some(r) if r.try_get::<_, bool>(0)? => {
-            ServiceError::FailedPrecondition("the student is archived")
+            ))
+            .await?;
+        let row = client
+            .query_opt(
+                &stmt,
+                &[
+                    &school_id,
+                    &id,
+                    &version,
+                    &p.admission_no.as_ref().map(|v| v.as_str()),
+                    &p.given_name.as_ref().map(|v| v.as_str()),
+                    &p.family_name.as_ref().map(|v| v.as_str()),
+                    &p.date_of_birth,
+                    &p.grade_level.map(|g| g.get()),
+                    &p.section.as_ref().map(|v| v.as_str()),
+                    &p.status.map(|s| s.as_str()),
+                ],
+            )
+            .await
+            .map_err(admission_taken)?;
+        if let Some(row) = row {
+            return Ok(StudentRow::from_row(&row)?);
         }
-        Some(_) => ServiceError::VersionConflict,
+        let current = client
+            .query_opt(
+                "SELECT archived_at IS NOT NULL FROM students WHERE school_id = $1 AND id = $2",
+                &[&school_id, &id],
+            )
+            .await?;
+        Err(match current {
+            None => ServiceError::NotFound("student"),
+            Some(r) if r.try_get::<_, bool>(0)? => {
+                ServiceError::FailedPrecondition("the student is archived")
+            }
+            Some(_) => ServiceError::VersionConflict,
+        })
     })
+    .await
 }
 
 /// Archives the student; archiving an archived student returns it unchanged.
@@ -365,19 +386,22 @@ pub async fn archive_student(
     school_id: Uuid,
     id: Uuid,
 ) -> Result<StudentRow, ServiceError> {
-    let client = pool.get().await?;
-    let archive = client
-        .prepare_cached(&format!(
+    platform::db::timed("archive_student", async move {
+        let client = pool.get().await?;
+        let archive = client
+            .prepare_cached(&format!(
             "UPDATE students SET archived_at = now(), updated_at = now(), version = version + 1 \
              WHERE school_id = $1 AND id = $2 AND archived_at IS NULL RETURNING {STUDENT_COLS}"
         ))
-        .await?;
-    if let Some(r) = client.query_opt(&archive, &[&school_id, &id]).await? {
-        return Ok(StudentRow::from_row(&r)?);
-    }
-    select_student(&client, school_id, id)
-        .await?
-        .ok_or(ServiceError::NotFound("student"))
+            .await?;
+        if let Some(r) = client.query_opt(&archive, &[&school_id, &id]).await? {
+            return Ok(StudentRow::from_row(&r)?);
+        }
+        select_student(&client, school_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("student"))
+    })
+    .await
 }
 
 /// One page of live students in (family name, given name, id) order. The SQL
@@ -388,68 +412,72 @@ pub async fn list_students(
     school_id: Uuid,
     f: &StudentFilter,
 ) -> Result<(Vec<StudentRow>, Option<Cursor>), ServiceError> {
-    let grade = f.grade_level.map(|g| g.get());
-    let section = f.section.as_ref().map(|s| s.as_str());
-    let status = f.status.map(|s| s.as_str());
-    let pattern = f.search.as_ref().map(|s| s.pattern());
-    let fetch = i64::from(f.limit) + 1;
+    platform::db::timed("list_students", async move {
+        let grade = f.grade_level.map(|g| g.get());
+        let section = f.section.as_ref().map(|s| s.as_str());
+        let status = f.status.map(|s| s.as_str());
+        let pattern = f.search.as_ref().map(|s| s.pattern());
+        let fetch = i64::from(f.limit) + 1;
 
-    let mut sql =
-        format!("SELECT {STUDENT_COLS} FROM students WHERE school_id = $1 AND archived_at IS NULL");
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id];
-    if let Some(g) = &grade {
-        params.push(g);
-        sql.push_str(&format!(" AND grade_level = ${}", params.len()));
-    }
-    if let Some(s) = &section {
-        params.push(s);
-        sql.push_str(&format!(" AND section = ${}", params.len()));
-    }
-    if let Some(s) = &status {
-        params.push(s);
-        sql.push_str(&format!(" AND status = ${}", params.len()));
-    }
-    if let Some(p) = &pattern {
-        params.push(p);
-        let n = params.len();
-        sql.push_str(&format!(
-            " AND (lower(family_name) LIKE lower(${n}) OR lower(given_name) LIKE lower(${n}) \
+        let mut sql = format!(
+            "SELECT {STUDENT_COLS} FROM students WHERE school_id = $1 AND archived_at IS NULL"
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id];
+        if let Some(g) = &grade {
+            params.push(g);
+            sql.push_str(&format!(" AND grade_level = ${}", params.len()));
+        }
+        if let Some(s) = &section {
+            params.push(s);
+            sql.push_str(&format!(" AND section = ${}", params.len()));
+        }
+        if let Some(s) = &status {
+            params.push(s);
+            sql.push_str(&format!(" AND status = ${}", params.len()));
+        }
+        if let Some(p) = &pattern {
+            params.push(p);
+            let n = params.len();
+            sql.push_str(&format!(
+                " AND (lower(family_name) LIKE lower(${n}) OR lower(given_name) LIKE lower(${n}) \
              OR lower(admission_no) LIKE lower(${n}))"
-        ));
-    }
-    if let Some(c) = &f.after {
-        params.push(&c.family_name);
-        params.push(&c.given_name);
-        params.push(&c.id);
-        let n = params.len();
+            ));
+        }
+        if let Some(c) = &f.after {
+            params.push(&c.family_name);
+            params.push(&c.given_name);
+            params.push(&c.id);
+            let n = params.len();
+            sql.push_str(&format!(
+                " AND (family_name, given_name, id) > (${}, ${}, ${n})",
+                n - 2,
+                n - 1
+            ));
+        }
+        params.push(&fetch);
         sql.push_str(&format!(
-            " AND (family_name, given_name, id) > (${}, ${}, ${n})",
-            n - 2,
-            n - 1
+            " ORDER BY family_name, given_name, id LIMIT ${}",
+            params.len()
         ));
-    }
-    params.push(&fetch);
-    sql.push_str(&format!(
-        " ORDER BY family_name, given_name, id LIMIT ${}",
-        params.len()
-    ));
 
-    let client = pool.get().await?;
-    let stmt = client.prepare_cached(&sql).await?;
-    let rows = client.query(&stmt, &params).await?;
-    let mut students = rows
-        .iter()
-        .map(StudentRow::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if students.len() > f.limit as usize {
-        students.truncate(f.limit as usize);
-        students.last().map(|s| Cursor {
-            family_name: s.family_name.clone(),
-            given_name: s.given_name.clone(),
-            id: s.id,
-        })
-    } else {
-        None
-    };
-    Ok((students, next))
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &params).await?;
+        let mut students = rows
+            .iter()
+            .map(StudentRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if students.len() > f.limit as usize {
+            students.truncate(f.limit as usize);
+            students.last().map(|s| Cursor {
+                family_name: s.family_name.clone(),
+                given_name: s.given_name.clone(),
+                id: s.id,
+            })
+        } else {
+            None
+        };
+        Ok((students, next))
+    })
+    .await
 }

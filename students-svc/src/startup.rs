@@ -26,6 +26,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        db::set_slow_query(Duration::from_millis(config.slow_query_ms));
         let settings = config.pool_settings();
         db::migrate(config.database_url(), &settings, MIGRATIONS).await?;
         let pool = db::pool(config.database_url(), &settings)?;

@@ -4,7 +4,7 @@
 //! test (a tonic server implementing the collector's trace service).
 
 use std::{
-    process::{Command, Stdio},
+    process::Command,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -80,14 +80,21 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
     let (students, http) = (free_port(), free_port());
     let operator = "trace-operator-token-0123456789abcdef";
     let mut procs = Processes(Vec::new());
+    // Logs at debug, captured: they must carry ids and never secrets.
+    let logs = std::env::temp_dir().join(format!(
+        "schoolhouse-trace-logs-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&logs).unwrap();
     let mut spawn = |name: &str, envs: &[(&str, String)]| {
         let mut cmd = Command::new(bin(name));
+        let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
         cmd.env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "debug,h2=info,hyper=info,tower=info,tonic=info,fred=info,tokio_postgres=info,opentelemetry=info")
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
             .env("OTEL_BSP_SCHEDULE_DELAY", "50")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         for (k, v) in envs {
             cmd.env(k, v);
         }
