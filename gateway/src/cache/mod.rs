@@ -27,6 +27,8 @@ pub use flight::Join;
 pub use rules::{Plan, Ttls};
 pub use stats::Stats;
 
+use tracing::Instrument;
+
 use crate::ratelimit::{Budget, Decision};
 
 /// Generation counters outlive every cached value (TTLs are capped at an
@@ -181,6 +183,7 @@ impl Cache {
         let reply: Vec<Value> = self
             .lookup
             .evalsha_with_reload(&self.redis, keys, args)
+            .instrument(tracing::info_span!("redis", db.operation = "cache_lookup"))
             .await?;
         let malformed =
             || fred::error::Error::new(fred::error::ErrorKind::Parse, "malformed cache reply");
@@ -280,6 +283,10 @@ impl Cache {
         let r: Result<i64, _> = self
             .invalidate
             .evalsha_with_reload(&self.redis, generations.to_vec(), vec![ms(GENERATION_TTL)])
+            .instrument(tracing::info_span!(
+                "redis",
+                db.operation = "cache_invalidate"
+            ))
             .await;
         if let Err(e) = &r {
             tracing::warn!(error = %e, "cache invalidation failed");

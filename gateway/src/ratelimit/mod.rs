@@ -17,6 +17,7 @@ use fred::{
     clients::Client,
     types::{scripts::Script, Value},
 };
+use tracing::Instrument;
 
 pub use http::{client_ip, refusal, subject, write_headers};
 pub use local::LocalLimiter;
@@ -120,6 +121,7 @@ impl RateLimiter {
                 budget.key.as_str(),
                 vec![budget.interval_us, budget.window_us],
             )
+            .instrument(tracing::info_span!("redis", db.operation = "rate_limit"))
             .await;
         match reply {
             Ok(v) => match Decision::parse(&v) {
