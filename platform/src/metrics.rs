@@ -32,6 +32,16 @@ pub fn recorder() -> PrometheusHandle {
             // Another recorder (a test harness's) may already be installed;
             // then this handle renders only what we record through it.
             let _ = metrics::set_global_recorder(recorder);
+            // Histogram samples are buffered until upkeep folds them into
+            // their buckets: without it, memory grows with every request
+            // between scrapes (seen in the bench: +120 MiB in minutes).
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                });
             handle
         })
         .clone()
