@@ -59,6 +59,8 @@ export GATEWAY_ADMIN_LISTEN="${GATEWAY_ADMIN_LISTEN:-127.0.0.1:$((GATEWAY_PORT +
 export STUDENTS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1001))"
 export ANALYTICS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1002))"
 export NOTIFY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1003))"
+# One local replica: nobody to hand over to, so Ctrl-C need not wait 5 s.
+export STUDENTS_DRAIN_DELAY_MS="${STUDENTS_DRAIN_DELAY_MS:-300}"
 export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
 
 mkdir -p "$LOGS"

@@ -35,6 +35,9 @@ pub fn recorder() -> PrometheusHandle {
             // Histogram samples are buffered until upkeep folds them into
             // their buckets: without it, memory grows with every request
             // between scrapes (seen in the bench: +120 MiB in minutes).
+            // Present from the first scrape, whatever has happened yet.
+            metrics::gauge!("schoolhouse_build_info", "version" => env!("CARGO_PKG_VERSION"))
+                .set(1.0);
             let upkeep = handle.clone();
             let _ = std::thread::Builder::new()
                 .name("metrics-upkeep".into())
