@@ -78,22 +78,41 @@ pub fn channel(targets: Targets, t: ClientTimeouts, interval: Duration) -> Chann
         let mut first = true;
         loop {
             let resolved = resolve(&targets).await;
+            if resolved.is_empty() {
+                // DNS trouble: keep balancing over what we had.
+                tokio::time::sleep(interval).await;
+                if changes.is_closed() {
+                    return;
+                }
+                continue;
+            }
             health.retain(|a, _| resolved.contains(a));
             let mut serving = BTreeSet::new();
             if !first {
-                for &addr in &resolved {
-                    let client = health
+                // All replicas at once: one hanging replica costs one timeout.
+                let checks = resolved.iter().map(|&addr| {
+                    let mut client = health
                         .entry(addr)
-                        .or_insert_with(|| HealthClient::new(endpoint(addr, t).connect_lazy()));
-                    let check = client.check(HealthCheckRequest {
-                        service: String::new(),
-                    });
-                    if let Ok(Ok(r)) = tokio::time::timeout(HEALTH_TIMEOUT, check).await {
-                        if r.get_ref().status == ServingStatus::Serving as i32 {
-                            serving.insert(addr);
-                        }
+                        .or_insert_with(|| HealthClient::new(endpoint(addr, t).connect_lazy()))
+                        .clone();
+                    async move {
+                        let check = client.check(HealthCheckRequest {
+                            service: String::new(),
+                        });
+                        matches!(
+                            tokio::time::timeout(HEALTH_TIMEOUT, check).await,
+                            Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32
+                        )
+                        .then_some(addr)
                     }
-                }
+                });
+                let checks: Vec<_> = checks.collect();
+                serving.extend(
+                    futures::future::join_all(checks)
+                        .await
+                        .into_iter()
+                        .flatten(),
+                );
             }
             // At start-up (no checks yet) and when nothing answers: all of them.
             let wanted = if serving.is_empty() {
@@ -126,4 +145,39 @@ pub fn channel(targets: Targets, t: ClientTimeouts, interval: Duration) -> Chann
         }
     });
     channel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_target_lists() {
+        let t: Targets = "http://students-svc:50051, http://127.0.0.1:50061"
+            .parse()
+            .unwrap();
+        assert_eq!(t.0, ["students-svc:50051", "127.0.0.1:50061"]);
+        for bad in [
+            "",
+            " , ",
+            "students-svc:50051",
+            "https://a:1",
+            "http://a",
+            "not a url",
+        ] {
+            assert!(bad.parse::<Targets>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unresolvable_names_resolve_to_nothing() {
+        let t: Targets = "http://127.0.0.1:1,http://no-such-host.invalid:1"
+            .parse()
+            .unwrap();
+        let got = resolve(&t).await;
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            ["127.0.0.1:1".parse::<SocketAddr>().unwrap()]
+        );
+    }
 }
