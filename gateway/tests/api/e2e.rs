@@ -41,6 +41,28 @@ pub fn free_port() -> u16 {
 pub struct Processes(pub Vec<(String, Child)>);
 
 impl Processes {
+    /// Starts the built binary `name` with `envs`; its output goes to `log`,
+    /// or is dropped (inherited with `TEST_LOG`).
+    pub fn spawn(&mut self, name: &str, envs: &[(&str, String)], log: Option<std::fs::File>) {
+        let mut cmd = Command::new(bin(name));
+        cmd.env("LOG_FORMAT", "json").env("RUST_LOG", "warn");
+        match log {
+            Some(f) => {
+                cmd.stdout(f.try_clone().unwrap()).stderr(f);
+            }
+            None if std::env::var("TEST_LOG").is_ok() => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+            }
+            None => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        self.0.push((name.to_owned(), cmd.spawn().unwrap()));
+    }
+
     /// SIGTERM everything and require a clean exit: graceful shutdown works.
     pub fn stop(mut self) {
         for (name, child) in &mut self.0 {
@@ -78,25 +100,8 @@ async fn four_binaries_login_create_get_list_update_archive() {
     let db = platform::testing::fresh_database().await.unwrap();
     let (students, analytics, notify, http) = (free_port(), free_port(), free_port(), free_port());
     let operator = "e2e-operator-token-0123456789abcdef";
-    let common = |cmd: &mut Command| {
-        cmd.env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(if std::env::var("TEST_LOG").is_ok() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            });
-    };
     let mut procs = Processes(Vec::new());
-    let mut spawn = |name: &str, envs: &[(&str, String)]| {
-        let mut cmd = Command::new(bin(name));
-        common(&mut cmd);
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        procs.0.push((name.to_owned(), cmd.spawn().unwrap()));
-    };
+    let mut spawn = |name: &str, envs: &[(&str, String)]| procs.spawn(name, envs, None);
     spawn(
         "students-svc",
         &[
@@ -179,24 +184,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
             .json(&body)
             .send()
     };
-    let r = post(
-        "/api/v1/schools",
-        operator,
-        json!({"name": "E2E High", "slug": "e2e", "admin": {"email": "admin@e2e.test", "password": PASSWORD, "full_name": "Ada"}}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"school": "e2e", "email": "admin@e2e.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = school_admin(&client, &base, operator, "e2e").await;
 
     let mut ids = Vec::new();
     for i in 0..30 {

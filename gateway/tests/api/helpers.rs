@@ -135,6 +135,35 @@ pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
     }
 }
 
+/// Creates school `slug` through the gateway at `base` (operator token) and
+/// returns its admin's access token.
+pub async fn school_admin(
+    http: &reqwest::Client,
+    base: &str,
+    operator: &str,
+    slug: &str,
+) -> String {
+    let r = http
+        .post(format!("{base}/api/v1/schools"))
+        .bearer_auth(operator)
+        .json(&json!({"name": format!("School {slug}"), "slug": slug,
+            "admin": {"email": format!("admin@{slug}.test"), "password": PASSWORD, "full_name": "Ada Admin"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"school": slug, "email": format!("admin@{slug}.test"), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
 pub fn operator_token(c: &Config) -> String {
     use secrecy::ExposeSecret;
     c.operator_token.expose_secret().to_owned()

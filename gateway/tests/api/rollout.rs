@@ -13,7 +13,7 @@ use std::{
 
 use platform::testing::fresh_database;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 
 use crate::helpers::*;
@@ -74,25 +74,7 @@ async fn replicas_restarted_one_by_one_under_load_fail_no_request() {
     let http = reqwest::Client::new();
 
     let slug = crate::cache::unique("rollout");
-    let r = http
-        .post(format!("{}/api/v1/schools", gw.base))
-        .bearer_auth(operator_token(&gw_config))
-        .json(&json!({"name": "Rollout", "slug": slug,
-            "admin": {"email": format!("admin@{slug}.test"), "password": PASSWORD, "full_name": "Ada"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", gw.base))
-        .json(&json!({"school": slug, "email": format!("admin@{slug}.test"), "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = school_admin(&http, &gw.base, &operator_token(&gw_config), &slug).await;
     let s: Value = http
         .post(format!("{}/api/v1/students", gw.base))
         .bearer_auth(&token)

@@ -4,7 +4,6 @@
 //! test (a tonic server implementing the collector's trace service).
 
 use std::{
-    process::Command,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -21,7 +20,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    e2e::{bin, free_port, Processes},
+    e2e::{free_port, Processes},
     helpers::*,
 };
 
@@ -87,18 +86,14 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
     ));
     std::fs::create_dir_all(&logs).unwrap();
     let mut spawn = |name: &str, envs: &[(&str, String)]| {
-        let mut cmd = Command::new(bin(name));
         let log = std::fs::File::create(logs.join(format!("{name}.log"))).unwrap();
-        cmd.env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "debug,h2=info,hyper=info,tower=info,tonic=info,fred=info,tokio_postgres=info,opentelemetry=info")
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
-            .env("OTEL_BSP_SCHEDULE_DELAY", "50")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        procs.0.push((name.to_owned(), cmd.spawn().unwrap()));
+        let mut envs = envs.to_vec();
+        envs.extend([
+            ("RUST_LOG", "debug,h2=info,hyper=info,tower=info,tonic=info,fred=info,tokio_postgres=info,opentelemetry=info".to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.clone()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50".to_owned()),
+        ]);
+        procs.spawn(name, &envs, Some(log));
     };
     spawn(
         "students-svc",
