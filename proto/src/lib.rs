@@ -17,5 +17,11 @@ pub mod students {
     }
 }
 
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("school.events.v1");
+    }
+}
+
 // `school.analytics.v1` and `school.notify.v1` declare no messages yet, so
 // prost generates nothing to include; their modules arrive with their RPCs.

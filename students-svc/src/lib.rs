@@ -8,6 +8,7 @@
 //! - [`repo`]: SQL, always scoped by school id.
 //! - [`convert`]: rows → proto messages.
 //! - [`passwords`]: argon2id on the blocking pool.
+//! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
 
 pub mod api;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod passwords;
 pub mod repo;
 pub mod requests;

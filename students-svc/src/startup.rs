@@ -9,11 +9,18 @@ use tokio::net::TcpListener;
 
 use crate::{api::Api, config::Config};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "outbox",
+        sql: include_str!("../migrations/0002_outbox.sql"),
+    },
+];
 
 pub struct Application {
     listener: TcpListener,

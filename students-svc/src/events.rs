@@ -1,0 +1,114 @@
+//! Domain events into the outbox. A repository function that changes state
+//! calls [`record`] (or [`record_all`]) on the same transaction as the change,
+//! so the event exists exactly when the change committed. The relay
+//! ([`crate::relay`]) publishes them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use prost::Message;
+use proto::events::v1::{self as ev, event::Payload};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// The record an event is about.
+#[derive(Clone, Copy, Debug)]
+pub struct Aggregate {
+    pub kind: &'static str,
+    pub id: Uuid,
+}
+
+/// One event to record.
+#[derive(Debug)]
+pub struct Pending {
+    pub aggregate: Aggregate,
+    /// `<aggregate>.<verb>`, e.g. `student.created`.
+    pub event_type: &'static str,
+    pub payload: Payload,
+}
+
+impl Pending {
+    pub fn new(aggregate: Aggregate, event_type: &'static str, payload: Payload) -> Self {
+        Self {
+            aggregate,
+            event_type,
+            payload,
+        }
+    }
+}
+
+/// Who caused the change: the school (tenant) and, for requests, the user.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    pub school_id: Uuid,
+    pub actor: Option<Uuid>,
+}
+
+fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// The current span's W3C trace context, to be carried by the event.
+fn trace_context() -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    platform::telemetry::inject_current(&mut carrier);
+    carrier
+}
+
+/// Records one event; see [`record_all`].
+pub async fn record<C: GenericClient>(
+    c: &C,
+    origin: Origin,
+    event: Pending,
+) -> Result<Uuid, ServiceError> {
+    Ok(record_all(c, origin, vec![event]).await?[0])
+}
+
+/// Records events in one INSERT whatever their number (bulk operations stay
+/// at a fixed statement count) and returns their ids in order.
+pub async fn record_all<C: GenericClient>(
+    c: &C,
+    origin: Origin,
+    events: Vec<Pending>,
+) -> Result<Vec<Uuid>, ServiceError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let trace = trace_context();
+    let n = events.len();
+    let (mut ids, mut types, mut payloads) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for e in events {
+        let id = Uuid::now_v7();
+        let msg = ev::Event {
+            event_id: id.to_string(),
+            school_id: origin.school_id.to_string(),
+            aggregate_type: e.aggregate.kind.to_owned(),
+            aggregate_id: e.aggregate.id.to_string(),
+            event_type: e.event_type.to_owned(),
+            occurred_at: Some(timestamp(now)),
+            actor_user_id: origin.actor.map(|a| a.to_string()).unwrap_or_default(),
+            trace_context: trace.clone(),
+            payload: Some(e.payload),
+        };
+        ids.push(id);
+        types.push(e.event_type);
+        payloads.push(msg.encode_to_vec());
+    }
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO outbox (event_id, school_id, event_type, payload) \
+             SELECT e, $2, t, p FROM unnest($1::uuid[], $3::text[], $4::bytea[]) \
+             WITH ORDINALITY AS x(e, t, p, n) ORDER BY n",
+        )
+        .await?;
+    c.execute(&stmt, &[&ids, &origin.school_id, &types, &payloads])
+        .await?;
+    Ok(ids)
+}
