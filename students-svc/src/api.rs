@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::{parse_id, NewStudent, NewUser, StudentFilter};
 use crate::error::ServiceError;
+use crate::events::Origin;
 use crate::requests::ParsedUpdate;
 use crate::{passwords, repo};
 
@@ -31,6 +32,14 @@ fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceError> {
         Err(ServiceError::PermissionDenied(
             "your role may not perform this action",
         ))
+    }
+}
+
+/// The tenant and user a change is recorded for.
+pub fn origin(caller: &Caller) -> Origin {
+    Origin {
+        school_id: caller.school_id,
+        actor: Some(caller.user_id),
     }
 }
 
@@ -110,7 +119,7 @@ impl pb::user_service_server::UserService for Api {
         require(&caller, &[Role::Admin])?;
         let new = NewUser::try_from(req.into_inner())?;
         let hash = passwords::hash(new.password.expose().to_owned()).await?;
-        let user = repo::create_user(&self.pool, caller.school_id, &new, &hash).await?;
+        let user = repo::create_user(&self.pool, origin(&caller), &new, &hash).await?;
         Ok(Response::new(user.into()))
     }
 }
@@ -125,7 +134,7 @@ impl pb::student_service_server::StudentService for Api {
             Some(l) => Some(passwords::hash(l.password.expose().to_owned()).await?),
             None => None,
         };
-        let s = repo::create_student(&self.pool, caller.school_id, &new, hash.as_deref()).await?;
+        let s = repo::create_student(&self.pool, origin(&caller), &new, hash.as_deref()).await?;
         Ok(Response::new(s.into()))
     }
 
@@ -144,7 +153,7 @@ impl pb::student_service_server::StudentService for Api {
         require(&caller, &[Role::Admin])?;
         let u = ParsedUpdate::try_from(req.into_inner())?;
         let s =
-            repo::update_student(&self.pool, caller.school_id, u.id, u.version, &u.patch).await?;
+            repo::update_student(&self.pool, origin(&caller), u.id, u.version, &u.patch).await?;
         Ok(Response::new(s.into()))
     }
 
@@ -152,7 +161,7 @@ impl pb::student_service_server::StudentService for Api {
         let caller = Caller::read(req.metadata())?;
         require(&caller, &[Role::Admin])?;
         let id = parse_id("id", &req.get_ref().id)?;
-        let s = repo::archive_student(&self.pool, caller.school_id, id).await?;
+        let s = repo::archive_student(&self.pool, origin(&caller), id).await?;
         Ok(Response::new(s.into()))
     }
 

@@ -3,8 +3,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use platform::{db::PoolSettings, telemetry::LogFormat};
+use platform::{db::PoolSettings, redis::RedisSettings, telemetry::LogFormat};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::relay::RelaySettings;
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
@@ -37,6 +39,37 @@ pub struct Config {
     pub rpc_timeout_ms: u64,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+    /// Redis for domain events: `redis://host:port` or
+    /// `redis-cluster://host:port?node=host:port&...`.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Deadline of each Redis command the relay sends.
+    #[arg(
+        long,
+        env = "STUDENTS_REDIS_COMMAND_TIMEOUT_MS",
+        default_value_t = 1000
+    )]
+    pub redis_command_timeout_ms: u64,
+    /// Run the outbox relay in this process (every replica may; they share
+    /// the work without publishing a row twice).
+    #[arg(long, env = "STUDENTS_RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub relay_enabled: bool,
+    /// Most events published per relay step.
+    #[arg(long, env = "STUDENTS_RELAY_BATCH", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub relay_batch: u32,
+    /// Pause of an idle relay before it looks for new events again.
+    #[arg(long, env = "STUDENTS_RELAY_POLL_MS", default_value_t = 20)]
+    pub relay_poll_ms: u64,
+    /// Published outbox rows are deleted after this long.
+    #[arg(
+        long,
+        env = "STUDENTS_OUTBOX_RETENTION_SECS",
+        default_value_t = 259_200
+    )]
+    pub outbox_retention_secs: u64,
+    /// Each school's event stream is trimmed to about this many entries.
+    #[arg(long, env = "EVENTS_STREAM_MAXLEN", default_value_t = 100_000)]
+    pub events_stream_maxlen: u64,
 }
 
 impl Config {
@@ -46,6 +79,22 @@ impl Config {
             wait_timeout: Duration::from_millis(self.db_wait_timeout_ms),
             statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
             ..PoolSettings::default()
+        }
+    }
+
+    pub fn relay_settings(&self) -> RelaySettings {
+        RelaySettings {
+            batch: self.relay_batch as usize,
+            poll: Duration::from_millis(self.relay_poll_ms.max(1)),
+            retention: Duration::from_secs(self.outbox_retention_secs),
+            stream_maxlen: self.events_stream_maxlen,
+        }
+    }
+
+    pub fn redis_settings(&self) -> RedisSettings {
+        RedisSettings {
+            command_timeout: Duration::from_millis(self.redis_command_timeout_ms.max(1)),
+            ..RedisSettings::default()
         }
     }
 
@@ -66,6 +115,14 @@ impl Config {
             db_statement_timeout_ms: 5000,
             rpc_timeout_ms: 10_000,
             log_format: LogFormat::Pretty,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_command_timeout_ms: 1000,
+            // Tests that need events switch it on with a Redis of their own.
+            relay_enabled: false,
+            relay_batch: 500,
+            relay_poll_ms: 20,
+            outbox_retention_secs: 259_200,
+            events_stream_maxlen: 100_000,
         }
     }
 }

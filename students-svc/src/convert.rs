@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use proto::common::v1 as common;
+use proto::events::v1 as ev;
 use proto::students::v1 as pb;
 
 use crate::domain::role_to_proto;
@@ -64,5 +65,28 @@ impl From<StudentRow> for pb::Student {
             updated_at: Some(timestamp(s.updated_at)),
             archived_at: s.archived_at.map(timestamp),
         }
+    }
+}
+
+/// The student as carried by `student.*` events.
+pub fn student_event(s: &StudentRow) -> ev::StudentChanged {
+    ev::StudentChanged {
+        student_id: s.id.to_string(),
+        admission_no: s.admission_no.clone(),
+        given_name: s.given_name.clone(),
+        family_name: s.family_name.clone(),
+        grade_level: i32::from(s.grade_level),
+        section: s.section.clone(),
+        status: s.status.as_str().to_owned(),
+        version: s.version,
+        archived: s.archived_at.is_some(),
+    }
+}
+
+pub fn user_event(u: &UserRow) -> ev::UserCreated {
+    ev::UserCreated {
+        user_id: u.id.to_string(),
+        role: u.role.as_str().to_owned(),
+        full_name: u.full_name.clone(),
     }
 }

@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use prost::Message;
 use proto::events::v1::{self as ev, event::Payload};
 use uuid::Uuid;
 
+use crate::convert::timestamp;
 use crate::error::ServiceError;
 
 /// The record an event is about.
@@ -46,13 +47,6 @@ pub struct Origin {
     pub actor: Option<Uuid>,
 }
 
-fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
 /// The current span's W3C trace context, to be carried by the event.
 fn trace_context() -> HashMap<String, String> {
     let mut carrier = HashMap::new();
@@ -82,8 +76,11 @@ pub async fn record_all<C: GenericClient>(
     let now = Utc::now();
     let trace = trace_context();
     let n = events.len();
-    let (mut ids, mut types, mut payloads) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ids, mut types, mut payloads) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for e in events {
         let id = Uuid::now_v7();
         let msg = ev::Event {

@@ -7,6 +7,7 @@
 //! - [`domain`]: validated values; repositories accept only these.
 //! - [`repo`]: SQL, always scoped by school id.
 //! - [`convert`]: rows → proto messages.
+//! - [`relay`]: publishes the outbox to Redis Streams, one stream per school.
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod passwords;
+pub mod relay;
 pub mod repo;
 pub mod requests;
 pub mod startup;

@@ -8,10 +8,13 @@ use platform::caller::Role;
 use tokio_postgres::{error::SqlState, types::ToSql, Row};
 use uuid::Uuid;
 
+use crate::convert::{student_event, user_event};
 use crate::domain::{
     Cursor, Email, NewSchool, NewStudent, NewUser, Slug, StudentFilter, StudentPatch, StudentStatus,
 };
 use crate::error::ServiceError;
+use crate::events::{self, Aggregate, Origin, Pending};
+use proto::events::v1::event::Payload;
 
 #[derive(Clone, Debug)]
 pub struct SchoolRow {
@@ -98,6 +101,7 @@ fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
 async fn insert_user<C: GenericClient>(
     c: &C,
     school_id: Uuid,
+    actor: Option<Uuid>,
     u: &NewUser,
     hash: &str,
     student_id: Option<Uuid>,
@@ -126,7 +130,35 @@ async fn insert_user<C: GenericClient>(
             }
             _ => e.into(),
         })?;
-    UserRow::from_row(&row)
+    let user = UserRow::from_row(&row)?;
+    let event = Pending::new(
+        Aggregate {
+            kind: "user",
+            id: user.id,
+        },
+        "user.created",
+        Payload::UserCreated(user_event(&user)),
+    );
+    events::record(c, Origin { school_id, actor }, event).await?;
+    Ok(user)
+}
+
+/// A `student.*` event for `s`.
+fn student_changed(s: &StudentRow, event_type: &'static str) -> Pending {
+    let snapshot = student_event(s);
+    let payload = match event_type {
+        "student.created" => Payload::StudentCreated(snapshot),
+        "student.archived" => Payload::StudentArchived(snapshot),
+        _ => Payload::StudentUpdated(snapshot),
+    };
+    Pending::new(
+        Aggregate {
+            kind: "student",
+            id: s.id,
+        },
+        event_type,
+        payload,
+    )
 }
 
 pub async fn create_school(
@@ -154,7 +186,7 @@ pub async fn create_school(
             slug: row.try_get(2)?,
             created_at: row.try_get(3)?,
         };
-        let admin = insert_user(&tx, school.id, &s.admin, admin_hash, None).await?;
+        let admin = insert_user(&tx, school.id, None, &s.admin, admin_hash, None).await?;
         tx.commit().await?;
         Ok((school, admin))
     })
@@ -163,13 +195,16 @@ pub async fn create_school(
 
 pub async fn create_user(
     pool: &Pool,
-    school_id: Uuid,
+    origin: Origin,
     u: &NewUser,
     hash: &str,
 ) -> Result<UserRow, ServiceError> {
     platform::db::timed("create_user", async move {
-        let client = pool.get().await?;
-        insert_user(&client, school_id, u, hash, None).await
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let user = insert_user(&tx, origin.school_id, origin.actor, u, hash, None).await?;
+        tx.commit().await?;
+        Ok(user)
     })
     .await
 }
@@ -238,11 +273,12 @@ fn admission_taken(e: tokio_postgres::Error) -> ServiceError {
 /// Inserts the student and, when asked, its portal login in one transaction.
 pub async fn create_student(
     pool: &Pool,
-    school_id: Uuid,
+    origin: Origin,
     s: &NewStudent,
     login_hash: Option<&str>,
 ) -> Result<StudentRow, ServiceError> {
     platform::db::timed("create_student", async move {
+        let school_id = origin.school_id;
         let mut client = pool.get().await?;
         let tx = client.transaction().await?;
         let stmt = tx
@@ -270,6 +306,7 @@ pub async fn create_student(
             .await
             .map_err(admission_taken)?;
         let student = StudentRow::from_row(&row)?;
+        events::record(&tx, origin, student_changed(&student, "student.created")).await?;
         if let (Some(login), Some(hash)) = (&s.login, login_hash) {
             let user = NewUser {
                 email: login.email.clone(),
@@ -278,7 +315,7 @@ pub async fn create_student(
                 full_name: s.given_name.clone(),
                 role: Role::Student,
             };
-            insert_user(&tx, school_id, &user, hash, Some(student.id)).await?;
+            insert_user(&tx, school_id, origin.actor, &user, hash, Some(student.id)).await?;
         }
         tx.commit().await?;
         Ok(student)
@@ -297,8 +334,8 @@ pub async fn get_student(
     .await
 }
 
-async fn select_student(
-    client: &deadpool_postgres::Client,
+async fn select_student<C: GenericClient>(
+    client: &C,
     school_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StudentRow>, ServiceError> {
@@ -318,14 +355,16 @@ async fn select_student(
 /// it matches nothing does a second statement find out why.
 pub async fn update_student(
     pool: &Pool,
-    school_id: Uuid,
+    origin: Origin,
     id: Uuid,
     version: i64,
     p: &StudentPatch,
 ) -> Result<StudentRow, ServiceError> {
     platform::db::timed("update_student", async move {
-        let client = pool.get().await?;
-        let stmt = client
+        let school_id = origin.school_id;
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
             .prepare_cached(&format!(
                 "UPDATE students SET \
                admission_no = COALESCE($4, admission_no), \
@@ -340,7 +379,7 @@ pub async fn update_student(
              RETURNING {STUDENT_COLS}"
             ))
             .await?;
-        let row = client
+        let row = tx
             .query_opt(
                 &stmt,
                 &[
@@ -359,9 +398,12 @@ pub async fn update_student(
             .await
             .map_err(admission_taken)?;
         if let Some(row) = row {
-            return Ok(StudentRow::from_row(&row)?);
+            let student = StudentRow::from_row(&row)?;
+            events::record(&tx, origin, student_changed(&student, "student.updated")).await?;
+            tx.commit().await?;
+            return Ok(student);
         }
-        let current = client
+        let current = tx
             .query_opt(
                 "SELECT archived_at IS NOT NULL FROM students WHERE school_id = $1 AND id = $2",
                 &[&school_id, &id],
@@ -383,21 +425,27 @@ pub async fn update_student(
 /// the race is seen (a CTE would read the pre-race snapshot).
 pub async fn archive_student(
     pool: &Pool,
-    school_id: Uuid,
+    origin: Origin,
     id: Uuid,
 ) -> Result<StudentRow, ServiceError> {
     platform::db::timed("archive_student", async move {
-        let client = pool.get().await?;
-        let archive = client
+        let school_id = origin.school_id;
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let archive = tx
             .prepare_cached(&format!(
             "UPDATE students SET archived_at = now(), updated_at = now(), version = version + 1 \
              WHERE school_id = $1 AND id = $2 AND archived_at IS NULL RETURNING {STUDENT_COLS}"
         ))
             .await?;
-        if let Some(r) = client.query_opt(&archive, &[&school_id, &id]).await? {
-            return Ok(StudentRow::from_row(&r)?);
+        if let Some(r) = tx.query_opt(&archive, &[&school_id, &id]).await? {
+            let student = StudentRow::from_row(&r)?;
+            events::record(&tx, origin, student_changed(&student, "student.archived")).await?;
+            tx.commit().await?;
+            return Ok(student);
         }
-        select_student(&client, school_id, id)
+        // Already archived (or absent): nothing changed, so no event.
+        select_student(&tx, school_id, id)
             .await?
             .ok_or(ServiceError::NotFound("student"))
     })

@@ -7,7 +7,7 @@ use platform::db::{self, Migration};
 use proto::students::v1 as pb;
 use tokio::net::TcpListener;
 
-use crate::{api::Api, config::Config};
+use crate::{api::Api, config::Config, relay::Relay};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -29,6 +29,7 @@ pub struct Application {
     api: Api,
     rpc_timeout: Duration,
     drain_delay: Duration,
+    relay: Option<Relay>,
 }
 
 impl Application {
@@ -41,7 +42,17 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let admin = platform::metrics::bind_admin(config.admin_listen).await?;
+        let relay = if config.relay_enabled {
+            // Connects in the background: the service starts without Redis
+            // and the outbox holds events until Redis is reachable.
+            let redis = platform::redis::connect(&config.redis_url, &config.redis_settings())?;
+            Some(Relay::new(pool.clone(), redis, config.relay_settings()))
+        } else {
+            tracing::warn!("outbox relay disabled: events stay in the outbox");
+            None
+        };
         Ok(Self {
+            relay,
             listener,
             admin,
             api: Api::new(pool.clone()),
@@ -96,6 +107,14 @@ impl Application {
             gauge("waiting", s.waiting);
             handle.render()
         });
+        // The relay outlives the gRPC server, so events of calls that were
+        // still draining get published before the process exits.
+        let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
+        let relay = self.relay.map(|r| {
+            tokio::spawn(r.run(async {
+                let _ = relay_stopped.await;
+            }))
+        });
         let served = tonic::transport::Server::builder()
             .timeout(self.rpc_timeout)
             .trace_fn(platform::grpc::request_span)
@@ -111,6 +130,15 @@ impl Application {
             )
             .await
             .context("gRPC server failed");
+        let _ = stop_relay.send(());
+        if let Some(relay) = relay {
+            if tokio::time::timeout(Duration::from_secs(5), relay)
+                .await
+                .is_err()
+            {
+                tracing::warn!("outbox relay did not stop in time");
+            }
+        }
         admin.stop().await;
         served
     }
