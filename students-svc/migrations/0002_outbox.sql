@@ -13,7 +13,9 @@ CREATE TABLE outbox (
     published_at  timestamptz
 );
 
--- The relay's scan: pending rows per school in insertion order.
-CREATE INDEX outbox_pending ON outbox (school_id, id) WHERE published_at IS NULL;
+-- The relay's scans: the oldest pending rows, then a school's pending rows
+-- in insertion order.
+CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX outbox_pending_by_school ON outbox (school_id, id) WHERE published_at IS NULL;
 -- Pruning published rows by age.
 CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
