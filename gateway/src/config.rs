@@ -59,6 +59,9 @@ pub struct Config {
     /// Largest accepted request body.
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub body_limit_bytes: usize,
+    /// Largest CSV accepted by `POST /students/import` (streamed, never buffered).
+    #[arg(long, env = "IMPORT_BODY_LIMIT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub import_limit_bytes: usize,
     #[arg(long, env = "GRPC_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
     pub grpc_connect_timeout_ms: u64,
     /// Deadline of every call to a service.
@@ -169,6 +172,7 @@ impl Config {
             operator_token: SecretString::from("operator-token-operator-token-0123".to_owned()),
             cors_allowed_origins: vec!["https://app.example.test".into()],
             body_limit_bytes: 16 * 1024,
+            import_limit_bytes: 16 * 1024 * 1024,
             grpc_connect_timeout_ms: 1000,
             grpc_discovery_interval_ms: 100,
             grpc_request_timeout_ms: 5000,

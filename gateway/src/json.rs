@@ -30,7 +30,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
+                return Err(ApiError::UnsupportedMediaType("application/json"));
             }
             let body = bytes.await.map_err(|e| {
                 if e.as_response_error().status_code().as_u16() == 413 {

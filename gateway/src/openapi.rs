@@ -15,14 +15,15 @@ use crate::{dto, problem, routes};
     paths(
         routes::auth::login, routes::auth::me, routes::schools::create, routes::users::create,
         routes::students::list, routes::students::create, routes::students::get,
-        routes::students::update, routes::students::archive,
+        routes::students::update, routes::students::archive, routes::import::import,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
         problem::Problem, problem::FieldError, dto::Student, dto::StudentPage, dto::StudentStatus,
         dto::CreateStudentBody, dto::UpdateStudentBody, dto::NewLogin, dto::LoginBody,
         dto::TokenResponse, dto::User, dto::Role, dto::CreateSchoolBody, dto::NewAdmin,
-        dto::School, dto::CreatedSchool, dto::CreateUserBody,
+        dto::School, dto::CreatedSchool, dto::CreateUserBody, routes::import::ImportReport,
+        routes::import::ImportRowError, routes::import::ImportMode,
     )),
     modifiers(&Security)
 )]

@@ -20,8 +20,8 @@ pub enum ApiError {
     MalformedBody(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    #[error("the request body must be application/json")]
-    UnsupportedMediaType,
+    #[error("the request body must be {0}")]
+    UnsupportedMediaType(&'static str),
     #[error("{0}")]
     Unauthenticated(&'static str),
     #[error("{0}")]
@@ -63,7 +63,7 @@ impl ApiError {
             Self::Validation(_) => (400, "invalid_argument"),
             Self::MalformedBody(_) => (400, "malformed_body"),
             Self::PayloadTooLarge(_) => (413, "payload_too_large"),
-            Self::UnsupportedMediaType => (415, "unsupported_media_type"),
+            Self::UnsupportedMediaType(_) => (415, "unsupported_media_type"),
             Self::Unauthenticated(_) => (401, "unauthenticated"),
             Self::Forbidden(_) => (403, "permission_denied"),
             Self::NotFound(_) => (404, "not_found"),

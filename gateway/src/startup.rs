@@ -23,6 +23,7 @@ use crate::{
     json::BodyLimit,
     middleware::request_context,
     ratelimit::{LocalLimiter, RateLimiter},
+    routes::import::ImportLimit,
     services::{Endpoints, Services},
     state::AppState,
 };
@@ -96,6 +97,7 @@ impl Application {
         let operator_token = self.config.operator_token.clone();
         let cache = self.cache.clone();
         let limit = self.config.body_limit_bytes;
+        let import_limit = self.config.import_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             let cors = origins
@@ -140,6 +142,7 @@ impl Application {
                 .app_data(web::Data::new(limiter))
                 .app_data(web::Data::new(Cache::new(redis, cache.clone())))
                 .app_data(BodyLimit(limit))
+                .app_data(ImportLimit(import_limit))
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))

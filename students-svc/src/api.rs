@@ -165,6 +165,22 @@ impl pb::student_service_server::StudentService for Api {
         Ok(Response::new(s.into()))
     }
 
+    async fn import_students(
+        &self,
+        req: Request<tonic::Streaming<pb::ImportStudentsChunk>>,
+    ) -> Reply<pb::ImportStudentsReport> {
+        let caller = Caller::read(req.metadata())?;
+        require(&caller, &[Role::Admin])?;
+        let report = crate::import::run(
+            &self.pool,
+            origin(&caller),
+            req.into_inner(),
+            crate::import::csv_rows::Limits::default(),
+        )
+        .await?;
+        Ok(Response::new(report))
+    }
+
     async fn list_students(
         &self,
         req: Request<pb::ListStudentsRequest>,

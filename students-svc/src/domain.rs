@@ -33,6 +33,10 @@ impl Violations {
         }
     }
 
+    pub fn into_violations(self) -> Vec<FieldViolation> {
+        self.0
+    }
+
     pub fn is_clean(&self) -> bool {
         self.0.is_empty()
     }

@@ -52,12 +52,13 @@ pub struct StudentRow {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
-const STUDENT_COLS: &str = "id, school_id, admission_no, given_name, family_name, date_of_birth, \
+pub(crate) const STUDENT_COLS: &str =
+    "id, school_id, admission_no, given_name, family_name, date_of_birth, \
      grade_level, section, status, version, created_at, updated_at, archived_at";
 const USER_COLS: &str = "id, school_id, email, full_name, role, active, student_id";
 
 impl StudentRow {
-    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
         Ok(Self {
             id: r.try_get(0)?,
             school_id: r.try_get(1)?,
@@ -144,7 +145,7 @@ async fn insert_user<C: GenericClient>(
 }
 
 /// A `student.*` event for `s`.
-fn student_changed(s: &StudentRow, event_type: &'static str) -> Pending {
+pub(crate) fn student_changed(s: &StudentRow, event_type: &'static str) -> Pending {
     let snapshot = student_event(s);
     let payload = match event_type {
         "student.created" => Payload::StudentCreated(snapshot),

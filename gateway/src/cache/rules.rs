@@ -36,6 +36,8 @@ pub struct Plan {
 enum Route {
     Students,
     Student(Uuid),
+    /// `POST /students/import`: creates students, like `POST /students`.
+    Import,
 }
 
 impl Route {
@@ -43,6 +45,9 @@ impl Route {
         let rest = path.strip_prefix("/api/v1/")?;
         if rest == "students" {
             return Some(Self::Students);
+        }
+        if rest == "students/import" {
+            return Some(Self::Import);
         }
         // Not a UUID: the handler answers 400, nothing to cache.
         Uuid::parse_str(rest.strip_prefix("students/")?)
@@ -93,6 +98,7 @@ pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Optio
             record_generation(&t, id),
             ttls.record,
         ),
+        Route::Import => return None,
     };
     Some(Plan {
         value_key: format!("{t}:v:{name}:{}:{}", scope(caller), normalised_query(query)),
@@ -106,7 +112,7 @@ pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Optio
 pub fn invalidations(method: &Method, path: &str, caller: &Caller) -> Vec<String> {
     let t = tenant(caller);
     match (method, Route::parse(path)) {
-        (&Method::POST, Some(Route::Students)) => vec![list_generation(&t)],
+        (&Method::POST, Some(Route::Students | Route::Import)) => vec![list_generation(&t)],
         (&Method::PATCH | &Method::DELETE | &Method::PUT, Some(Route::Student(id))) => {
             vec![list_generation(&t), record_generation(&t, id)]
         }

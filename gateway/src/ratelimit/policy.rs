@@ -27,7 +27,7 @@ impl RouteClass {
         }
         Some(match (method, api) {
             (&Method::POST, "auth/login") => Self::Login,
-            (&Method::POST, "schools") => Self::Expensive,
+            (&Method::POST, "schools" | "students/import") => Self::Expensive,
             (&Method::GET | &Method::HEAD, _) => Self::Read,
             _ => Self::Write,
         })

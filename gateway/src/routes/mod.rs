@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod import;
 pub mod schools;
 pub mod students;
 pub mod users;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(users::create))
             .route("/students", web::get().to(students::list))
             .route("/students", web::post().to(students::create))
+            .route("/students/import", web::post().to(import::import))
             .route("/students/{id}", web::get().to(students::get))
             .route("/students/{id}", web::patch().to(students::update))
             .route("/students/{id}", web::delete().to(students::archive))
