@@ -10,6 +10,8 @@
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
+//! - [`guardians`]: guardians, their student links and logins (GuardianService).
+//! - [`staff`]: teacher profiles (StaffService).
 
 pub mod api;
 pub mod config;
@@ -17,7 +19,9 @@ pub mod convert;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod guardians;
 pub mod passwords;
 pub mod repo;
 pub mod requests;
+pub mod staff;
 pub mod startup;

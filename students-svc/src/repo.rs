@@ -49,12 +49,13 @@ pub struct StudentRow {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
-const STUDENT_COLS: &str = "id, school_id, admission_no, given_name, family_name, date_of_birth, \
+pub(crate) const STUDENT_COLS: &str =
+    "id, school_id, admission_no, given_name, family_name, date_of_birth, \
      grade_level, section, status, version, created_at, updated_at, archived_at";
 const USER_COLS: &str = "id, school_id, email, full_name, role, active, student_id";
 
 impl StudentRow {
-    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
+    pub(crate) fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
         Ok(Self {
             id: r.try_get(0)?,
             school_id: r.try_get(1)?,
@@ -90,7 +91,7 @@ impl UserRow {
     }
 }
 
-fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+pub(crate) fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
     let db = e.as_db_error()?;
     (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(""))
 }

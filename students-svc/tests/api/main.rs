@@ -4,5 +4,7 @@
 mod helpers;
 
 mod auth;
+mod guardians;
 mod schema;
+mod staff;
 mod students;
