@@ -409,3 +409,43 @@ async fn guardians_staff_profiles_over_http() {
     problem(gw.get(&path, &south).await, 404, "not_found").await;
     assert_eq!(gw.count("staff_profiles").await, 1);
 }
+
+#[tokio::test]
+async fn guardians_and_staff_routes_are_documented() {
+    let gw = spawn().await;
+    let doc: Value = gw
+        .http
+        .get(gw.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, methods) in [
+        ("/api/v1/guardians", &["get", "post"][..]),
+        ("/api/v1/guardians/{id}", &["get", "patch"]),
+        (
+            "/api/v1/guardians/{id}/students/{student_id}",
+            &["put", "delete"],
+        ),
+        ("/api/v1/me/children", &["get"]),
+        ("/api/v1/staff", &["get"]),
+        ("/api/v1/staff/{user_id}", &["get", "put"]),
+    ] {
+        for m in methods {
+            assert!(doc["paths"][path].get(m).is_some(), "{m} {path} missing");
+        }
+    }
+    for schema in [
+        "Guardian",
+        "CreateGuardianBody",
+        "StaffMember",
+        "StaffProfileBody",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
+    }
+}
