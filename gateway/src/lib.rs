@@ -6,6 +6,7 @@
 //! - [`auth`]: JWT minting and verification; the `Authenticated` extractor.
 //! - [`json`]: strict JSON bodies and query strings with field errors.
 //! - [`dto`]: the API's JSON shapes and their proto conversions.
+//! - [`people_dto`]: JSON shapes of guardians and staff profiles.
 //! - [`routes`]: handlers (parse → authorise → gRPC call → JSON).
 //! - [`services`]: gRPC clients and per-call metadata.
 //! - [`ratelimit`]: distributed GCRA limits per route class (Redis + Lua).
@@ -21,6 +22,7 @@ pub mod edge;
 pub mod json;
 pub mod middleware;
 pub mod openapi;
+pub mod people_dto;
 pub mod problem;
 pub mod ratelimit;
 pub mod routes;

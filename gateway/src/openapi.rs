@@ -7,7 +7,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{dto, problem, routes};
+use crate::{dto, people_dto, problem, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,9 @@ use crate::{dto, problem, routes};
         routes::auth::login, routes::auth::me, routes::schools::create, routes::users::create,
         routes::students::list, routes::students::create, routes::students::get,
         routes::students::update, routes::students::archive, routes::import::import,
+        routes::guardians::create, routes::guardians::list, routes::guardians::get,
+        routes::guardians::update, routes::guardians::link, routes::guardians::unlink,
+        routes::guardians::children, routes::staff::save, routes::staff::list, routes::staff::get,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -24,6 +27,11 @@ use crate::{dto, problem, routes};
         dto::TokenResponse, dto::User, dto::Role, dto::CreateSchoolBody, dto::NewAdmin,
         dto::School, dto::CreatedSchool, dto::CreateUserBody, routes::import::ImportReport,
         routes::import::ImportRowError, routes::import::ImportMode,
+        people_dto::Guardian, people_dto::GuardianLink, people_dto::GuardianPage,
+        people_dto::Relationship, people_dto::NotificationPreferences,
+        people_dto::CreateGuardianBody, people_dto::UpdateGuardianBody,
+        people_dto::LinkStudentBody, people_dto::Children, people_dto::StaffProfileBody,
+        people_dto::StaffProfile, people_dto::StaffMember, people_dto::StaffPage,
     )),
     modifiers(&Security)
 )]

@@ -3,7 +3,8 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
-    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
+    auth_service_client::AuthServiceClient, guardian_service_client::GuardianServiceClient,
+    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
     student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
 };
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct Services {
     pub auth: AuthServiceClient<Channel>,
     pub users: UserServiceClient<Channel>,
     pub students: StudentServiceClient<Channel>,
+    pub guardians: GuardianServiceClient<Channel>,
+    pub staff: StaffServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -52,6 +55,8 @@ impl Services {
             auth: AuthServiceClient::new(students.clone()),
             users: UserServiceClient::new(students.clone()),
             students: StudentServiceClient::new(students.clone()),
+            guardians: GuardianServiceClient::new(students.clone()),
+            staff: StaffServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }

@@ -10,7 +10,7 @@ use crate::domain::{parse_id, NewStudent, NewUser, StudentFilter};
 use crate::error::ServiceError;
 use crate::events::Origin;
 use crate::requests::ParsedUpdate;
-use crate::{passwords, repo};
+use crate::{guardians, passwords, repo};
 
 #[derive(Clone)]
 pub struct Api {
@@ -25,7 +25,7 @@ impl Api {
 
 type Reply<T> = Result<Response<T>, Status>;
 
-fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceError> {
+pub(crate) fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceError> {
     if allowed.contains(&caller.role) {
         Ok(())
     } else {
@@ -43,15 +43,26 @@ pub fn origin(caller: &Caller) -> Origin {
     }
 }
 
+/// Whose student records the caller may read.
+enum StudentReach {
+    /// Admins and teachers: any student of their school.
+    Any,
+    /// A guardian: only the students linked to their login, checked in the
+    /// same statement as the read.
+    ChildrenOf(uuid::Uuid),
+}
+
 /// Admins and teachers read any student of their school; a student reads only
-/// their own record. Guardians get their children with the guardians issue.
-fn may_read_student(caller: &Caller, id: uuid::Uuid) -> Result<(), ServiceError> {
+/// their own record; a guardian only their linked children. Others get
+/// PERMISSION_DENIED, whether or not the id exists.
+fn may_read_student(caller: &Caller, id: uuid::Uuid) -> Result<StudentReach, ServiceError> {
     match caller.role {
-        Role::Admin | Role::Teacher => Ok(()),
-        Role::Student if caller.student_id == Some(id) => Ok(()),
-        Role::Student | Role::Guardian => Err(ServiceError::PermissionDenied(
+        Role::Admin | Role::Teacher => Ok(StudentReach::Any),
+        Role::Student if caller.student_id == Some(id) => Ok(StudentReach::Any),
+        Role::Student => Err(ServiceError::PermissionDenied(
             "you may only read your own record",
         )),
+        Role::Guardian => Ok(StudentReach::ChildrenOf(caller.user_id)),
     }
 }
 
@@ -141,10 +152,20 @@ impl pb::student_service_server::StudentService for Api {
     async fn get_student(&self, req: Request<pb::GetStudentRequest>) -> Reply<pb::Student> {
         let caller = Caller::read(req.metadata())?;
         let id = parse_id("id", &req.get_ref().id)?;
-        may_read_student(&caller, id)?;
-        match repo::get_student(&self.pool, caller.school_id, id).await? {
-            Some(s) => Ok(Response::new(s.into())),
-            None => Err(ServiceError::NotFound("student").into()),
+        match may_read_student(&caller, id)? {
+            StudentReach::Any => match repo::get_student(&self.pool, caller.school_id, id).await? {
+                Some(s) => Ok(Response::new(s.into())),
+                None => Err(ServiceError::NotFound("student").into()),
+            },
+            StudentReach::ChildrenOf(user_id) => {
+                match guardians::repo::get_child(&self.pool, caller.school_id, user_id, id).await? {
+                    Some(s) => Ok(Response::new(s.into())),
+                    None => Err(ServiceError::PermissionDenied(
+                        "you may only read your own children's records",
+                    )
+                    .into()),
+                }
+            }
         }
     }
 

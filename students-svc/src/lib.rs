@@ -12,6 +12,8 @@
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`import`]: bulk CSV import of students, row-by-row error report.
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
+//! - [`guardians`]: guardians, their student links and logins (GuardianService).
+//! - [`staff`]: teacher profiles (StaffService).
 
 pub mod api;
 pub mod config;
@@ -19,9 +21,11 @@ pub mod convert;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod guardians;
 pub mod import;
 pub mod passwords;
 pub mod relay;
 pub mod repo;
 pub mod requests;
+pub mod staff;
 pub mod startup;

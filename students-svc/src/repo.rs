@@ -94,7 +94,7 @@ impl UserRow {
     }
 }
 
-fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+pub(crate) fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
     let db = e.as_db_error()?;
     (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(""))
 }

@@ -7,7 +7,9 @@ use platform::db::{self, Migration};
 use proto::students::v1 as pb;
 use tokio::net::TcpListener;
 
-use crate::{api::Api, config::Config, relay::Relay};
+use crate::{
+    api::Api, config::Config, guardians::api::GuardianApi, relay::Relay, staff::api::StaffApi,
+};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -19,6 +21,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "outbox",
         sql: include_str!("../migrations/0002_outbox.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "guardians",
+        sql: include_str!("../migrations/0004_guardians.sql"),
     },
 ];
 
@@ -81,12 +88,18 @@ impl Application {
             auth_service_server::AuthServiceServer, school_service_server::SchoolServiceServer,
             student_service_server::StudentServiceServer, user_service_server::UserServiceServer,
         };
+        use pb::{
+            guardian_service_server::GuardianServiceServer,
+            staff_service_server::StaffServiceServer,
+        };
         let (reporter, health) = platform::grpc::health().await;
         let names = [
             "school.students.v1.SchoolService",
             "school.students.v1.AuthService",
             "school.students.v1.UserService",
             "school.students.v1.StudentService",
+            "school.students.v1.GuardianService",
+            "school.students.v1.StaffService",
         ];
         for n in names {
             reporter
@@ -123,6 +136,10 @@ impl Application {
             .add_service(SchoolServiceServer::new(self.api.clone()))
             .add_service(AuthServiceServer::new(self.api.clone()))
             .add_service(UserServiceServer::new(self.api.clone()))
+            .add_service(GuardianServiceServer::new(GuardianApi::new(
+                self.pool.clone(),
+            )))
+            .add_service(StaffServiceServer::new(StaffApi::new(self.pool.clone())))
             .add_service(StudentServiceServer::new(self.api))
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),

@@ -38,6 +38,9 @@ enum Route {
     Student(Uuid),
     /// `POST /students/import`: creates students, like `POST /students`.
     Import,
+    /// `guardians/{id}/students/{student_id}`: not cached, but unlinking
+    /// changes what the guardian may read of the student.
+    GuardianLink(Uuid),
 }
 
 impl Route {
@@ -48,6 +51,12 @@ impl Route {
         }
         if rest == "students/import" {
             return Some(Self::Import);
+        }
+        if let Some((_, student)) = rest
+            .strip_prefix("guardians/")
+            .and_then(|r| r.split_once("/students/"))
+        {
+            return Uuid::parse_str(student).ok().map(Self::GuardianLink);
         }
         // Not a UUID: the handler answers 400, nothing to cache.
         Uuid::parse_str(rest.strip_prefix("students/")?)
@@ -99,6 +108,7 @@ pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Optio
             ttls.record,
         ),
         Route::Import => return None,
+        Route::GuardianLink(_) => return None,
     };
     Some(Plan {
         value_key: format!("{t}:v:{name}:{}:{}", scope(caller), normalised_query(query)),
@@ -115,6 +125,10 @@ pub fn invalidations(method: &Method, path: &str, caller: &Caller) -> Vec<String
         (&Method::POST, Some(Route::Students | Route::Import)) => vec![list_generation(&t)],
         (&Method::PATCH | &Method::DELETE | &Method::PUT, Some(Route::Student(id))) => {
             vec![list_generation(&t), record_generation(&t, id)]
+        }
+        // A guardian's cached copy of the student must not outlive the link.
+        (&Method::DELETE, Some(Route::GuardianLink(student))) => {
+            vec![record_generation(&t, student)]
         }
         _ => Vec::new(),
     }
@@ -217,5 +231,22 @@ mod tests {
             list.generation_keys
         );
         assert!(invalidations(&Method::POST, "/api/v1/users", &admin).is_empty());
+    }
+
+    #[test]
+    fn unlinking_a_guardian_bumps_the_student_record() {
+        let admin = caller(Role::Admin);
+        let student = Uuid::from_u128(5);
+        let record = read_plan(&TTLS, &format!("/api/v1/students/{student}"), "", &admin).unwrap();
+        let link = format!(
+            "/api/v1/guardians/{}/students/{student}",
+            Uuid::from_u128(6)
+        );
+        assert_eq!(read_plan(&TTLS, &link, "", &admin), None);
+        assert_eq!(
+            invalidations(&Method::DELETE, &link, &admin),
+            record.generation_keys
+        );
+        assert!(invalidations(&Method::PUT, &link, &admin).is_empty());
     }
 }

@@ -1,9 +1,11 @@
 //! HTTP routes under `/api/v1`, plus `/healthz` and `/readyz`.
 
 pub mod auth;
+pub mod guardians;
 pub mod health;
 pub mod import;
 pub mod schools;
+pub mod staff;
 pub mod students;
 pub mod users;
 
@@ -25,6 +27,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/students/{id}", web::get().to(students::get))
             .route("/students/{id}", web::patch().to(students::update))
             .route("/students/{id}", web::delete().to(students::archive))
+            .route("/guardians", web::get().to(guardians::list))
+            .route("/guardians", web::post().to(guardians::create))
+            .route("/guardians/{id}", web::get().to(guardians::get))
+            .route("/guardians/{id}", web::patch().to(guardians::update))
+            .route(
+                "/guardians/{id}/students/{student_id}",
+                web::put().to(guardians::link),
+            )
+            .route(
+                "/guardians/{id}/students/{student_id}",
+                web::delete().to(guardians::unlink),
+            )
+            .route("/me/children", web::get().to(guardians::children))
+            .route("/staff", web::get().to(staff::list))
+            .route("/staff/{user_id}", web::get().to(staff::get))
+            .route("/staff/{user_id}", web::put().to(staff::save))
             .route("/openapi.json", web::get().to(crate::openapi::serve)),
     )
     .route("/healthz", web::get().to(health::live))

@@ -147,8 +147,20 @@ impl Layout {
 }
 
 fn parse_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
-    let d = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| "date of birth must be a date as YYYY-MM-DD".to_owned())?;
+    let raw = raw.trim();
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err("date of birth must be a date as YYYY-MM-DD".into());
+    }
+    let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| "date of birth is not a valid calendar date".to_owned())?;
     use chrono::Datelike;
     let as_proto = common::Date {
         year: d.year(),

@@ -1,5 +1,6 @@
 use pb::{
-    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
+    auth_service_client::AuthServiceClient, guardian_service_client::GuardianServiceClient,
+    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
     student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
 };
 use platform::caller::{Caller, Role};
@@ -71,6 +72,33 @@ impl TestApp {
     }
     pub fn students(&self) -> StudentServiceClient<Channel> {
         StudentServiceClient::new(self.channel.clone())
+    }
+    pub fn guardians(&self) -> GuardianServiceClient<Channel> {
+        GuardianServiceClient::new(self.channel.clone())
+    }
+    pub fn staff(&self) -> StaffServiceClient<Channel> {
+        StaffServiceClient::new(self.channel.clone())
+    }
+
+    /// The outbox, decoded, in insertion order.
+    pub async fn events(&self) -> Vec<proto::events::v1::Event> {
+        use prost::Message;
+        let c = platform::testing::connect(&self.db.admin_url)
+            .await
+            .expect("admin connection");
+        c.query("SELECT payload FROM students.outbox ORDER BY id", &[])
+            .await
+            .expect("read outbox")
+            .iter()
+            .map(|r| proto::events::v1::Event::decode(r.get::<_, &[u8]>(0)).expect("decode event"))
+            .collect()
+    }
+
+    /// The outbox's events about the given aggregate types, in order.
+    pub async fn events_of(&self, kinds: &[&str]) -> Vec<proto::events::v1::Event> {
+        let mut events = self.events().await;
+        events.retain(|e| kinds.contains(&e.aggregate_type.as_str()));
+        events
     }
 
     /// Creates a school and returns its admin as a caller.

@@ -5,5 +5,8 @@ mod helpers;
 
 mod auth;
 mod events;
+mod guardians;
+mod import;
 mod schema;
+mod staff;
 mod students;

@@ -1,0 +1,406 @@
+//! JSON shapes of guardians and staff profiles and their conversions from
+//! and to proto. Request bodies reject unknown fields.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use proto::common::v1 as common;
+use proto::students::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::dto::{parse_date, NewLogin, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::problem::{ApiError, FieldError};
+
+fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+}
+
+fn uuid_or_nil(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap_or_default()
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// `limit` of a list query: 1-100, default 25.
+fn page(
+    limit: Option<&str>,
+    cursor: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> common::PageRequest {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(s) => match s.parse::<u32>() {
+            Ok(n @ 1..=MAX_LIMIT) => n,
+            _ => {
+                errors.push(FieldError {
+                    field: "limit".into(),
+                    message: format!("must be an integer between 1 and {MAX_LIMIT}"),
+                });
+                0
+            }
+        },
+    };
+    common::PageRequest {
+        limit,
+        cursor: cursor.unwrap_or_default(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Relationship {
+    Mother,
+    Father,
+    Guardian,
+    Grandparent,
+    Other,
+}
+
+impl Relationship {
+    pub fn to_proto(self) -> pb::GuardianRelationship {
+        use pb::GuardianRelationship as R;
+        match self {
+            Self::Mother => R::Mother,
+            Self::Father => R::Father,
+            Self::Guardian => R::Guardian,
+            Self::Grandparent => R::Grandparent,
+            Self::Other => R::Other,
+        }
+    }
+
+    fn from_proto(v: i32) -> Option<Self> {
+        use pb::GuardianRelationship as R;
+        match R::try_from(v) {
+            Ok(R::Mother) => Some(Self::Mother),
+            Ok(R::Father) => Some(Self::Father),
+            Ok(R::Guardian) => Some(Self::Guardian),
+            Ok(R::Grandparent) => Some(Self::Grandparent),
+            Ok(R::Other) => Some(Self::Other),
+            _ => None,
+        }
+    }
+}
+
+fn relationship_proto(r: Option<Relationship>) -> i32 {
+    r.map_or(
+        pb::GuardianRelationship::Unspecified,
+        Relationship::to_proto,
+    )
+    .into()
+}
+
+/// Channels the guardian is notified on; sms needs a phone, email an e-mail.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    #[serde(default)]
+    pub sms: bool,
+    #[serde(default)]
+    pub email: bool,
+    #[serde(default)]
+    pub push: bool,
+}
+
+impl NotificationPreferences {
+    fn to_proto(self) -> pb::NotificationPreferences {
+        pb::NotificationPreferences {
+            sms: self.sms,
+            email: self.email,
+            push: self.push,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GuardianLink {
+    pub guardian_id: Uuid,
+    pub student_id: Uuid,
+    pub relationship: Option<Relationship>,
+    pub is_primary: bool,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<pb::GuardianLink> for GuardianLink {
+    fn from(l: pb::GuardianLink) -> Self {
+        Self {
+            guardian_id: uuid_or_nil(&l.guardian_id),
+            student_id: uuid_or_nil(&l.student_id),
+            relationship: Relationship::from_proto(l.relationship),
+            is_primary: l.is_primary,
+            created_at: instant(l.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Guardian {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub relationship: Option<Relationship>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub notifications: NotificationPreferences,
+    /// Send back with PATCH; a stale version answers 409.
+    pub version: i64,
+    /// The guardian's portal login, if any.
+    pub user_id: Option<Uuid>,
+    /// The students this guardian is linked to.
+    pub students: Vec<GuardianLink>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<pb::Guardian> for Guardian {
+    fn from(g: pb::Guardian) -> Self {
+        let n = g.notifications.unwrap_or_default();
+        Self {
+            id: uuid_or_nil(&g.id),
+            given_name: g.given_name,
+            family_name: g.family_name,
+            relationship: Relationship::from_proto(g.relationship),
+            phone: non_empty(g.phone),
+            email: non_empty(g.email),
+            notifications: NotificationPreferences {
+                sms: n.sms,
+                email: n.email,
+                push: n.push,
+            },
+            version: g.version,
+            user_id: Uuid::parse_str(&g.user_id).ok(),
+            students: g.students.into_iter().map(Into::into).collect(),
+            created_at: instant(g.created_at),
+            updated_at: instant(g.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GuardianPage {
+    pub items: Vec<Guardian>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGuardianBody {
+    pub given_name: String,
+    pub family_name: String,
+    pub relationship: Relationship,
+    /// E.164, e.g. `+447911123456`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub notifications: Option<NotificationPreferences>,
+    /// Creates a portal login (role guardian).
+    #[serde(default)]
+    pub login: Option<NewLogin>,
+}
+
+impl CreateGuardianBody {
+    pub fn into_proto(self) -> pb::CreateGuardianRequest {
+        pb::CreateGuardianRequest {
+            given_name: self.given_name,
+            family_name: self.family_name,
+            relationship: self.relationship.to_proto().into(),
+            phone: self.phone.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            notifications: self.notifications.map(NotificationPreferences::to_proto),
+            login: self.login.map(|l| pb::GuardianLogin {
+                email: l.email,
+                password: l.password,
+            }),
+        }
+    }
+}
+
+/// Only the fields present change; an empty `phone` or `email` clears it.
+/// `version` is the one you read.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGuardianBody {
+    pub version: i64,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub relationship: Option<Relationship>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub notifications: Option<NotificationPreferences>,
+}
+
+impl UpdateGuardianBody {
+    pub fn into_proto(self, id: Uuid) -> pb::UpdateGuardianRequest {
+        pb::UpdateGuardianRequest {
+            id: id.to_string(),
+            version: self.version,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            relationship: relationship_proto(self.relationship),
+            phone: self.phone,
+            email: self.email,
+            notifications: self.notifications.map(NotificationPreferences::to_proto),
+        }
+    }
+}
+
+/// Both fields optional (`{}` links with the guardian's own relationship).
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkStudentBody {
+    pub relationship: Option<Relationship>,
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+impl LinkStudentBody {
+    pub fn into_proto(self, guardian_id: Uuid, student_id: Uuid) -> pb::LinkStudentRequest {
+        pb::LinkStudentRequest {
+            guardian_id: guardian_id.to_string(),
+            student_id: student_id.to_string(),
+            relationship: relationship_proto(self.relationship),
+            is_primary: self.is_primary,
+        }
+    }
+}
+
+/// Raw list parameters; each is parsed with its own field error.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListGuardiansParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    pub student_id: Option<String>,
+}
+
+impl ListGuardiansParams {
+    pub fn into_proto(self) -> Result<pb::ListGuardiansRequest, ApiError> {
+        let mut errors = Vec::new();
+        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
+        let student_id = match self.student_id.as_deref() {
+            None => String::new(),
+            Some(s) => match Uuid::parse_str(s) {
+                Ok(id) => id.to_string(),
+                Err(_) => {
+                    errors.push(FieldError {
+                        field: "student_id".into(),
+                        message: "must be a UUID".into(),
+                    });
+                    String::new()
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(pb::ListGuardiansRequest {
+            page: Some(page),
+            student_id,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Children {
+    pub items: Vec<crate::dto::Student>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffProfileBody {
+    /// E.164; omit for none.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// At most 20, each 1-40 characters.
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// Unique within the school.
+    pub employee_no: String,
+    /// `YYYY-MM-DD`.
+    pub hired_on: String,
+}
+
+impl StaffProfileBody {
+    pub fn into_proto(self, user_id: Uuid) -> Result<pb::SaveStaffProfileRequest, ApiError> {
+        Ok(pb::SaveStaffProfileRequest {
+            user_id: user_id.to_string(),
+            hired_on: Some(parse_date("hired_on", &self.hired_on)?),
+            phone: self.phone.unwrap_or_default(),
+            subjects: self.subjects,
+            employee_no: self.employee_no,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffProfile {
+    pub phone: Option<String>,
+    pub subjects: Vec<String>,
+    pub employee_no: String,
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = String, format = Date)]
+    pub hired_on: Option<NaiveDate>,
+    pub version: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffMember {
+    pub user_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub active: bool,
+    /// Null until a profile is saved.
+    pub profile: Option<StaffProfile>,
+}
+
+impl From<pb::StaffMember> for StaffMember {
+    fn from(s: pb::StaffMember) -> Self {
+        Self {
+            user_id: uuid_or_nil(&s.user_id),
+            full_name: s.full_name,
+            email: s.email,
+            active: s.active,
+            profile: s.profile.map(|p| StaffProfile {
+                phone: non_empty(p.phone),
+                subjects: p.subjects,
+                employee_no: p.employee_no,
+                hired_on: p
+                    .hired_on
+                    .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day)),
+                version: p.version,
+                updated_at: instant(p.updated_at),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffPage {
+    pub items: Vec<StaffMember>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListStaffParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl ListStaffParams {
+    pub fn into_proto(self) -> Result<pb::ListStaffRequest, ApiError> {
+        let mut errors = Vec::new();
+        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(pb::ListStaffRequest { page: Some(page) })
+    }
+}
