@@ -9,6 +9,7 @@ mod cache;
 mod e2e;
 mod errors;
 mod guardians;
+mod import;
 mod plumbing;
 mod ratelimit;
 mod rollout;
