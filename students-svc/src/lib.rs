@@ -7,6 +7,8 @@
 //! - [`domain`]: validated values; repositories accept only these.
 //! - [`repo`]: SQL, always scoped by school id.
 //! - [`convert`]: rows → proto messages.
+//! - [`courses`]: courses, timetable, enrolments and attendance (domain,
+//!   repo and handlers in one module).
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
@@ -14,6 +16,7 @@
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod courses;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -2,7 +2,11 @@
 //! over TCP, against a fresh Postgres database per test.
 
 mod helpers;
+mod pgcount;
 
+mod attendance;
 mod auth;
+mod courses;
+mod enrolments;
 mod schema;
 mod students;
