@@ -82,8 +82,11 @@ pub async fn record_all<C: GenericClient>(
     let now = Utc::now();
     let trace = trace_context();
     let n = events.len();
-    let (mut ids, mut types, mut payloads) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ids, mut types, mut payloads) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for e in events {
         let id = Uuid::now_v7();
         let msg = ev::Event {
