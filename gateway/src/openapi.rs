@@ -16,6 +16,11 @@ use crate::{dto, problem, routes};
         routes::auth::login, routes::auth::me, routes::schools::create, routes::users::create,
         routes::students::list, routes::students::create, routes::students::get,
         routes::students::update, routes::students::archive,
+        routes::courses::create, routes::courses::list, routes::courses::get,
+        routes::courses::update, routes::courses::add_slot, routes::courses::enrol,
+        routes::courses::roster, routes::courses::withdraw, routes::courses::mark_attendance,
+        routes::courses::get_attendance, routes::courses::override_attendance,
+        routes::courses::student_attendance,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -23,6 +28,13 @@ use crate::{dto, problem, routes};
         dto::CreateStudentBody, dto::UpdateStudentBody, dto::NewLogin, dto::LoginBody,
         dto::TokenResponse, dto::User, dto::Role, dto::CreateSchoolBody, dto::NewAdmin,
         dto::School, dto::CreatedSchool, dto::CreateUserBody,
+        dto::courses::Course, dto::courses::CoursePage, dto::courses::TimetableSlot,
+        dto::courses::CreateCourseBody, dto::courses::UpdateCourseBody, dto::courses::AddSlotBody,
+        dto::courses::Enrolment, dto::courses::EnrolmentPage, dto::courses::EnrolBody,
+        dto::courses::AttendanceStatus, dto::courses::MarkEntry, dto::courses::MarkAttendanceBody,
+        dto::courses::OverrideEntry, dto::courses::OverrideAttendanceBody,
+        dto::courses::AttendanceRecord, dto::courses::AttendanceSession,
+        dto::courses::AttendanceDay, dto::courses::StudentAttendance,
     )),
     modifiers(&Security)
 )]

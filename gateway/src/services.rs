@@ -3,8 +3,10 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
-    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
+    course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
+    school_service_client::SchoolServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ pub struct Services {
     pub auth: AuthServiceClient<Channel>,
     pub users: UserServiceClient<Channel>,
     pub students: StudentServiceClient<Channel>,
+    pub courses: CourseServiceClient<Channel>,
+    pub enrolments: EnrolmentServiceClient<Channel>,
+    pub attendance: AttendanceServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -52,6 +57,9 @@ impl Services {
             auth: AuthServiceClient::new(students.clone()),
             users: UserServiceClient::new(students.clone()),
             students: StudentServiceClient::new(students.clone()),
+            courses: CourseServiceClient::new(students.clone()),
+            enrolments: EnrolmentServiceClient::new(students.clone()),
+            attendance: AttendanceServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }
