@@ -524,7 +524,8 @@ pub async fn add_slot(
         let tx = client.transaction().await?;
         let stmt = tx
             .prepare_cached(
-                "SELECT term, teacher_id FROM courses WHERE school_id = $1 AND id = $2 FOR UPDATE",
+                "SELECT term, teacher_id FROM courses WHERE school_id = $1 AND id = $2 \
+                 FOR NO KEY UPDATE",
             )
             .await?;
         let Some(course) = tx.query_opt(&stmt, &[&school_id, &s.course_id]).await? else {
@@ -768,22 +769,27 @@ pub async fn list_roster(
     platform::db::timed("list_roster", async move {
         let client = pool.get().await?;
         accessible_course(&client, school_id, q.course_id, access).await?;
+        // Two shapes (first page, later pages), each prepared once and each
+        // a plain range scan of `enrolments_roster`.
+        let fetch = i64::from(q.limit) + 1;
+        let after = q.after.map(|c| c.0);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id, &q.course_id, &fetch];
+        let mut keyset = "";
+        if let Some(a) = &after {
+            params.push(a);
+            keyset = "AND e.id > $4";
+        }
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT e.id, e.course_id, e.student_id, s.admission_no, s.given_name, \
                    s.family_name, e.enrolled_at, e.withdrawn_at \
                  FROM enrolments e JOIN students s ON s.school_id = e.school_id AND s.id = e.student_id \
-                 WHERE e.school_id = $1 AND e.course_id = $2 AND e.withdrawn_at IS NULL \
-                   AND ($3::uuid IS NULL OR e.id > $3) \
-                 ORDER BY e.id LIMIT $4",
-            )
+                 WHERE e.school_id = $1 AND e.course_id = $2 AND e.withdrawn_at IS NULL {keyset} \
+                 ORDER BY e.id LIMIT $3"
+            ))
             .await?;
-        let fetch = i64::from(q.limit) + 1;
         let mut rows = client
-            .query(
-                &stmt,
-                &[&school_id, &q.course_id, &q.after.map(|c| c.0), &fetch],
-            )
+            .query(&stmt, &params)
             .await?
             .iter()
             .map(EnrolmentRow::from_row)

@@ -674,3 +674,79 @@ async fn marking_runs_a_fixed_number_of_statements_whatever_the_class_size() {
         .unwrap();
     assert_eq!(counter.get(), 6);
 }
+
+/// Reads run the same statements whatever the page or class size.
+#[tokio::test]
+async fn lists_and_reads_run_a_fixed_number_of_statements() {
+    let counter = StatementCounter::start().await;
+    let app = spawn_app_with(|c| {
+        let url = counter.url(c.database_url());
+        c.database_url = secrecy::SecretString::from(url);
+    })
+    .await;
+    let k = class(&app, "north", 30).await;
+    for i in 0..4 {
+        app.create_course(&k.admin, &format!("X{i}"), "2026-T2", &k.tess, 10)
+            .await;
+    }
+    let all: Vec<_> = k.students.iter().map(|s| entry(s, S::Present)).collect();
+    mark(&app, &k.tess, marks(&k.course.id, 23, all))
+        .await
+        .unwrap();
+
+    let mut counted = Vec::new();
+    for limit in [2, 100] {
+        let page = Some(common::PageRequest {
+            limit,
+            cursor: String::new(),
+        });
+        counter.reset();
+        let r = app
+            .enrolments()
+            .list_roster(with_caller(
+                &k.tess,
+                pb::ListRosterRequest {
+                    course_id: k.course.id.clone(),
+                    page: page.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.enrolments.len(), (limit as usize).min(30));
+        let roster = counter.get();
+        counter.reset();
+        let r = app
+            .courses()
+            .list_courses(with_caller(
+                &k.admin,
+                pb::ListCoursesRequest {
+                    page,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.courses.len(), (limit as usize).min(5));
+        counted.push((roster, counter.get()));
+    }
+    // Roster: access check + page; courses: the page alone.
+    assert_eq!(counted, [(2, 1), (2, 1)]);
+
+    counter.reset();
+    let s = app
+        .attendance()
+        .get_attendance_session(with_caller(
+            &k.tess,
+            pb::GetAttendanceSessionRequest {
+                course_id: k.course.id.clone(),
+                date: day(23),
+                period: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((s.records.len(), counter.get()), (30, 2));
+}
