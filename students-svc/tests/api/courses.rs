@@ -574,3 +574,23 @@ async fn concurrent_clashing_slots_admit_exactly_one() {
         .all(|e| e.code() == Code::AlreadyExists));
     assert_eq!(app.count("timetable_slots").await, 1);
 }
+
+#[tokio::test]
+async fn the_new_services_report_serving() {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    for service in ["CourseService", "EnrolmentService", "AttendanceService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: format!("school.students.v1.{service}"),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+}
