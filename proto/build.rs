@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/school/common/v1/common.proto",
         "proto/school/students/v1/students.proto",
         "proto/school/students/v1/guardians.proto",
+        "proto/school/students/v1/courses.proto",
         "proto/school/events/v1/events.proto",
         "proto/school/analytics/v1/analytics.proto",
         "proto/school/notify/v1/notify.proto",

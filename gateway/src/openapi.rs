@@ -19,6 +19,11 @@ use crate::{dto, people_dto, problem, routes};
         routes::guardians::create, routes::guardians::list, routes::guardians::get,
         routes::guardians::update, routes::guardians::link, routes::guardians::unlink,
         routes::guardians::children, routes::staff::save, routes::staff::list, routes::staff::get,
+        routes::courses::create, routes::courses::list, routes::courses::get,
+        routes::courses::update, routes::courses::add_slot, routes::courses::enrol,
+        routes::courses::roster, routes::courses::withdraw, routes::courses::mark_attendance,
+        routes::courses::get_attendance, routes::courses::override_attendance,
+        routes::courses::student_attendance,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -32,6 +37,13 @@ use crate::{dto, people_dto, problem, routes};
         people_dto::CreateGuardianBody, people_dto::UpdateGuardianBody,
         people_dto::LinkStudentBody, people_dto::Children, people_dto::StaffProfileBody,
         people_dto::StaffProfile, people_dto::StaffMember, people_dto::StaffPage,
+        dto::courses::Course, dto::courses::CoursePage, dto::courses::TimetableSlot,
+        dto::courses::CreateCourseBody, dto::courses::UpdateCourseBody, dto::courses::AddSlotBody,
+        dto::courses::Enrolment, dto::courses::EnrolmentPage, dto::courses::EnrolBody,
+        dto::courses::AttendanceStatus, dto::courses::MarkEntry, dto::courses::MarkAttendanceBody,
+        dto::courses::OverrideEntry, dto::courses::OverrideAttendanceBody,
+        dto::courses::AttendanceRecord, dto::courses::AttendanceSession,
+        dto::courses::AttendanceDay, dto::courses::StudentAttendance,
     )),
     modifiers(&Security)
 )]

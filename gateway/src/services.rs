@@ -3,9 +3,11 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
-    auth_service_client::AuthServiceClient, guardian_service_client::GuardianServiceClient,
-    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
+    course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
+    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
+    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use std::time::Duration;
 
@@ -23,6 +25,9 @@ pub struct Services {
     pub students: StudentServiceClient<Channel>,
     pub guardians: GuardianServiceClient<Channel>,
     pub staff: StaffServiceClient<Channel>,
+    pub courses: CourseServiceClient<Channel>,
+    pub enrolments: EnrolmentServiceClient<Channel>,
+    pub attendance: AttendanceServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -57,6 +62,9 @@ impl Services {
             students: StudentServiceClient::new(students.clone()),
             guardians: GuardianServiceClient::new(students.clone()),
             staff: StaffServiceClient::new(students.clone()),
+            courses: CourseServiceClient::new(students.clone()),
+            enrolments: EnrolmentServiceClient::new(students.clone()),
+            attendance: AttendanceServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }

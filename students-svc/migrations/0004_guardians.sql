@@ -1,9 +1,7 @@
 -- Guardians, their links to students, guardian logins and teacher profiles.
 -- Child rows reference their parents by (school_id, id), so a link between
--- two schools cannot exist; every index leads with school_id.
-
-ALTER TABLE students ADD CONSTRAINT students_school_id_id_key UNIQUE (school_id, id);
-ALTER TABLE users ADD CONSTRAINT users_school_id_id_key UNIQUE (school_id, id);
+-- two schools cannot exist (the (school_id, id) keys of students and users
+-- come with 0003); every index leads with school_id.
 
 CREATE TABLE guardians (
     id            uuid PRIMARY KEY,

@@ -21,6 +21,10 @@ impl Api {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
     }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
 }
 
 type Reply<T> = Result<Response<T>, Status>;

@@ -8,6 +8,8 @@
 //! - [`repo`]: SQL, always scoped by school id.
 //! - [`convert`]: rows → proto messages.
 //! - [`relay`]: publishes the outbox to Redis Streams, one stream per school.
+//! - [`courses`]: courses, timetable, enrolments and attendance (domain,
+//!   repo and handlers in one module).
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`import`]: bulk CSV import of students, row-by-row error report.
@@ -18,6 +20,7 @@
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod courses;
 pub mod domain;
 pub mod error;
 pub mod events;

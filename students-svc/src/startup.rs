@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_outbox.sql"),
     },
     Migration {
+        version: 3,
+        name: "courses",
+        sql: include_str!("../migrations/0003_courses.sql"),
+    },
+    Migration {
         version: 4,
         name: "guardians",
         sql: include_str!("../migrations/0004_guardians.sql"),
@@ -85,7 +90,10 @@ impl Application {
     /// in-flight calls finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         use pb::{
-            auth_service_server::AuthServiceServer, school_service_server::SchoolServiceServer,
+            attendance_service_server::AttendanceServiceServer,
+            auth_service_server::AuthServiceServer, course_service_server::CourseServiceServer,
+            enrolment_service_server::EnrolmentServiceServer,
+            school_service_server::SchoolServiceServer,
             student_service_server::StudentServiceServer, user_service_server::UserServiceServer,
         };
         use pb::{
@@ -100,6 +108,9 @@ impl Application {
             "school.students.v1.StudentService",
             "school.students.v1.GuardianService",
             "school.students.v1.StaffService",
+            "school.students.v1.CourseService",
+            "school.students.v1.EnrolmentService",
+            "school.students.v1.AttendanceService",
         ];
         for n in names {
             reporter
@@ -140,7 +151,10 @@ impl Application {
                 self.pool.clone(),
             )))
             .add_service(StaffServiceServer::new(StaffApi::new(self.pool.clone())))
-            .add_service(StudentServiceServer::new(self.api))
+            .add_service(StudentServiceServer::new(self.api.clone()))
+            .add_service(CourseServiceServer::new(self.api.clone()))
+            .add_service(EnrolmentServiceServer::new(self.api.clone()))
+            .add_service(AttendanceServiceServer::new(self.api))
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),
                 platform::grpc::drain_on(shutdown, reporter, &names, self.drain_delay),

@@ -1,6 +1,7 @@
 //! HTTP routes under `/api/v1`, plus `/healthz` and `/readyz`.
 
 pub mod auth;
+pub mod courses;
 pub mod guardians;
 pub mod health;
 pub mod import;
@@ -43,6 +44,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/staff", web::get().to(staff::list))
             .route("/staff/{user_id}", web::get().to(staff::get))
             .route("/staff/{user_id}", web::put().to(staff::save))
+            .route(
+                "/students/{id}/attendance",
+                web::get().to(courses::student_attendance),
+            )
+            .route("/courses", web::get().to(courses::list))
+            .route("/courses", web::post().to(courses::create))
+            .route("/courses/{id}", web::get().to(courses::get))
+            .route("/courses/{id}", web::patch().to(courses::update))
+            .route("/courses/{id}/slots", web::post().to(courses::add_slot))
+            .route("/courses/{id}/enrolments", web::get().to(courses::roster))
+            .route("/courses/{id}/enrolments", web::post().to(courses::enrol))
+            .route(
+                "/courses/{id}/enrolments/{student_id}",
+                web::delete().to(courses::withdraw),
+            )
+            .route(
+                "/courses/{id}/attendance/{date}",
+                web::get().to(courses::get_attendance),
+            )
+            .route(
+                "/courses/{id}/attendance/{date}",
+                web::put().to(courses::mark_attendance),
+            )
+            .route(
+                "/courses/{id}/attendance/{date}/overrides",
+                web::post().to(courses::override_attendance),
+            )
             .route("/openapi.json", web::get().to(crate::openapi::serve)),
     )
     .route("/healthz", web::get().to(health::live))

@@ -28,25 +28,6 @@ fn new_guardian(given: &str, login: Option<&str>) -> Value {
 }
 
 impl TestGateway {
-    async fn put(&self, path: &str, token: &str, body: Value) -> Response {
-        self.http
-            .put(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn delete(&self, path: &str, token: &str) -> Response {
-        self.http
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn create_guardian(&self, token: &str, body: Value) -> Value {
         let r = self.post("/api/v1/guardians", token, body).await;
         assert_eq!(r.status(), StatusCode::CREATED);

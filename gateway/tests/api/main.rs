@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod courses;
 mod e2e;
 mod errors;
 mod guardians;

@@ -1,7 +1,9 @@
 use pb::{
-    auth_service_client::AuthServiceClient, guardian_service_client::GuardianServiceClient,
-    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
+    course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
+    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
+    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use platform::caller::{Caller, Role};
 use platform::testing::{fresh_database, TestDatabase};
@@ -161,6 +163,54 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         self.db.count(&format!("students.{table}")).await
+    }
+
+    pub fn courses(&self) -> CourseServiceClient<Channel> {
+        CourseServiceClient::new(self.channel.clone())
+    }
+    pub fn enrolments(&self) -> EnrolmentServiceClient<Channel> {
+        EnrolmentServiceClient::new(self.channel.clone())
+    }
+    pub fn attendance(&self) -> AttendanceServiceClient<Channel> {
+        AttendanceServiceClient::new(self.channel.clone())
+    }
+
+    pub async fn create_course(
+        &self,
+        admin: &Caller,
+        code: &str,
+        term: &str,
+        teacher: &Caller,
+        capacity: i32,
+    ) -> pb::Course {
+        self.courses()
+            .create_course(with_caller(
+                admin,
+                pb::CreateCourseRequest {
+                    code: code.into(),
+                    name: format!("Course {code}"),
+                    term: term.into(),
+                    teacher_id: teacher.user_id.to_string(),
+                    capacity,
+                },
+            ))
+            .await
+            .expect("create course")
+            .into_inner()
+    }
+
+    pub async fn enrol(&self, admin: &Caller, course: &str, student: &str) -> pb::Enrolment {
+        self.enrolments()
+            .enrol(with_caller(
+                admin,
+                pb::EnrolRequest {
+                    course_id: course.into(),
+                    student_id: student.into(),
+                },
+            ))
+            .await
+            .expect("enrol")
+            .into_inner()
     }
 }
 

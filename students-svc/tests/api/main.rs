@@ -2,8 +2,12 @@
 //! over TCP, against a fresh Postgres database per test.
 
 mod helpers;
+mod pgcount;
 
+mod attendance;
 mod auth;
+mod courses;
+mod enrolments;
 mod events;
 mod guardians;
 mod import;
