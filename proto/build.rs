@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/school/common/v1/common.proto",
         "proto/school/students/v1/students.proto",
+        "proto/school/students/v1/fees.proto",
         "proto/school/events/v1/events.proto",
         "proto/school/analytics/v1/analytics.proto",
         "proto/school/notify/v1/notify.proto",

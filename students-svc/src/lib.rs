@@ -10,6 +10,7 @@
 //! - [`relay`]: publishes the outbox to Redis Streams, one stream per school.
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
+//! - [`fees`]: invoices, idempotent payments and balances (`FeeService`).
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod convert;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod fees;
 pub mod passwords;
 pub mod relay;
 pub mod repo;

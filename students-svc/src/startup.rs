@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/0002_outbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "fees",
+        sql: include_str!("../migrations/0005_fees.sql"),
+    },
 ];
 
 pub struct Application {
@@ -87,6 +92,7 @@ impl Application {
             "school.students.v1.AuthService",
             "school.students.v1.UserService",
             "school.students.v1.StudentService",
+            "school.students.v1.FeeService",
         ];
         for n in names {
             reporter
@@ -123,6 +129,9 @@ impl Application {
             .add_service(SchoolServiceServer::new(self.api.clone()))
             .add_service(AuthServiceServer::new(self.api.clone()))
             .add_service(UserServiceServer::new(self.api.clone()))
+            .add_service(pb::fee_service_server::FeeServiceServer::new(
+                crate::fees::api::FeesApi::new(self.pool.clone()),
+            ))
             .add_service(StudentServiceServer::new(self.api))
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),

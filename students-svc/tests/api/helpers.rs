@@ -1,6 +1,7 @@
 use pb::{
-    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    auth_service_client::AuthServiceClient, fee_service_client::FeeServiceClient,
+    school_service_client::SchoolServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use platform::caller::{Caller, Role};
 use platform::testing::{fresh_database, TestDatabase};
@@ -71,6 +72,9 @@ impl TestApp {
     }
     pub fn students(&self) -> StudentServiceClient<Channel> {
         StudentServiceClient::new(self.channel.clone())
+    }
+    pub fn fees(&self) -> FeeServiceClient<Channel> {
+        FeeServiceClient::new(self.channel.clone())
     }
 
     /// Creates a school and returns its admin as a caller.

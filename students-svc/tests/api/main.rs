@@ -5,5 +5,6 @@ mod helpers;
 
 mod auth;
 mod events;
+mod fees;
 mod schema;
 mod students;
