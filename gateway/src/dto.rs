@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use crate::problem::{ApiError, FieldError};
 
+pub mod fees;
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum StudentStatus {

@@ -16,6 +16,8 @@ use crate::{dto, problem, routes};
         routes::auth::login, routes::auth::me, routes::schools::create, routes::users::create,
         routes::students::list, routes::students::create, routes::students::get,
         routes::students::update, routes::students::archive,
+        routes::fees::create, routes::fees::list, routes::fees::get, routes::fees::issue,
+        routes::fees::void, routes::fees::pay, routes::fees::balance,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -23,6 +25,10 @@ use crate::{dto, problem, routes};
         dto::CreateStudentBody, dto::UpdateStudentBody, dto::NewLogin, dto::LoginBody,
         dto::TokenResponse, dto::User, dto::Role, dto::CreateSchoolBody, dto::NewAdmin,
         dto::School, dto::CreatedSchool, dto::CreateUserBody,
+        dto::fees::Invoice, dto::fees::InvoiceLine, dto::fees::InvoicePage, dto::fees::InvoiceStatus,
+        dto::fees::NewInvoiceLine, dto::fees::CreateInvoiceBody, dto::fees::PaymentBody,
+        dto::fees::PaymentMethod, dto::fees::Payment, dto::fees::CurrencyBalance,
+        dto::fees::StudentBalance,
     )),
     modifiers(&Security)
 )]

@@ -3,8 +3,9 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
-    auth_service_client::AuthServiceClient, school_service_client::SchoolServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    auth_service_client::AuthServiceClient, fee_service_client::FeeServiceClient,
+    school_service_client::SchoolServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub struct Services {
     pub auth: AuthServiceClient<Channel>,
     pub users: UserServiceClient<Channel>,
     pub students: StudentServiceClient<Channel>,
+    pub fees: FeeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -52,6 +54,7 @@ impl Services {
             auth: AuthServiceClient::new(students.clone()),
             users: UserServiceClient::new(students.clone()),
             students: StudentServiceClient::new(students.clone()),
+            fees: FeeServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }

@@ -1,6 +1,7 @@
 //! HTTP routes under `/api/v1`, plus `/healthz` and `/readyz`.
 
 pub mod auth;
+pub mod fees;
 pub mod health;
 pub mod schools;
 pub mod students;
@@ -23,6 +24,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/students/{id}", web::get().to(students::get))
             .route("/students/{id}", web::patch().to(students::update))
             .route("/students/{id}", web::delete().to(students::archive))
+            .route("/students/{id}/balance", web::get().to(fees::balance))
+            .route("/invoices", web::get().to(fees::list))
+            .route("/invoices", web::post().to(fees::create))
+            .route("/invoices/{id}", web::get().to(fees::get))
+            .route("/invoices/{id}/issue", web::post().to(fees::issue))
+            .route("/invoices/{id}/void", web::post().to(fees::void))
+            .route("/invoices/{id}/payments", web::post().to(fees::pay))
             .route("/openapi.json", web::get().to(crate::openapi::serve)),
     )
     .route("/healthz", web::get().to(health::live))

@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod e2e;
 mod errors;
+mod fees;
 mod plumbing;
 mod ratelimit;
 mod rollout;
