@@ -1057,3 +1057,58 @@ async fn balance_of_a_student_without_invoices_and_of_no_student() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 }
+
+/// The composite keys make a link into another school impossible even for
+/// SQL that bypasses the service.
+#[tokio::test]
+async fn the_schema_refuses_cross_school_links() {
+    let app = spawn_app().await;
+    let (admin, s) = setup(&app, "north").await;
+    let (admin2, s2) = setup(&app, "south").await;
+    let theirs = create(
+        &app,
+        &admin2,
+        invoice(&s2.id, "USD", vec![line("Fee", 1, 100)]),
+    )
+    .await;
+    let c = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let student: Uuid = s.id.parse().unwrap();
+    let err = c
+        .execute(
+            "INSERT INTO students.invoices (id, school_id, student_id, currency, status, total, \
+             issued_on, due_on) VALUES ($1, $2, $3, 'USD', 'issued', 100, '2026-09-01', '2026-09-30')",
+            &[&Uuid::now_v7(), &admin2.school_id, &student],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+    );
+    let invoice_id: Uuid = theirs.id.parse().unwrap();
+    let err = c
+        .execute(
+            "INSERT INTO students.payments (id, school_id, invoice_id, amount, currency, method, \
+             amount_due_after, idempotency_key, request_hash) \
+             VALUES ($1, $2, $3, 1, 'USD', 'cash', 99, 'k', '\\x00')",
+            &[&Uuid::now_v7(), &admin.school_id, &invoice_id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+    );
+    // Money and status must agree.
+    let err = c
+        .execute(
+            "UPDATE students.invoices SET amount_paid = 100 WHERE id = $1",
+            &[&invoice_id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)
+    );
+}
