@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::problem::{ApiError, FieldError};
 
 pub mod courses;
+pub mod fees;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -24,6 +24,8 @@ use crate::{dto, people_dto, problem, routes};
         routes::courses::roster, routes::courses::withdraw, routes::courses::mark_attendance,
         routes::courses::get_attendance, routes::courses::override_attendance,
         routes::courses::student_attendance,
+        routes::fees::create, routes::fees::list, routes::fees::get, routes::fees::issue,
+        routes::fees::void, routes::fees::pay, routes::fees::balance,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -44,6 +46,10 @@ use crate::{dto, people_dto, problem, routes};
         dto::courses::OverrideEntry, dto::courses::OverrideAttendanceBody,
         dto::courses::AttendanceRecord, dto::courses::AttendanceSession,
         dto::courses::AttendanceDay, dto::courses::StudentAttendance,
+        dto::fees::Invoice, dto::fees::InvoiceLine, dto::fees::InvoicePage, dto::fees::InvoiceStatus,
+        dto::fees::NewInvoiceLine, dto::fees::CreateInvoiceBody, dto::fees::PaymentBody,
+        dto::fees::PaymentMethod, dto::fees::Payment, dto::fees::CurrencyBalance,
+        dto::fees::StudentBalance,
     )),
     modifiers(&Security)
 )]

@@ -5,9 +5,9 @@ use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
-    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
-    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
-    user_service_client::UserServiceClient,
+    fee_service_client::FeeServiceClient, guardian_service_client::GuardianServiceClient,
+    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
+    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
 };
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ pub struct Services {
     pub courses: CourseServiceClient<Channel>,
     pub enrolments: EnrolmentServiceClient<Channel>,
     pub attendance: AttendanceServiceClient<Channel>,
+    pub fees: FeeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -65,6 +66,7 @@ impl Services {
             courses: CourseServiceClient::new(students.clone()),
             enrolments: EnrolmentServiceClient::new(students.clone()),
             attendance: AttendanceServiceClient::new(students.clone()),
+            fees: FeeServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }

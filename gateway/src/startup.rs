@@ -104,11 +104,12 @@ impl Application {
                 .iter()
                 .filter(|o| !o.is_empty())
                 .fold(Cors::default(), |c, o| c.allowed_origin(o))
-                .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+                .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
                 .allowed_headers([
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,
                     header::IF_NONE_MATCH,
+                    header::HeaderName::from_static("idempotency-key"),
                 ])
                 .expose_headers([
                     "x-request-id",
@@ -118,6 +119,7 @@ impl Application {
                     "ratelimit",
                     "ratelimit-policy",
                     "retry-after",
+                    "idempotent-replayed",
                 ])
                 .max_age(600);
             // Per worker, so that its tasks run on the worker's own thread.

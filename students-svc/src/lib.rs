@@ -13,6 +13,7 @@
 //! - [`passwords`]: argon2id on the blocking pool.
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`import`]: bulk CSV import of students, row-by-row error report.
+//! - [`fees`]: invoices, idempotent payments and balances (`FeeService`).
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
 //! - [`guardians`]: guardians, their student links and logins (GuardianService).
 //! - [`staff`]: teacher profiles (StaffService).
@@ -24,6 +25,7 @@ pub mod courses;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod fees;
 pub mod guardians;
 pub mod import;
 pub mod passwords;

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "guardians",
         sql: include_str!("../migrations/0004_guardians.sql"),
     },
+    Migration {
+        version: 5,
+        name: "fees",
+        sql: include_str!("../migrations/0005_fees.sql"),
+    },
 ];
 
 pub struct Application {
@@ -111,6 +116,7 @@ impl Application {
             "school.students.v1.CourseService",
             "school.students.v1.EnrolmentService",
             "school.students.v1.AttendanceService",
+            "school.students.v1.FeeService",
         ];
         for n in names {
             reporter
@@ -151,6 +157,9 @@ impl Application {
                 self.pool.clone(),
             )))
             .add_service(StaffServiceServer::new(StaffApi::new(self.pool.clone())))
+            .add_service(pb::fee_service_server::FeeServiceServer::new(
+                crate::fees::api::FeesApi::new(self.pool.clone()),
+            ))
             .add_service(StudentServiceServer::new(self.api.clone()))
             .add_service(CourseServiceServer::new(self.api.clone()))
             .add_service(EnrolmentServiceServer::new(self.api.clone()))

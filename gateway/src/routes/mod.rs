@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod courses;
+pub mod fees;
 pub mod guardians;
 pub mod health;
 pub mod import;
@@ -71,6 +72,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/courses/{id}/attendance/{date}/overrides",
                 web::post().to(courses::override_attendance),
             )
+            .route("/students/{id}/balance", web::get().to(fees::balance))
+            .route("/invoices", web::get().to(fees::list))
+            .route("/invoices", web::post().to(fees::create))
+            .route("/invoices/{id}", web::get().to(fees::get))
+            .route("/invoices/{id}/issue", web::post().to(fees::issue))
+            .route("/invoices/{id}/void", web::post().to(fees::void))
+            .route("/invoices/{id}/payments", web::post().to(fees::pay))
             .route("/openapi.json", web::get().to(crate::openapi::serve)),
     )
     .route("/healthz", web::get().to(health::live))

@@ -9,6 +9,7 @@ mod cache;
 mod courses;
 mod e2e;
 mod errors;
+mod fees;
 mod guardians;
 mod import;
 mod plumbing;

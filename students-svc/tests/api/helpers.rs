@@ -1,9 +1,9 @@
 use pb::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
-    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
-    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
-    user_service_client::UserServiceClient,
+    fee_service_client::FeeServiceClient, guardian_service_client::GuardianServiceClient,
+    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
+    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
 };
 use platform::caller::{Caller, Role};
 use platform::testing::{fresh_database, TestDatabase};
@@ -101,6 +101,10 @@ impl TestApp {
         let mut events = self.events().await;
         events.retain(|e| kinds.contains(&e.aggregate_type.as_str()));
         events
+    }
+
+    pub fn fees(&self) -> FeeServiceClient<Channel> {
+        FeeServiceClient::new(self.channel.clone())
     }
 
     /// Creates a school and returns its admin as a caller.

@@ -9,6 +9,7 @@ mod auth;
 mod courses;
 mod enrolments;
 mod events;
+mod fees;
 mod guardians;
 mod import;
 mod schema;

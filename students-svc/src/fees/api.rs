@@ -1,0 +1,154 @@
+//! `FeeService` handlers: caller → parse → authorise → repo → reply.
+//!
+//! Admins manage invoices and record payments; a student reads only their
+//! own invoices and balance (someone else's invoice is NOT_FOUND to them).
+//! Teachers have no access to fees, and guardians none yet: they get their
+//! children's invoices with the guardians work.
+
+use deadpool_postgres::Pool;
+use platform::caller::{Caller, Role};
+use proto::students::v1 as pb;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::domain::{encode_cursor, InvoiceFilter, NewInvoice, NewPayment};
+use super::repo;
+use crate::api::origin;
+use crate::domain::parse_id;
+use crate::error::ServiceError;
+
+#[derive(Clone)]
+pub struct FeesApi {
+    pool: Pool,
+}
+
+impl FeesApi {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn admin(caller: &Caller) -> Result<(), ServiceError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        _ => Err(ServiceError::PermissionDenied(
+            "your role may not perform this action",
+        )),
+    }
+}
+
+/// Whose invoices the caller may read: `Ok(None)` for all of the school
+/// (admins), `Ok(Some(id))` for one student's (a student's own).
+fn reader(caller: &Caller) -> Result<Option<Uuid>, ServiceError> {
+    match (caller.role, caller.student_id) {
+        (Role::Admin, _) => Ok(None),
+        (Role::Student, Some(own)) => Ok(Some(own)),
+        _ => Err(ServiceError::PermissionDenied(
+            "your role may not read fees",
+        )),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::fee_service_server::FeeService for FeesApi {
+    async fn create_invoice(&self, req: Request<pb::CreateInvoiceRequest>) -> Reply<pb::Invoice> {
+        let caller = Caller::read(req.metadata())?;
+        admin(&caller)?;
+        let new = NewInvoice::try_from(req.into_inner())?;
+        let i = repo::create_invoice(&self.pool, origin(&caller), &new).await?;
+        Ok(Response::new(i.into()))
+    }
+
+    async fn get_invoice(&self, req: Request<pb::GetInvoiceRequest>) -> Reply<pb::Invoice> {
+        let caller = Caller::read(req.metadata())?;
+        let id = parse_id("id", &req.get_ref().id)?;
+        let only = reader(&caller)?;
+        match repo::get_invoice(&self.pool, caller.school_id, id, only).await? {
+            Some(i) => Ok(Response::new(i.into())),
+            None => Err(ServiceError::NotFound("invoice").into()),
+        }
+    }
+
+    async fn list_invoices(
+        &self,
+        req: Request<pb::ListInvoicesRequest>,
+    ) -> Reply<pb::ListInvoicesResponse> {
+        let caller = Caller::read(req.metadata())?;
+        let only = reader(&caller)?;
+        let mut filter = InvoiceFilter::try_from(req.into_inner())?;
+        if let Some(own) = only {
+            match filter.student_id {
+                Some(asked) if asked != own => {
+                    return Err(ServiceError::PermissionDenied(
+                        "you may only read your own invoices",
+                    )
+                    .into())
+                }
+                _ => filter.student_id = Some(own),
+            }
+        }
+        let (rows, next) = repo::list_invoices(&self.pool, caller.school_id, &filter).await?;
+        Ok(Response::new(pb::ListInvoicesResponse {
+            invoices: rows.into_iter().map(Into::into).collect(),
+            page: Some(proto::common::v1::PageInfo {
+                next_cursor: next.map(encode_cursor).unwrap_or_default(),
+            }),
+        }))
+    }
+
+    async fn issue_invoice(&self, req: Request<pb::IssueInvoiceRequest>) -> Reply<pb::Invoice> {
+        let caller = Caller::read(req.metadata())?;
+        admin(&caller)?;
+        let id = parse_id("id", &req.get_ref().id)?;
+        let i = repo::issue_invoice(&self.pool, origin(&caller), id).await?;
+        Ok(Response::new(i.into()))
+    }
+
+    async fn void_invoice(&self, req: Request<pb::VoidInvoiceRequest>) -> Reply<pb::Invoice> {
+        let caller = Caller::read(req.metadata())?;
+        admin(&caller)?;
+        let id = parse_id("id", &req.get_ref().id)?;
+        let i = repo::void_invoice(&self.pool, origin(&caller), id).await?;
+        Ok(Response::new(i.into()))
+    }
+
+    async fn record_payment(
+        &self,
+        req: Request<pb::RecordPaymentRequest>,
+    ) -> Reply<pb::RecordPaymentResponse> {
+        let caller = Caller::read(req.metadata())?;
+        admin(&caller)?;
+        let p = NewPayment::try_from(req.into_inner())?;
+        let r = repo::record_payment(&self.pool, origin(&caller), &p).await?;
+        if !r.replayed {
+            tracing::info!(payment.id = %r.payment.id, invoice.id = %r.invoice.id, "payment recorded");
+        }
+        Ok(Response::new(pb::RecordPaymentResponse {
+            payment: Some(r.payment.into()),
+            invoice: Some(r.invoice.into()),
+            replayed: r.replayed,
+        }))
+    }
+
+    async fn get_student_balance(
+        &self,
+        req: Request<pb::GetStudentBalanceRequest>,
+    ) -> Reply<pb::StudentBalance> {
+        let caller = Caller::read(req.metadata())?;
+        let id = parse_id("student_id", &req.get_ref().student_id)?;
+        if reader(&caller)?.is_some_and(|own| own != id) {
+            return Err(
+                ServiceError::PermissionDenied("you may only read your own balance").into(),
+            );
+        }
+        match repo::student_balance(&self.pool, caller.school_id, id).await? {
+            Some(rows) => Ok(Response::new(pb::StudentBalance {
+                student_id: id.to_string(),
+                balances: rows.into_iter().map(Into::into).collect(),
+            })),
+            None => Err(ServiceError::NotFound("student").into()),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Fee values. Amounts are `i64` minor units; every sum is checked, and an
+//! invoice total is capped at [`MAX_TOTAL`], so nothing can overflow in Rust
+//! or in SQL.
+
+use chrono::NaiveDate;
+use proto::common::v1 as common;
+use proto::students::v1 as pb;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The largest invoice total (and so the largest payment): 10^12 minor units.
+pub const MAX_TOTAL: i64 = 1_000_000_000_000;
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: i32 = 1000;
+
+/// An ISO 4217 code: three upper-case ASCII letters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("currency must be an ISO 4217 code of three upper-case letters".into())
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A positive amount in minor units, at most [`MAX_TOTAL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amount(i64);
+
+impl Amount {
+    pub fn parse(raw: i64) -> Result<Self, String> {
+        if raw > 0 && raw <= MAX_TOTAL {
+            Ok(Self(raw))
+        } else {
+            Err(format!(
+                "amount must be a whole number of minor units between 1 and {MAX_TOTAL}"
+            ))
+        }
+    }
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A line item's text: 1-200 characters after trimming, no control characters.
+pub fn description(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    let n = s.chars().count();
+    if n == 0 || n > 200 {
+        return Err("description must be 1-200 characters".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("description must not contain control characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+pub fn quantity(raw: i32) -> Result<i32, String> {
+    if (1..=MAX_QUANTITY).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(format!("quantity must be between 1 and {MAX_QUANTITY}"))
+    }
+}
+
+/// A date on an invoice: a real calendar date between 2000 and 2100.
+pub fn fee_date(d: Option<&common::Date>, what: &str) -> Result<NaiveDate, String> {
+    let d = d.ok_or_else(|| format!("{what} is required"))?;
+    let date = NaiveDate::from_ymd_opt(d.year, d.month, d.day)
+        .ok_or_else(|| format!("{what} is not a valid calendar date"))?;
+    let (lo, hi) = (
+        NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN),
+        NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX),
+    );
+    if date < lo || date > hi {
+        return Err(format!("{what} must be between 2000-01-01 and 2100-12-31"));
+    }
+    Ok(date)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Issued,
+    PartiallyPaid,
+    Paid,
+    Void,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Issued => "issued",
+            Self::PartiallyPaid => "partially_paid",
+            Self::Paid => "paid",
+            Self::Void => "void",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Result<Self, anyhow::Error> {
+        Ok(match s {
+            "draft" => Self::Draft,
+            "issued" => Self::Issued,
+            "partially_paid" => Self::PartiallyPaid,
+            "paid" => Self::Paid,
+            "void" => Self::Void,
+            other => anyhow::bail!("unknown invoice status {other:?}"),
+        })
+    }
+
+    /// `None` for UNSPECIFIED; an unknown number is an error.
+    pub fn from_proto(v: i32) -> Result<Option<Self>, String> {
+        match pb::InvoiceStatus::try_from(v) {
+            Ok(pb::InvoiceStatus::Unspecified) => Ok(None),
+            Ok(pb::InvoiceStatus::Draft) => Ok(Some(Self::Draft)),
+            Ok(pb::InvoiceStatus::Issued) => Ok(Some(Self::Issued)),
+            Ok(pb::InvoiceStatus::PartiallyPaid) => Ok(Some(Self::PartiallyPaid)),
+            Ok(pb::InvoiceStatus::Paid) => Ok(Some(Self::Paid)),
+            Ok(pb::InvoiceStatus::Void) => Ok(Some(Self::Void)),
+            Err(_) => Err("status must be draft, issued, partially_paid, paid or void".into()),
+        }
+    }
+
+    pub fn to_proto(self) -> pb::InvoiceStatus {
+        match self {
+            Self::Draft => pb::InvoiceStatus::Draft,
+            Self::Issued => pb::InvoiceStatus::Issued,
+            Self::PartiallyPaid => pb::InvoiceStatus::PartiallyPaid,
+            Self::Paid => pb::InvoiceStatus::Paid,
+            Self::Void => pb::InvoiceStatus::Void,
+        }
+    }
+
+    /// The status once `paid` of `total` has been paid.
+    pub fn after_payment(paid: i64, total: i64) -> Self {
+        if paid >= total {
+            Self::Paid
+        } else {
+            Self::PartiallyPaid
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+    BankTransfer,
+    Online,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Card => "card",
+            Self::BankTransfer => "bank_transfer",
+            Self::Online => "online",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Result<Self, anyhow::Error> {
+        Ok(match s {
+            "cash" => Self::Cash,
+            "card" => Self::Card,
+            "bank_transfer" => Self::BankTransfer,
+            "online" => Self::Online,
+            other => anyhow::bail!("unknown payment method {other:?}"),
+        })
+    }
+
+    pub fn from_proto(v: i32) -> Result<Self, String> {
+        match pb::PaymentMethod::try_from(v) {
+            Ok(pb::PaymentMethod::Cash) => Ok(Self::Cash),
+            Ok(pb::PaymentMethod::Card) => Ok(Self::Card),
+            Ok(pb::PaymentMethod::BankTransfer) => Ok(Self::BankTransfer),
+            Ok(pb::PaymentMethod::Online) => Ok(Self::Online),
+            _ => Err("method must be cash, card, bank_transfer or online".into()),
+        }
+    }
+
+    pub fn to_proto(self) -> pb::PaymentMethod {
+        match self {
+            Self::Cash => pb::PaymentMethod::Cash,
+            Self::Card => pb::PaymentMethod::Card,
+            Self::BankTransfer => pb::PaymentMethod::BankTransfer,
+            Self::Online => pb::PaymentMethod::Online,
+        }
+    }
+}
+
+/// A client's idempotency key: 1-255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if (1..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("idempotency key must be 1-255 visible ASCII characters".into())
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An optional payment reference: up to 100 characters, no control characters;
+/// blank means none.
+pub fn reference(raw: &str) -> Result<Option<String>, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.chars().count() > 100 || s.chars().any(char::is_control) {
+        return Err("reference must be at most 100 characters without control characters".into());
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// A line item with its amount computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLine {
+    pub description: String,
+    pub quantity: i32,
+    pub unit_amount: i64,
+    pub amount: i64,
+}
+
+pub struct NewInvoice {
+    pub student_id: Uuid,
+    pub currency: Currency,
+    pub lines: Vec<NewLine>,
+    /// The checked sum of the lines, at most [`MAX_TOTAL`].
+    pub total: i64,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    /// Draft or issued.
+    pub status: InvoiceStatus,
+}
+
+/// The total of `lines`, or `None` when it overflows or exceeds [`MAX_TOTAL`].
+pub fn total(lines: &[NewLine]) -> Option<i64> {
+    lines
+        .iter()
+        .try_fold(0i64, |acc, l| acc.checked_add(l.amount))
+        .filter(|t| *t <= MAX_TOTAL)
+}
+
+pub struct NewPayment {
+    pub invoice_id: Uuid,
+    pub key: IdempotencyKey,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+}
+
+impl NewPayment {
+    /// SHA-256 of the canonical request (everything but the key): a retry
+    /// with the key must hash the same.
+    pub fn request_hash(&self) -> Vec<u8> {
+        let canonical = serde_json::json!([
+            "payment/v1",
+            self.invoice_id,
+            self.amount.get(),
+            self.currency.as_str(),
+            self.method.as_str(),
+            self.reference,
+        ]);
+        Sha256::digest(canonical.to_string().as_bytes()).to_vec()
+    }
+}
+
+/// Invoices newest first; the cursor is the last id of the previous page.
+pub struct InvoiceFilter {
+    pub student_id: Option<Uuid>,
+    pub status: Option<InvoiceStatus>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+pub fn encode_cursor(id: Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+pub fn decode_cursor(raw: &str) -> Result<Uuid, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| Uuid::from_slice(&b).ok())
+        .ok_or_else(|| "cursor is not one this server issued".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(amount: i64) -> NewLine {
+        NewLine {
+            description: "x".into(),
+            quantity: 1,
+            unit_amount: amount,
+            amount,
+        }
+    }
+
+    #[test]
+    fn currencies_amounts_keys() {
+        assert!(Currency::parse("USD").is_ok());
+        for bad in ["usd", "US", "USDD", "U$D", "ÉUR"] {
+            assert!(Currency::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Amount::parse(1).is_ok() && Amount::parse(MAX_TOTAL).is_ok());
+        assert!(Amount::parse(0).is_err() && Amount::parse(-5).is_err());
+        assert!(Amount::parse(MAX_TOTAL + 1).is_err());
+        assert!(IdempotencyKey::parse("k-1_ABC~!").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", "has space", "tab\t", "é"] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn totals_are_checked() {
+        assert_eq!(total(&[line(5), line(7)]), Some(12));
+        assert_eq!(total(&[line(MAX_TOTAL), line(1)]), None);
+        assert_eq!(total(&[line(i64::MAX), line(i64::MAX)]), None);
+    }
+
+    #[test]
+    fn request_hashes_cover_every_field() {
+        let p = |amount, reference: Option<&str>| NewPayment {
+            invoice_id: Uuid::from_u128(1),
+            key: IdempotencyKey::parse("k").unwrap(),
+            amount: Amount::parse(amount).unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            method: PaymentMethod::Cash,
+            reference: reference.map(str::to_owned),
+        };
+        assert_eq!(p(5, None).request_hash(), p(5, None).request_hash());
+        assert_ne!(p(5, None).request_hash(), p(6, None).request_hash());
+        assert_ne!(p(5, None).request_hash(), p(5, Some("r")).request_hash());
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("nope!").is_err());
+    }
+}
