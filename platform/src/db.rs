@@ -73,6 +73,17 @@ pub struct Migration {
 /// role's `search_path`). A changed migration that was already applied is an
 /// error: history is never rewritten.
 pub async fn migrate(url: &str, s: &PoolSettings, migrations: &[Migration]) -> anyhow::Result<()> {
+    // They run in list order; a list out of version order would apply a
+    // lower version after a higher one on databases that already have it.
+    if let Some(w) = migrations.windows(2).find(|w| w[0].version >= w[1].version) {
+        anyhow::bail!(
+            "migrations must be listed in ascending version order: {} ({}) comes before {} ({})",
+            w[0].version,
+            w[0].name,
+            w[1].version,
+            w[1].name
+        );
+    }
     let (mut client, conn) = pg_config(url, s)?
         .connect(NoTls)
         .await

@@ -67,6 +67,16 @@ async fn an_edited_migration_is_refused() {
     assert!(err.to_string().contains("edited"), "{err}");
 }
 
+#[tokio::test]
+async fn migrations_out_of_version_order_are_refused() {
+    let app = spawn_app().await;
+    let reordered = [MIGRATIONS[1], MIGRATIONS[0]];
+    let err = migrate(&app.db.students_url, &PoolSettings::default(), &reordered)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ascending"), "{err}");
+}
+
 /// A saturated pool and a statement over its timeout both answer
 /// UNAVAILABLE (retryable), never hang and never leak SQL.
 #[tokio::test]
