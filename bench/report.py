@@ -71,6 +71,8 @@ for r in runs:
     c = ceiling.get(r["connections"])
     r["ratio_to_ceiling"] = round(r["rps"] / c, 4) if c else None
 
+records = jsonl(run_dir / "records.jsonl")
+
 git_status = sh("git", "status", "--porcelain")
 doc = {
     "timestamp": stamp,
@@ -94,6 +96,7 @@ doc = {
     },
     "seed": seed,
     "runs": runs,
+    "records": records,
     "rss": rss,
     "rss_after_load_kib": {
         name: v["vm_rss_kib"] for name, v in (rss[-1]["services"].items() if rss else [])
@@ -146,6 +149,18 @@ for r in runs:
             f"hit rate {c['hit_rate']:.1%} ({c['hits']} hits, {c['misses']} misses, {c['bypasses']} bypasses); "
             f"stale reads for writers: {k['stale_reads']} of {k['writer_reads_checked']} checked."
         )
+for r in records:
+    a, i, o = r["attendance"], r["import"], r["outbox"]
+    lag = lambda v: "n/a" if v is None else f"≤ {v * 1000:.0f} ms"
+    lines.append(
+        f"records: bulk attendance, {a['teachers']} teachers marking sessions of {a['class_size']}: "
+        f"{a['rps']:.0f} sessions/s, p50 {fmt_ms(a['latency_ms']['p50'])} ms, "
+        f"p95 {fmt_ms(a['latency_ms']['p95'])} ms, p99 {fmt_ms(a['latency_ms']['p99'])} ms, "
+        f"{a['errors']} errors; import of {i['rows']} rows ({i['bytes'] / 1e6:.1f} MB) in "
+        f"{i['seconds']:.2f} s ({i['rows_per_sec']:.0f} rows/s); outbox: {o['events_published']:.0f} "
+        f"events published, lag p50 {lag(o['lag_p50_s_at_most'])}, p99 {lag(o['lag_p99_s_at_most'])} "
+        "(histogram bucket bounds)."
+    )
 cached = {(r["scenario"], r["connections"]): r["rps"] for r in runs}
 for name in ("get_student", "list_first"):
     for c in sorted({r["connections"] for r in runs}):

@@ -21,6 +21,10 @@
 #   BENCH_TIMEOUT [5s]    wrk per-request timeout (the gateway's gRPC deadline)
 #   BENCH_SCHOOLS [20], BENCH_STUDENTS [50000], BENCH_SEED_CONCURRENCY [64]
 #   BENCH_GATEWAY_PORT [8280], BENCH_GRPC_BASE_PORT [50251]
+#   BENCH_RECORDS [1]     0: skip the records scenario (bench_records: bulk
+#                         attendance by BENCH_RECORDS_TEACHERS [32] teachers with
+#                         classes of BENCH_RECORDS_CLASS [40], an import of
+#                         BENCH_RECORDS_IMPORT [10000] rows, outbox publish lag)
 #   BENCH_KEEP_STACK [0]  1: leave the bench Postgres/Redis running afterwards
 #                         (they are stopped only if this script started them)
 set -euo pipefail
@@ -44,6 +48,10 @@ SEED_CONCURRENCY="${BENCH_SEED_CONCURRENCY:-64}"
 GATEWAY_PORT="${BENCH_GATEWAY_PORT:-8280}"
 GRPC_BASE_PORT="${BENCH_GRPC_BASE_PORT:-50251}"
 KEEP_STACK="${BENCH_KEEP_STACK:-0}"
+RECORDS_RUN="${BENCH_RECORDS:-1}"
+RECORDS_TEACHERS="${BENCH_RECORDS_TEACHERS:-32}"
+RECORDS_CLASS="${BENCH_RECORDS_CLASS:-40}"
+RECORDS_IMPORT="${BENCH_RECORDS_IMPORT:-10000}"
 
 WORK="$ROOT/bench/.work"
 RESULTS="$ROOT/bench/results"
@@ -77,9 +85,10 @@ mkdir -p "$WORK" "$RESULTS" "$RUN_DIR"
 # the seeder.
 log "building (release)"
 cargo build --release --bins
-cargo build --release -p gateway --example bench_seed --example bench_zipf
+cargo build --release -p gateway --example bench_seed --example bench_zipf --example bench_records
 SEEDER="$ROOT/target/release/examples/bench_seed"
 ZIPF="$ROOT/target/release/examples/bench_zipf"
+RECORDS="$ROOT/target/release/examples/bench_records"
 
 # --- start -----------------------------------------------------------------
 if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
@@ -227,6 +236,19 @@ for c in $CONNECTIONS; do
     rss_line "$s/$c" >>"$RUN_DIR/rss.jsonl"
   done
 done
+
+# School records (issue 4): bulk attendance by concurrent teachers, a CSV
+# import, and the outbox publish lag under that load. Runs once.
+if [[ $RECORDS_RUN == 1 ]]; then
+  log "records: $RECORDS_TEACHERS teachers x $RECORDS_CLASS students, import of $RECORDS_IMPORT rows"
+  if ! OPERATOR_TOKEN="$OPERATOR_TOKEN" "$RECORDS" --base "$BASE" \
+    --students-admin "http://127.0.0.1:$((GATEWAY_PORT + 1001))" --work "$WORK" \
+    --teachers "$RECORDS_TEACHERS" --class-size "$RECORDS_CLASS" --seconds "$DURATION" \
+    --import-rows "$RECORDS_IMPORT" --out "$RUN_DIR/records.jsonl" >"$RUN_DIR/records.txt" 2>&1; then
+    log "records failed; see $RUN_DIR/records.txt"
+  fi
+  rss_line "records" >>"$RUN_DIR/rss.jsonl"
+fi
 
 # Every service's own metrics (admin listeners, see deploy/local/run.sh).
 for i in 0 1 2 3; do

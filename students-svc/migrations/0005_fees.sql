@@ -1,11 +1,7 @@
 -- Fees: invoices with line items, payments with idempotency keys. Amounts are
 -- bigint minor units. Every link is a composite foreign key on
 -- (school_id, id), so a row can never point into another school.
-
--- The target of composite foreign keys into students, from fee tables and
--- any other: a (non-partial) unique index serves as one. IF NOT EXISTS, so a
--- migration of another feature may create the same index first.
-CREATE UNIQUE INDEX IF NOT EXISTS students_school_id_id_key ON students (school_id, id);
+-- The (school_id, id) keys of students and users come with 0003.
 
 CREATE TABLE invoices (
     id           uuid PRIMARY KEY,
