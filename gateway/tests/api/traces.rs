@@ -179,5 +179,22 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
         attr(&gateway_span, "http.route").as_deref(),
         Some("/api/v1/schools")
     );
+
+    // The domain event of that change carries the same trace, so a
+    // consumer's work joins it.
+    let admin_db = platform::testing::connect(&db.admin_url).await.unwrap();
+    let payload: Vec<u8> = admin_db
+        .query_one("SELECT payload FROM students.outbox ORDER BY id LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let event = <proto::events::v1::Event as prost::Message>::decode(&payload[..]).unwrap();
+    assert_eq!(event.event_type, "user.created");
+    let traceparent = event.trace_context.get("traceparent").expect("traceparent");
+    assert_eq!(
+        traceparent.split('-').nth(1),
+        Some(trace_id),
+        "{traceparent}"
+    );
     procs.stop();
 }
