@@ -251,6 +251,7 @@ async fn teachers_manage_the_assessments_of_their_own_courses() {
         .into_inner();
     let titles: Vec<&str> = p1.assessments.iter().map(|a| a.title.as_str()).collect();
     assert_eq!(titles, ["Essay", "Quiz 1"]);
+    assert_eq!(p1.assessments[0], essay);
     let cursor = p1.page.unwrap().next_cursor;
     assert!(!cursor.is_empty());
     let p2 = grades(&app)
@@ -258,7 +259,7 @@ async fn teachers_manage_the_assessments_of_their_own_courses() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(p2.assessments, [exam.clone()]);
+    assert_eq!(p2.assessments, [exam]);
     assert!(p2.page.unwrap().next_cursor.is_empty());
     let denied = grades(&app)
         .list_assessments(with_caller(&k.theo, list(String::new())))
@@ -360,7 +361,6 @@ async fn teachers_manage_the_assessments_of_their_own_courses() {
         }
         other => panic!("unexpected payload {other:?}"),
     }
-    let _ = essay;
 }
 
 #[tokio::test]
