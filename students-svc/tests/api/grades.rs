@@ -1044,3 +1044,109 @@ async fn grading_runs_a_fixed_number_of_statements_whatever_the_class_size() {
         .unwrap();
     assert_eq!((g.grades.len(), counter.get()), (3, 2));
 }
+
+/// A max score lowered while a score above it is being entered: exactly one
+/// of the two wins, and no score is ever above its maximum (both take the
+/// assessment's row lock).
+#[tokio::test]
+async fn a_racing_max_score_change_and_grade_entry_never_both_win() {
+    let app = spawn_app().await;
+    let k = class(&app, "north", 1).await;
+    let a = &k.students[0];
+    for round in 0..8 {
+        let quiz = create(
+            &app,
+            &k.tess,
+            new_assessment(&k.course.id, &format!("Q{round}"), 1),
+        )
+        .await
+        .unwrap();
+        let lower = update(
+            &app,
+            &k.admin,
+            pb::UpdateAssessmentRequest {
+                id: quiz.id.clone(),
+                version: 1,
+                max_score: Some(4000),
+                ..Default::default()
+            },
+        );
+        let enter = record(&app, &k.tess, &quiz.id, vec![entry(a, 4500)]);
+        let (lowered, entered) = tokio::join!(lower, enter);
+        match (&lowered, &entered) {
+            (Ok(_), Err(e)) => assert_eq!(violations(e), ["entries[0].score"]),
+            (Err(e), Ok(_)) => assert_eq!(e.code(), Code::FailedPrecondition),
+            other => panic!("round {round}: {other:?}"),
+        }
+    }
+    let db = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let above: i64 = db
+        .query_one(
+            "SELECT count(*) FROM students.grades g JOIN students.assessments a \
+             ON a.school_id = g.school_id AND a.id = g.assessment_id WHERE g.score > a.max_score",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(above, 0);
+}
+
+#[tokio::test]
+async fn the_schema_refuses_cross_school_links_and_impossible_values() {
+    let app = spawn_app().await;
+    let k = class(&app, "north", 1).await;
+    let other = app.school("south").await;
+    let foreign = app
+        .create_student(&other, student("A-0", "Far", "Away"))
+        .await;
+    let quiz = create(&app, &k.tess, new_assessment(&k.course.id, "Quiz", 1))
+        .await
+        .unwrap();
+    let c = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let (quiz_id, foreign_id, course_id): (Uuid, Uuid, Uuid) = (
+        quiz.id.parse().unwrap(),
+        foreign.id.parse().unwrap(),
+        k.course.id.parse().unwrap(),
+    );
+    use tokio_postgres::error::SqlState;
+    // A grade of our assessment for their student, under either school.
+    for school in [k.admin.school_id, other.school_id] {
+        let err = c
+            .execute(
+                "INSERT INTO students.grades (school_id, assessment_id, student_id, score, \
+                 graded_by) VALUES ($1, $2, $3, 1, $4)",
+                &[&school, &quiz_id, &foreign_id, &k.tess.user_id],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::FOREIGN_KEY_VIOLATION));
+    }
+    // Their assessment on our course.
+    let err = c
+        .execute(
+            "INSERT INTO students.assessments (id, school_id, course_id, title, max_score, \
+             weight, due_on, created_by, updated_by) \
+             VALUES ($1, $2, $3, 'X', 100, 100, '2026-12-01', $4, $4)",
+            &[
+                &Uuid::now_v7(),
+                &other.school_id,
+                &course_id,
+                &other.user_id,
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::FOREIGN_KEY_VIOLATION));
+    for (sql, what) in [
+        ("UPDATE students.assessments SET max_score = 0", "max_score"),
+        ("UPDATE students.assessments SET weight = 10001", "weight"),
+        (
+            "UPDATE students.assessments SET published_at = now()",
+            "published_by",
+        ),
+    ] {
+        let err = c.execute(sql, &[]).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::CHECK_VIOLATION), "{what}");
+    }
+}
