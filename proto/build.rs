@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/school/students/v1/guardians.proto",
         "proto/school/students/v1/courses.proto",
         "proto/school/students/v1/fees.proto",
+        "proto/school/students/v1/grades.proto",
         "proto/school/events/v1/events.proto",
         "proto/school/analytics/v1/analytics.proto",
         "proto/school/notify/v1/notify.proto",

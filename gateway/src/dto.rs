@@ -13,6 +13,7 @@ use crate::problem::{ApiError, FieldError};
 
 pub mod courses;
 pub mod fees;
+pub mod grades;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -26,6 +26,9 @@ use crate::{dto, people_dto, problem, routes};
         routes::courses::student_attendance,
         routes::fees::create, routes::fees::list, routes::fees::get, routes::fees::issue,
         routes::fees::void, routes::fees::pay, routes::fees::balance,
+        routes::grades::create, routes::grades::list, routes::grades::get, routes::grades::update,
+        routes::grades::record, routes::grades::sheet, routes::grades::publish,
+        routes::grades::student_grades,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -50,6 +53,10 @@ use crate::{dto, people_dto, problem, routes};
         dto::fees::NewInvoiceLine, dto::fees::CreateInvoiceBody, dto::fees::PaymentBody,
         dto::fees::PaymentMethod, dto::fees::Payment, dto::fees::CurrencyBalance,
         dto::fees::StudentBalance,
+        dto::grades::Assessment, dto::grades::AssessmentPage, dto::grades::CreateAssessmentBody,
+        dto::grades::UpdateAssessmentBody, dto::grades::GradeEntryBody,
+        dto::grades::RecordGradesBody, dto::grades::Grade, dto::grades::GradeSheet,
+        dto::grades::StudentGrade, dto::grades::StudentGrades,
     )),
     modifiers(&Security)
 )]

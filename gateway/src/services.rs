@@ -5,9 +5,10 @@ use platform::caller::{Caller, REQUEST_ID};
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
-    fee_service_client::FeeServiceClient, guardian_service_client::GuardianServiceClient,
-    school_service_client::SchoolServiceClient, staff_service_client::StaffServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    fee_service_client::FeeServiceClient, grade_service_client::GradeServiceClient,
+    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
+    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub struct Services {
     pub enrolments: EnrolmentServiceClient<Channel>,
     pub attendance: AttendanceServiceClient<Channel>,
     pub fees: FeeServiceClient<Channel>,
+    pub grades: GradeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
 }
 
@@ -67,6 +69,7 @@ impl Services {
             enrolments: EnrolmentServiceClient::new(students.clone()),
             attendance: AttendanceServiceClient::new(students.clone()),
             fees: FeeServiceClient::new(students.clone()),
+            grades: GradeServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
         }
     }

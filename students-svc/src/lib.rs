@@ -14,6 +14,8 @@
 //! - [`events`]: domain events into the outbox, in the caller's transaction.
 //! - [`import`]: bulk CSV import of students, row-by-row error report.
 //! - [`fees`]: invoices, idempotent payments and balances (`FeeService`).
+//! - [`grades`]: assessments per course, bulk grade entry, publishing
+//!   (`GradeService`).
 //! - [`error`]: `ServiceError` and its mapping to gRPC status.
 //! - [`guardians`]: guardians, their student links and logins (GuardianService).
 //! - [`staff`]: teacher profiles (StaffService).
@@ -26,6 +28,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod fees;
+pub mod grades;
 pub mod guardians;
 pub mod import;
 pub mod passwords;

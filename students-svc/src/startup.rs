@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "fees",
         sql: include_str!("../migrations/0005_fees.sql"),
     },
+    Migration {
+        version: 6,
+        name: "grades",
+        sql: include_str!("../migrations/0006_grades.sql"),
+    },
 ];
 
 pub struct Application {
@@ -117,6 +122,7 @@ impl Application {
             "school.students.v1.EnrolmentService",
             "school.students.v1.AttendanceService",
             "school.students.v1.FeeService",
+            "school.students.v1.GradeService",
         ];
         for n in names {
             reporter
@@ -159,6 +165,9 @@ impl Application {
             .add_service(StaffServiceServer::new(StaffApi::new(self.pool.clone())))
             .add_service(pb::fee_service_server::FeeServiceServer::new(
                 crate::fees::api::FeesApi::new(self.pool.clone()),
+            ))
+            .add_service(pb::grade_service_server::GradeServiceServer::new(
+                crate::grades::api::GradesApi::new(self.pool.clone()),
             ))
             .add_service(StudentServiceServer::new(self.api.clone()))
             .add_service(CourseServiceServer::new(self.api.clone()))

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod courses;
 pub mod fees;
+pub mod grades;
 pub mod guardians;
 pub mod health;
 pub mod import;
@@ -71,6 +72,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/courses/{id}/attendance/{date}/overrides",
                 web::post().to(courses::override_attendance),
+            )
+            .route("/courses/{id}/assessments", web::get().to(grades::list))
+            .route("/courses/{id}/assessments", web::post().to(grades::create))
+            .route("/assessments/{id}", web::get().to(grades::get))
+            .route("/assessments/{id}", web::patch().to(grades::update))
+            .route("/assessments/{id}/grades", web::get().to(grades::sheet))
+            .route("/assessments/{id}/grades", web::put().to(grades::record))
+            .route("/assessments/{id}/publish", web::post().to(grades::publish))
+            .route(
+                "/students/{id}/grades",
+                web::get().to(grades::student_grades),
             )
             .route("/students/{id}/balance", web::get().to(fees::balance))
             .route("/invoices", web::get().to(fees::list))

@@ -10,6 +10,7 @@ mod courses;
 mod e2e;
 mod errors;
 mod fees;
+mod grades;
 mod guardians;
 mod import;
 mod plumbing;

@@ -10,6 +10,7 @@ mod courses;
 mod enrolments;
 mod events;
 mod fees;
+mod grades;
 mod guardians;
 mod import;
 mod schema;

@@ -1,0 +1,205 @@
+//! `GradeService` handlers: caller → parse → authorise → repo → reply.
+//!
+//! Admins reach every course's assessments; a teacher only those of the
+//! courses they teach (checked against the stored course). A student reads
+//! only their own published grades; guardians have no access yet.
+
+use deadpool_postgres::Pool;
+use platform::caller::{Caller, Role};
+use proto::students::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::domain::{
+    AssessmentQuery, AssessmentUpdate, GradeEntries, NewAssessment, StudentGradesQuery,
+};
+use super::repo::{self, AssessmentRow, GradeRow, Reach, StudentGradeRow};
+use crate::convert::{date, timestamp};
+use crate::courses::repo::Access;
+use crate::domain::parse_id;
+use crate::error::ServiceError;
+
+#[derive(Clone)]
+pub struct GradesApi {
+    pool: Pool,
+}
+
+impl GradesApi {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Admins reach every course; teachers only the courses they teach.
+fn staff_access(caller: &Caller) -> Result<Access, ServiceError> {
+    match caller.role {
+        Role::Admin => Ok(Access::Any),
+        Role::Teacher => Ok(Access::TeacherOf(caller.user_id)),
+        Role::Student | Role::Guardian => Err(ServiceError::PermissionDenied(
+            "your role may not perform this action",
+        )),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::grade_service_server::GradeService for GradesApi {
+    async fn create_assessment(
+        &self,
+        req: Request<pb::CreateAssessmentRequest>,
+    ) -> Reply<pb::Assessment> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let new = NewAssessment::try_from(req.into_inner())?;
+        let a = repo::create_assessment(&self.pool, caller.school_id, caller.user_id, access, &new)
+            .await?;
+        Ok(Response::new(assessment(a)))
+    }
+
+    async fn get_assessment(
+        &self,
+        req: Request<pb::GetAssessmentRequest>,
+    ) -> Reply<pb::Assessment> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let id = parse_id("id", &req.get_ref().id)?;
+        let a = repo::get_assessment(&self.pool, caller.school_id, access, id).await?;
+        Ok(Response::new(assessment(a)))
+    }
+
+    async fn update_assessment(
+        &self,
+        req: Request<pb::UpdateAssessmentRequest>,
+    ) -> Reply<pb::Assessment> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let u = AssessmentUpdate::try_from(req.into_inner())?;
+        let a = repo::update_assessment(&self.pool, caller.school_id, caller.user_id, access, &u)
+            .await?;
+        Ok(Response::new(assessment(a)))
+    }
+
+    async fn list_assessments(
+        &self,
+        req: Request<pb::ListAssessmentsRequest>,
+    ) -> Reply<pb::ListAssessmentsResponse> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let q = AssessmentQuery::try_from(req.into_inner())?;
+        let (rows, next) = repo::list_assessments(&self.pool, caller.school_id, access, &q).await?;
+        Ok(Response::new(pb::ListAssessmentsResponse {
+            assessments: rows.into_iter().map(assessment).collect(),
+            page: Some(proto::common::v1::PageInfo {
+                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+            }),
+        }))
+    }
+
+    async fn record_grades(&self, req: Request<pb::RecordGradesRequest>) -> Reply<pb::GradeSheet> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let g = GradeEntries::try_from(req.into_inner())?;
+        let (a, grades) =
+            repo::record_grades(&self.pool, caller.school_id, caller.user_id, access, &g).await?;
+        Ok(Response::new(sheet(&a, grades)))
+    }
+
+    async fn get_grades(&self, req: Request<pb::GetGradesRequest>) -> Reply<pb::GradeSheet> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let id = parse_id("assessment_id", &req.get_ref().assessment_id)?;
+        let (a, grades) = repo::get_grades(&self.pool, caller.school_id, access, id).await?;
+        Ok(Response::new(sheet(&a, grades)))
+    }
+
+    async fn publish_grades(
+        &self,
+        req: Request<pb::PublishGradesRequest>,
+    ) -> Reply<pb::Assessment> {
+        let caller = Caller::read(req.metadata())?;
+        let access = staff_access(&caller)?;
+        let id = parse_id("assessment_id", &req.get_ref().assessment_id)?;
+        let a =
+            repo::publish_grades(&self.pool, caller.school_id, caller.user_id, access, id).await?;
+        Ok(Response::new(assessment(a)))
+    }
+
+    async fn list_student_grades(
+        &self,
+        req: Request<pb::ListStudentGradesRequest>,
+    ) -> Reply<pb::StudentGrades> {
+        let caller = Caller::read(req.metadata())?;
+        let q = StudentGradesQuery::try_from(req.into_inner())?;
+        let reach = match caller.role {
+            Role::Admin => Reach::All,
+            Role::Teacher => Reach::TeacherOf(caller.user_id),
+            Role::Student if caller.student_id == Some(q.student_id) => Reach::Published,
+            Role::Student | Role::Guardian => {
+                return Err(
+                    ServiceError::PermissionDenied("you may only read your own grades").into(),
+                )
+            }
+        };
+        let (rows, next) = repo::student_grades(&self.pool, caller.school_id, reach, &q).await?;
+        Ok(Response::new(pb::StudentGrades {
+            student_id: q.student_id.to_string(),
+            grades: rows.into_iter().map(student_grade).collect(),
+            page: Some(proto::common::v1::PageInfo {
+                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+            }),
+        }))
+    }
+}
+
+fn assessment(a: AssessmentRow) -> pb::Assessment {
+    pb::Assessment {
+        id: a.id.to_string(),
+        course_id: a.course_id.to_string(),
+        title: a.title,
+        description: a.description,
+        max_score: a.max_score,
+        weight: a.weight,
+        due_date: Some(date(a.due_on)),
+        published_at: a.published_at.map(timestamp),
+        published_by: a.published_by.map(|u| u.to_string()).unwrap_or_default(),
+        version: a.version,
+        created_by: a.created_by.to_string(),
+        updated_by: a.updated_by.to_string(),
+        created_at: Some(timestamp(a.created_at)),
+        updated_at: Some(timestamp(a.updated_at)),
+    }
+}
+
+fn sheet(a: &AssessmentRow, grades: Vec<GradeRow>) -> pb::GradeSheet {
+    pb::GradeSheet {
+        assessment_id: a.id.to_string(),
+        course_id: a.course_id.to_string(),
+        max_score: a.max_score,
+        published_at: a.published_at.map(timestamp),
+        grades: grades
+            .into_iter()
+            .map(|g| pb::Grade {
+                student_id: g.student_id.to_string(),
+                score: g.score,
+                graded_by: g.graded_by.to_string(),
+                graded_at: Some(timestamp(g.graded_at)),
+                revision: g.revision,
+            })
+            .collect(),
+    }
+}
+
+fn student_grade(g: StudentGradeRow) -> pb::StudentGrade {
+    pb::StudentGrade {
+        assessment_id: g.assessment_id.to_string(),
+        course_id: g.course_id.to_string(),
+        course_code: g.course_code,
+        title: g.title,
+        max_score: g.max_score,
+        weight: g.weight,
+        due_date: Some(date(g.due_on)),
+        score: g.score,
+        graded_at: Some(timestamp(g.graded_at)),
+        published_at: g.published_at.map(timestamp),
+    }
+}
