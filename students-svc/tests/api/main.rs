@@ -10,6 +10,7 @@ mod courses;
 mod enrolments;
 mod events;
 mod fees;
+mod guardian_reads;
 mod guardians;
 mod import;
 mod schema;
