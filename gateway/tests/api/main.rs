@@ -10,6 +10,7 @@ mod courses;
 mod e2e;
 mod errors;
 mod fees;
+mod guardian_reads;
 mod guardians;
 mod import;
 mod plumbing;

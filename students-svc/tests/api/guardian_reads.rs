@@ -234,7 +234,7 @@ async fn a_guardian_reads_their_childrens_attendance_invoices_and_balances_only(
         assert_eq!(&get_invoice(&app, &f.mary, &inv.id).await.unwrap(), inv);
         assert_eq!(
             list(&app, &f.mary, list_for(&s.id)).await.unwrap(),
-            [inv.id.clone()]
+            [inv.id.as_str()]
         );
         let b = balance(&app, &f.mary, &s.id).await.unwrap();
         assert_eq!(b.balances.len(), 1);
@@ -354,7 +354,7 @@ async fn a_guardian_reads_their_childrens_attendance_invoices_and_balances_only(
     let all = list(&app, &f.mary, pb::ListInvoicesRequest::default())
         .await
         .unwrap();
-    assert_eq!(all, [ada_inv.id.clone()]);
+    assert_eq!(all, [ada_inv.id.as_str()]);
     assert!(attendance(&app, &f.mary, &f.ada.id).await.is_ok());
 }
 
