@@ -217,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn a_students_attendance_and_fees_are_never_cached() {
+        let student = Uuid::from_u128(5);
+        for role in [Role::Admin, Role::Student, Role::Guardian] {
+            for path in [
+                format!("/api/v1/students/{student}/attendance"),
+                format!("/api/v1/students/{student}/balance"),
+                "/api/v1/invoices".to_owned(),
+                format!("/api/v1/invoices/{student}"),
+            ] {
+                assert_eq!(read_plan(&TTLS, &path, "", &caller(role)), None, "{path}");
+            }
+        }
+    }
+
+    #[test]
     fn writes_bump_the_list_and_the_record() {
         let admin = caller(Role::Admin);
         let id = Uuid::from_u128(5);

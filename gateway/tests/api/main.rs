@@ -11,6 +11,7 @@ mod e2e;
 mod errors;
 mod fees;
 mod grades;
+mod guardian_reads;
 mod guardians;
 mod import;
 mod plumbing;

@@ -214,13 +214,35 @@ impl pb::attendance_service_server::AttendanceService for Api {
                     ServiceError::PermissionDenied("you may only read your own attendance").into(),
                 )
             }
+            // A guardian reads only a linked child's, whether or not another
+            // student with that id exists: the link is checked in the read.
+            Role::Guardian => {
+                return match repo::child_attendance(
+                    self.pool(),
+                    caller.school_id,
+                    caller.user_id,
+                    &r,
+                )
+                .await?
+                {
+                    Some(days) => Ok(Response::new(student_attendance(&r, days))),
+                    None => Err(ServiceError::PermissionDenied(
+                        "you may only read your own children's attendance",
+                    )
+                    .into()),
+                };
+            }
             _ => staff_access(&caller)?,
         };
         let days = repo::student_attendance(self.pool(), caller.school_id, access, &r).await?;
-        Ok(Response::new(pb::StudentAttendance {
-            student_id: r.student_id.to_string(),
-            days: days.into_iter().map(day).collect(),
-        }))
+        Ok(Response::new(student_attendance(&r, days)))
+    }
+}
+
+fn student_attendance(r: &AttendanceRange, days: Vec<DayRow>) -> pb::StudentAttendance {
+    pb::StudentAttendance {
+        student_id: r.student_id.to_string(),
+        days: days.into_iter().map(day).collect(),
     }
 }
 

@@ -998,6 +998,65 @@ pub async fn get_session(
     .await
 }
 
+fn day_row(row: &Row) -> Result<DayRow, ServiceError> {
+    Ok(DayRow {
+        date: row.try_get(0)?,
+        present: row.try_get(1)?,
+        absent: row.try_get(2)?,
+        late: row.try_get(3)?,
+        excused: row.try_get(4)?,
+    })
+}
+
+/// A guardian's read of a linked child's daily roll-up: the link check and
+/// the roll-up are one statement. `None` when the student is not linked to
+/// the guardian login `user_id` (unknown, another family's, another
+/// school's). The link row is left-joined to the attendance, so a linked
+/// child without attendance yields one row without a date.
+pub async fn child_attendance(
+    pool: &Pool,
+    school_id: Uuid,
+    user_id: Uuid,
+    r: &AttendanceRange,
+) -> Result<Option<Vec<DayRow>>, ServiceError> {
+    platform::db::timed("child_attendance", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT a.date, \
+                   count(*) FILTER (WHERE a.effective_status = 'present'), \
+                   count(*) FILTER (WHERE a.effective_status = 'absent'), \
+                   count(*) FILTER (WHERE a.effective_status = 'late'), \
+                   count(*) FILTER (WHERE a.effective_status = 'excused') \
+                 FROM users u \
+                 JOIN guardian_students l ON l.school_id = u.school_id \
+                   AND l.guardian_id = u.guardian_id AND l.student_id = $2 \
+                 LEFT JOIN attendance a ON a.school_id = l.school_id \
+                   AND a.student_id = l.student_id AND a.date BETWEEN $3 AND $4 \
+                 WHERE u.school_id = $1 AND u.id = $5 \
+                 GROUP BY a.date ORDER BY a.date",
+            )
+            .await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[&school_id, &r.student_id, &r.from, &r.to, &user_id],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut days = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<_, Option<NaiveDate>>(0)?.is_some() {
+                days.push(day_row(row)?);
+            }
+        }
+        Ok(Some(days))
+    })
+    .await
+}
+
 /// Per day in the range, the student's effective statuses counted over all
 /// courses (for a teacher: over the courses they teach). Two statements.
 pub async fn student_attendance(
@@ -1042,17 +1101,7 @@ pub async fn student_attendance(
                 &[&school_id, &r.student_id, &r.from, &r.to, &teacher],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DayRow {
-                    date: row.try_get(0)?,
-                    present: row.try_get(1)?,
-                    absent: row.try_get(2)?,
-                    late: row.try_get(3)?,
-                    excused: row.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(day_row).collect()
     })
     .await
 }

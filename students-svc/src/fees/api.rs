@@ -1,21 +1,19 @@
 //! `FeeService` handlers: caller → parse → authorise → repo → reply.
 //!
 //! Admins manage invoices and record payments; a student reads only their
-//! own invoices and balance (someone else's invoice is NOT_FOUND to them).
-//! Teachers have no access to fees, and guardians none yet: they get their
-//! children's invoices with the guardians work.
+//! own invoices and balance (someone else's invoice is NOT_FOUND to them);
+//! a guardian reads only their linked children's, the same way (the link is
+//! checked in the statement that reads). Teachers have no access to fees.
 
+use super::domain::{encode_cursor, InvoiceFilter, NewInvoice, NewPayment};
+use super::repo::{self, Reader};
+use crate::api::origin;
+use crate::domain::parse_id;
+use crate::error::ServiceError;
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
 use proto::students::v1 as pb;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
-
-use super::domain::{encode_cursor, InvoiceFilter, NewInvoice, NewPayment};
-use super::repo;
-use crate::api::origin;
-use crate::domain::parse_id;
-use crate::error::ServiceError;
 
 #[derive(Clone)]
 pub struct FeesApi {
@@ -39,12 +37,13 @@ fn admin(caller: &Caller) -> Result<(), ServiceError> {
     }
 }
 
-/// Whose invoices the caller may read: `Ok(None)` for all of the school
-/// (admins), `Ok(Some(id))` for one student's (a student's own).
-fn reader(caller: &Caller) -> Result<Option<Uuid>, ServiceError> {
+/// Whose invoices the caller may read: all of the school's (admins), a
+/// student's own, or a guardian's linked children's.
+fn reader(caller: &Caller) -> Result<Reader, ServiceError> {
     match (caller.role, caller.student_id) {
-        (Role::Admin, _) => Ok(None),
-        (Role::Student, Some(own)) => Ok(Some(own)),
+        (Role::Admin, _) => Ok(Reader::School),
+        (Role::Student, Some(own)) => Ok(Reader::Student(own)),
+        (Role::Guardian, _) => Ok(Reader::ChildrenOf(caller.user_id)),
         _ => Err(ServiceError::PermissionDenied(
             "your role may not read fees",
         )),
@@ -64,8 +63,8 @@ impl pb::fee_service_server::FeeService for FeesApi {
     async fn get_invoice(&self, req: Request<pb::GetInvoiceRequest>) -> Reply<pb::Invoice> {
         let caller = Caller::read(req.metadata())?;
         let id = parse_id("id", &req.get_ref().id)?;
-        let only = reader(&caller)?;
-        match repo::get_invoice(&self.pool, caller.school_id, id, only).await? {
+        let reader = reader(&caller)?;
+        match repo::get_invoice(&self.pool, caller.school_id, id, reader).await? {
             Some(i) => Ok(Response::new(i.into())),
             None => Err(ServiceError::NotFound("invoice").into()),
         }
@@ -76,20 +75,28 @@ impl pb::fee_service_server::FeeService for FeesApi {
         req: Request<pb::ListInvoicesRequest>,
     ) -> Reply<pb::ListInvoicesResponse> {
         let caller = Caller::read(req.metadata())?;
-        let only = reader(&caller)?;
+        let reader = reader(&caller)?;
         let mut filter = InvoiceFilter::try_from(req.into_inner())?;
-        if let Some(own) = only {
-            match filter.student_id {
-                Some(asked) if asked != own => {
+        let (rows, next) = match reader {
+            Reader::School => repo::list_invoices(&self.pool, caller.school_id, &filter).await?,
+            Reader::Student(own) => {
+                if filter.student_id.is_some_and(|asked| asked != own) {
                     return Err(ServiceError::PermissionDenied(
                         "you may only read your own invoices",
                     )
-                    .into())
+                    .into());
                 }
-                _ => filter.student_id = Some(own),
+                filter.student_id = Some(own);
+                repo::list_invoices(&self.pool, caller.school_id, &filter).await?
             }
-        }
-        let (rows, next) = repo::list_invoices(&self.pool, caller.school_id, &filter).await?;
+            Reader::ChildrenOf(user_id) => {
+                repo::list_children_invoices(&self.pool, caller.school_id, user_id, &filter)
+                    .await?
+                    .ok_or(ServiceError::PermissionDenied(
+                        "you may only read your own children's invoices",
+                    ))?
+            }
+        };
         Ok(Response::new(pb::ListInvoicesResponse {
             invoices: rows.into_iter().map(Into::into).collect(),
             page: Some(proto::common::v1::PageInfo {
@@ -138,12 +145,29 @@ impl pb::fee_service_server::FeeService for FeesApi {
     ) -> Reply<pb::StudentBalance> {
         let caller = Caller::read(req.metadata())?;
         let id = parse_id("student_id", &req.get_ref().student_id)?;
-        if reader(&caller)?.is_some_and(|own| own != id) {
-            return Err(
-                ServiceError::PermissionDenied("you may only read your own balance").into(),
-            );
-        }
-        match repo::student_balance(&self.pool, caller.school_id, id).await? {
+        let found = match reader(&caller)? {
+            Reader::School => repo::student_balance(&self.pool, caller.school_id, id).await?,
+            Reader::Student(own) if own == id => {
+                repo::student_balance(&self.pool, caller.school_id, id).await?
+            }
+            Reader::Student(_) => {
+                return Err(
+                    ServiceError::PermissionDenied("you may only read your own balance").into(),
+                )
+            }
+            Reader::ChildrenOf(user_id) => {
+                match repo::child_balance(&self.pool, caller.school_id, user_id, id).await? {
+                    Some(rows) => Some(rows),
+                    None => {
+                        return Err(ServiceError::PermissionDenied(
+                            "you may only read your own children's balance",
+                        )
+                        .into())
+                    }
+                }
+            }
+        };
+        match found {
             Some(rows) => Ok(Response::new(pb::StudentBalance {
                 student_id: id.to_string(),
                 balances: rows.into_iter().map(Into::into).collect(),

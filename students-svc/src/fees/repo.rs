@@ -101,6 +101,32 @@ pub struct BalanceRow {
     pub paid: i64,
 }
 
+/// Whose invoices a read may return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Any of the school's (admins).
+    School,
+    /// One student's own.
+    Student(Uuid),
+    /// The students linked to this guardian login (a user id), checked in
+    /// the same statement as the read.
+    ChildrenOf(Uuid),
+}
+
+/// Joins the guardian login `u` (`u.school_id = $1 AND u.id = <user>`) to
+/// its links `l`.
+const LINKS_OF_LOGIN: &str = "users u JOIN guardian_students l \
+     ON l.school_id = u.school_id AND l.guardian_id = u.guardian_id";
+
+/// `INVOICE_COLS` of the alias `i`.
+fn invoice_cols(alias: &str) -> String {
+    INVOICE_COLS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The outcome of a payment request.
 pub struct Recorded {
     pub payment: PaymentRow,
@@ -278,20 +304,40 @@ pub async fn create_invoice(
     .await
 }
 
-/// The invoice with its lines; with `student` set, only if it is theirs.
+/// The invoice with its lines, if `reader` may see it (two statements).
+/// A guardian's link is checked in the statement that reads the invoice.
 pub async fn get_invoice(
     pool: &Pool,
     school_id: Uuid,
     id: Uuid,
-    student: Option<Uuid>,
+    reader: Reader,
 ) -> Result<Option<InvoiceRow>, ServiceError> {
     platform::db::timed("get_invoice", async move {
         let client = pool.get().await?;
-        match select_invoice(&client, school_id, id, false).await? {
-            Some(i) if student.is_none_or(|s| s == i.student_id) => {
-                Ok(Some(with_lines(&client, i).await?))
+        let found = match reader {
+            Reader::School => select_invoice(&client, school_id, id, false).await?,
+            Reader::Student(own) => select_invoice(&client, school_id, id, false)
+                .await?
+                .filter(|i| i.student_id == own),
+            Reader::ChildrenOf(user_id) => {
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {} FROM invoices i WHERE i.school_id = $1 AND i.id = $2 \
+                         AND EXISTS (SELECT 1 FROM {LINKS_OF_LOGIN} \
+                           WHERE u.school_id = $1 AND u.id = $3 AND l.student_id = i.student_id)",
+                        invoice_cols("i")
+                    ))
+                    .await?;
+                client
+                    .query_opt(&stmt, &[&school_id, &id, &user_id])
+                    .await?
+                    .map(|r| InvoiceRow::from_row(&r))
+                    .transpose()?
             }
-            _ => Ok(None),
+        };
+        match found {
+            Some(i) => Ok(Some(with_lines(&client, i).await?)),
+            None => Ok(None),
         }
     })
     .await
@@ -328,22 +374,96 @@ pub async fn list_invoices(
         let client = pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client.query(&stmt, &params).await?;
-        let mut invoices = rows
+        let invoices = rows
             .iter()
             .map(InvoiceRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if invoices.len() > f.limit as usize {
-            invoices.truncate(f.limit as usize);
-            invoices.last().map(|i| i.id)
-        } else {
-            None
-        };
-        let ids: Vec<Uuid> = invoices.iter().map(|i| i.id).collect();
-        let mut lines = lines_of(&client, school_id, &ids).await?;
-        for i in &mut invoices {
-            i.lines = lines.remove(&i.id).unwrap_or_default();
+        page_with_lines(&client, school_id, invoices, f.limit).await
+    })
+    .await
+}
+
+/// Cuts a page fetched with one row too many and loads its lines (one
+/// statement).
+async fn page_with_lines<C: GenericClient>(
+    c: &C,
+    school_id: Uuid,
+    mut invoices: Vec<InvoiceRow>,
+    limit: u32,
+) -> Result<(Vec<InvoiceRow>, Option<Uuid>), ServiceError> {
+    let next = if invoices.len() > limit as usize {
+        invoices.truncate(limit as usize);
+        invoices.last().map(|i| i.id)
+    } else {
+        None
+    };
+    let ids: Vec<Uuid> = invoices.iter().map(|i| i.id).collect();
+    let mut lines = lines_of(c, school_id, &ids).await?;
+    for i in &mut invoices {
+        i.lines = lines.remove(&i.id).unwrap_or_default();
+    }
+    Ok((invoices, next))
+}
+
+/// A guardian's page: the invoices of the children linked to the login
+/// `user_id` (only `f.student_id`'s when set), newest first, with their
+/// lines: two statements whatever the page size or number of children.
+/// `None` when `f.student_id` is set but not linked to the guardian.
+///
+/// Each linked child is one row of the links, left-joined laterally to that
+/// child's newest invoices (a range of `invoices_by_student`); so the link
+/// check is the read itself, and a linked child without invoices still
+/// yields one row (without an invoice), which tells "linked, nothing to
+/// show" from "not linked".
+pub async fn list_children_invoices(
+    pool: &Pool,
+    school_id: Uuid,
+    user_id: Uuid,
+    f: &InvoiceFilter,
+) -> Result<Option<(Vec<InvoiceRow>, Option<Uuid>)>, ServiceError> {
+    platform::db::timed("list_children_invoices", async move {
+        let status = f.status.map(|s| s.as_str());
+        let fetch = i64::from(f.limit) + 1;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id, &user_id, &fetch];
+        let mut links = String::new();
+        if let Some(s) = &f.student_id {
+            params.push(s);
+            links.push_str(&format!(" AND l.student_id = ${}", params.len()));
         }
-        Ok((invoices, next))
+        let mut page = String::new();
+        if let Some(s) = &status {
+            params.push(s);
+            page.push_str(&format!(" AND status = ${}", params.len()));
+        }
+        if let Some(b) = &f.before {
+            params.push(b);
+            page.push_str(&format!(" AND id < ${}", params.len()));
+        }
+        let sql = format!(
+            "SELECT {} FROM {LINKS_OF_LOGIN} \
+             LEFT JOIN LATERAL (SELECT {INVOICE_COLS} FROM invoices \
+               WHERE school_id = l.school_id AND student_id = l.student_id{page} \
+               ORDER BY id DESC LIMIT $3) i ON true \
+             WHERE u.school_id = $1 AND u.id = $2{links} \
+             ORDER BY i.id DESC NULLS LAST LIMIT $3",
+            invoice_cols("i")
+        );
+        let client = pool.get().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &params).await?;
+        if rows.is_empty() && f.student_id.is_some() {
+            return Ok(None);
+        }
+        let mut invoices = Vec::with_capacity(rows.len());
+        for r in &rows {
+            // A linked child without (more) invoices: no invoice columns.
+            if r.try_get::<_, Option<Uuid>>(0)?.is_some() {
+                invoices.push(InvoiceRow::from_row(r)?);
+            }
+        }
+        Ok(Some(
+            page_with_lines(&client, school_id, invoices, f.limit).await?,
+        ))
     })
     .await
 }
@@ -589,6 +709,53 @@ pub async fn record_payment(
     .await
 }
 
+fn balance_rows(rows: Vec<Row>) -> Result<Vec<BalanceRow>, ServiceError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        // The student's own row with no invoice joined: no currency.
+        if let Some(currency) = r.try_get::<_, Option<String>>(0)? {
+            out.push(BalanceRow {
+                currency,
+                invoiced: r.try_get::<_, Option<i64>>(1)?.unwrap_or(0),
+                paid: r.try_get::<_, Option<i64>>(2)?.unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A guardian's read of a linked child's balance: the link check and the
+/// sums are one statement. `None` when the student is not linked to the
+/// guardian login `user_id`.
+pub async fn child_balance(
+    pool: &Pool,
+    school_id: Uuid,
+    user_id: Uuid,
+    student_id: Uuid,
+) -> Result<Option<Vec<BalanceRow>>, ServiceError> {
+    platform::db::timed("child_balance", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT i.currency, sum(i.total)::bigint, sum(i.amount_paid)::bigint \
+                 FROM {LINKS_OF_LOGIN} LEFT JOIN invoices i \
+                   ON i.school_id = l.school_id AND i.student_id = l.student_id \
+                   AND i.status IN ('issued', 'partially_paid', 'paid') \
+                 WHERE u.school_id = $1 AND u.id = $2 AND l.student_id = $3 \
+                 GROUP BY i.currency ORDER BY i.currency"
+            ))
+            .await?;
+        let rows = client
+            .query(&stmt, &[&school_id, &user_id, &student_id])
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(balance_rows(rows)?))
+    })
+    .await
+}
+
 /// Per currency: issued invoices' totals and what was paid on them. One
 /// statement; `None` when the student is not in the school.
 pub async fn student_balance(
@@ -612,18 +779,7 @@ pub async fn student_balance(
         if rows.is_empty() {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            // The student's own row with no invoice joined: no currency.
-            if let Some(currency) = r.try_get::<_, Option<String>>(0)? {
-                out.push(BalanceRow {
-                    currency,
-                    invoiced: r.try_get::<_, Option<i64>>(1)?.unwrap_or(0),
-                    paid: r.try_get::<_, Option<i64>>(2)?.unwrap_or(0),
-                });
-            }
-        }
-        Ok(Some(out))
+        Ok(Some(balance_rows(rows)?))
     })
     .await
 }

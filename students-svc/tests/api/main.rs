@@ -11,6 +11,7 @@ mod enrolments;
 mod events;
 mod fees;
 mod grades;
+mod guardian_reads;
 mod guardians;
 mod import;
 mod schema;
