@@ -43,6 +43,10 @@ struct Args {
     class_size: usize,
     #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// After the closed-loop run, a paced one: each teacher starts a request
+    /// every this many milliseconds (0: skip).
+    #[arg(long, default_value_t = 100)]
+    pace_ms: u64,
     #[arg(long, default_value_t = 10_000)]
     import_rows: usize,
     #[arg(long, env = "OPERATOR_TOKEN", hide_env_values = true)]
@@ -166,7 +170,13 @@ async fn class(
     })
 }
 
-async fn teacher(n: usize, base: &str, class: &Class, until: Instant) -> Result<(Vec<u32>, u64)> {
+async fn teacher(
+    n: usize,
+    base: &str,
+    class: &Class,
+    until: Instant,
+    pace: Option<Duration>,
+) -> Result<(Vec<u32>, u64)> {
     let http = Client::builder()
         .pool_max_idle_per_host(1)
         .timeout(Duration::from_secs(5))
@@ -175,7 +185,14 @@ async fn teacher(n: usize, base: &str, class: &Class, until: Instant) -> Result<
     let (mut latencies, mut errors) = (Vec::new(), 0u64);
     let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut day = 0u64;
+    let mut next = Instant::now();
     while Instant::now() < until {
+        if let Some(pace) = pace {
+            // Open loop: the schedule does not wait for slow answers, so
+            // queueing shows in the latencies instead of hiding in the rate.
+            tokio::time::sleep_until(next.into()).await;
+            next += pace;
+        }
         // School days in turn, so most requests write new rows and some
         // correct earlier ones, as a term goes.
         let date = first + chrono::Days::new(day % 120);
@@ -212,6 +229,37 @@ async fn teacher(n: usize, base: &str, class: &Class, until: Instant) -> Result<
         }
     }
     Ok((latencies, errors))
+}
+
+/// All teachers marking for `--seconds`, back to back or paced; the figures.
+async fn marking(args: &Args, classes: &[Class], pace: Option<Duration>) -> Result<Value> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(args.seconds);
+    let base = args.base.as_str();
+    let results = futures::future::join_all(
+        classes
+            .iter()
+            .enumerate()
+            .map(|(n, c)| teacher(n, base, c, until, pace)),
+    )
+    .await;
+    let secs = started.elapsed().as_secs_f64();
+    let (mut latencies, mut errors) = (Vec::new(), 0u64);
+    for r in results {
+        let (l, e) = r?;
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    let l = &latencies;
+    Ok(json!({
+        "teachers": args.teachers, "class_size": args.class_size,
+        "pace_ms": pace.map(|p| p.as_millis() as u64),
+        "requests": l.len(), "duration_s": secs, "rps": l.len() as f64 / secs,
+        "errors": errors,
+        "latency_ms": {"p50": percentile(l, 50.0), "p95": percentile(l, 95.0),
+            "p99": percentile(l, 99.0), "max": percentile(l, 100.0)},
+    }))
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -352,25 +400,16 @@ async fn main() -> Result<()> {
         "records: {} teachers marking for {} s",
         args.teachers, args.seconds
     );
-    let started = Instant::now();
-    let until = started + Duration::from_secs(args.seconds);
-    let base = args.base.as_str();
-    let results = futures::future::join_all(
-        classes
-            .iter()
-            .enumerate()
-            .map(|(n, c)| teacher(n, base, c, until)),
-    )
-    .await;
-    let secs = started.elapsed().as_secs_f64();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for r in results {
-        let (l, e) = r?;
-        latencies.extend(l);
-        errors += e;
-    }
-    latencies.sort_unstable();
-    let l = &latencies;
+    let closed = marking(&args, &classes, None).await?;
+    let paced = if args.pace_ms > 0 {
+        eprintln!(
+            "records: the same, one request per teacher every {} ms",
+            args.pace_ms
+        );
+        Some(marking(&args, &classes, Some(Duration::from_millis(args.pace_ms))).await?)
+    } else {
+        None
+    };
 
     eprintln!("records: importing {} rows", args.import_rows);
     let imported = import(&http, &args, &run).await?;
@@ -381,13 +420,8 @@ async fn main() -> Result<()> {
 
     let line = json!({
         "scenario": "records",
-        "attendance": {
-            "teachers": args.teachers, "class_size": args.class_size,
-            "requests": l.len(), "duration_s": secs, "rps": l.len() as f64 / secs,
-            "errors": errors,
-            "latency_ms": {"p50": percentile(l, 50.0), "p95": percentile(l, 95.0),
-                "p99": percentile(l, 99.0), "max": percentile(l, 100.0)},
-        },
+        "attendance": closed,
+        "attendance_paced": paced,
         "import": imported,
         "outbox": {
             "events_published": published,

@@ -100,8 +100,12 @@ pub async fn record_all<C: GenericClient>(
     }
     let stmt = c
         .prepare_cached(
-            "INSERT INTO outbox (event_id, school_id, event_type, payload) \
-             SELECT e, $2, t, p FROM unnest($1::uuid[], $3::text[], $4::bytea[]) \
+            // clock_timestamp(), not now(): the event is written at the end
+            // of its transaction, so this is close to the commit, and the
+            // publish lag measured from it is the relay's, not the change's.
+            "INSERT INTO outbox (event_id, school_id, event_type, payload, created_at) \
+             SELECT e, $2, t, p, clock_timestamp() \
+             FROM unnest($1::uuid[], $3::text[], $4::bytea[]) \
              WITH ORDINALITY AS x(e, t, p, n) ORDER BY n",
         )
         .await?;

@@ -118,6 +118,7 @@ async fn a_guardian_reads_their_childrens_attendance_and_fees_over_http() {
         )
     };
     let balance = |s: &Value| format!("/api/v1/students/{}/balance", id(s));
+    let grades = |s: &Value| format!("/api/v1/students/{}/grades", id(s));
     let invoices_of = |s: &Value| format!("/api/v1/invoices?student_id={}", id(s));
 
     // Both children, twice: answered by students-svc every time, never
@@ -131,6 +132,9 @@ async fn a_guardian_reads_their_childrens_attendance_and_fees_over_http() {
             );
             let b = ok_json(gw.get(&balance(s), &mary).await).await;
             assert_eq!(b["balances"][0]["balance_due"], 100 * (n as i64 + 1));
+            // Grades: through to students-svc (nothing published yet).
+            let g = ok_json(gw.get(&grades(s), &mary).await).await;
+            assert_eq!(g["items"], json!([]));
             let page = ok_json(gw.get(&invoices_of(s), &mary).await).await;
             assert_eq!(invoice_ids(&page), [id(&invoices[n])]);
             let inv = ok_json(
@@ -154,6 +158,7 @@ async fn a_guardian_reads_their_childrens_attendance_and_fees_over_http() {
         )
         .await;
         refused(gw.get(&balance(s), &mary).await, 403, "permission_denied").await;
+        refused(gw.get(&grades(s), &mary).await, 403, "permission_denied").await;
         refused(
             gw.get(&invoices_of(s), &mary).await,
             403,

@@ -184,7 +184,10 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
     // consumer's work joins it.
     let admin_db = platform::testing::connect(&db.admin_url).await.unwrap();
     let payload: Vec<u8> = admin_db
-        .query_one("SELECT payload FROM students.outbox ORDER BY id LIMIT 1", &[])
+        .query_one(
+            "SELECT payload FROM students.outbox ORDER BY id LIMIT 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);

@@ -134,7 +134,8 @@ impl pb::grade_service_server::GradeService for GradesApi {
             Role::Admin => Reach::All,
             Role::Teacher => Reach::TeacherOf(caller.user_id),
             Role::Student if caller.student_id == Some(q.student_id) => Reach::Published,
-            Role::Student | Role::Guardian => {
+            Role::Guardian => Reach::ChildOf(caller.user_id),
+            Role::Student => {
                 return Err(
                     ServiceError::PermissionDenied("you may only read your own grades").into(),
                 )

@@ -807,7 +807,8 @@ async fn students_see_only_their_own_grades_and_only_once_published() {
         .unwrap()
         .grades
         .is_empty());
-    // Never another student's; guardians have no access yet.
+    // Never another student's; a guardian login without a link to the
+    // student is refused (guardian_reads.rs has the linked case).
     for (c, whose) in [(&ann, b), (&ben, a)] {
         let e = student_grades(&app, c, whose).await.unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);

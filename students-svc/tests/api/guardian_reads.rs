@@ -1,5 +1,5 @@
-//! A guardian login reads its linked children's attendance, invoices and
-//! balance, and nobody else's: not another family's child of the same
+//! A guardian login reads its linked children's attendance, invoices,
+//! balance and published grades, and nobody else's: not another family's child of the same
 //! school, not another school's student, not a child once unlinked. Each
 //! read checks the link in the statement that reads (counted on the wire).
 
@@ -70,6 +70,7 @@ struct Family {
     ben: pb::Student,
     cy: pb::Student,
     invoices: [pb::Invoice; 3],
+    course_id: String,
 }
 
 async fn family(app: &TestApp, slug: &str) -> Family {
@@ -168,6 +169,7 @@ async fn family(app: &TestApp, slug: &str) -> Family {
         ben,
         cy,
         invoices: invoices.try_into().unwrap(),
+        course_id: course.id.clone(),
     }
 }
 
@@ -437,4 +439,89 @@ async fn guardian_reads_check_the_link_in_the_read() {
     counter.reset();
     get_invoice(&app, &f.mary, &cy_inv.id).await.unwrap_err();
     assert_eq!(counter.get(), 1);
+}
+
+#[tokio::test]
+async fn a_guardian_reads_only_published_grades_of_their_children() {
+    use pb::grade_service_client::GradeServiceClient;
+    let app = spawn_app().await;
+    let f = family(&app, "gr-north").await;
+    let mut grades = GradeServiceClient::new(app.channel.clone());
+    let quiz = grades
+        .create_assessment(with_caller(
+            &f.admin,
+            pb::CreateAssessmentRequest {
+                course_id: f.course_id.clone(),
+                title: "Quiz 1".into(),
+                description: String::new(),
+                max_score: 1000,
+                weight: 1000,
+                due_date: day(20),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let entries = [(&f.ada, 900), (&f.ben, 700), (&f.cy, 500)]
+        .into_iter()
+        .map(|(s, score)| pb::GradeEntry {
+            student_id: s.id.clone(),
+            score,
+        })
+        .collect();
+    grades
+        .record_grades(with_caller(
+            &f.admin,
+            pb::RecordGradesRequest {
+                assessment_id: quiz.id.clone(),
+                entries,
+            },
+        ))
+        .await
+        .unwrap();
+    let reader = GradeServiceClient::new(app.channel.clone());
+    let read = |who: &Caller, student: &pb::Student| {
+        let mut grades = reader.clone();
+        let req = with_caller(
+            who,
+            pb::ListStudentGradesRequest {
+                student_id: student.id.clone(),
+                ..Default::default()
+            },
+        );
+        async move {
+            grades
+                .list_student_grades(req)
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    // Drafts are not for families.
+    assert!(read(&f.mary, &f.ada).await.unwrap().grades.is_empty());
+    grades
+        .publish_grades(with_caller(
+            &f.admin,
+            pb::PublishGradesRequest {
+                assessment_id: quiz.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    for (child, score) in [(&f.ada, 900), (&f.ben, 700)] {
+        let got = read(&f.mary, child).await.unwrap();
+        let scores: Vec<i32> = got.grades.iter().map(|g| g.score).collect();
+        assert_eq!(scores, [score]);
+    }
+    // Another family's child, an unknown id, another school: refused alike.
+    let stranger = pb::Student {
+        id: Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    for s in [&f.cy, &stranger] {
+        let e = read(&f.mary, s).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{}", s.id);
+    }
+    let south = family(&app, "gr-south").await;
+    let e = read(&south.mary, &f.ada).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
 }
