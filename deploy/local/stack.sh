@@ -217,6 +217,11 @@ port = $PG_PORT
 unix_socket_directories = '$PG_SOCK'
 max_connections = 400
 shared_buffers = 256MB"
+  if [[ $STACK == bench ]]; then
+    block+="
+# per-statement timings for benchmark analysis (pg_stat_statements)
+shared_preload_libraries = 'pg_stat_statements'"
+  fi
   if [[ $STACK == test ]]; then
     block+="
 # throwaway test data: trade durability for speed
