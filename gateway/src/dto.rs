@@ -91,8 +91,14 @@ impl From<Role> for platform::caller::Role {
     }
 }
 
-fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+/// A proto timestamp as an instant (`None` when unset or out of range).
+pub(crate) fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+}
+
+/// A UUID a service sent; the nil UUID if it sent none.
+pub(crate) fn uuid_or_nil(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap_or_default()
 }
 
 fn opt_uuid(s: &str) -> Option<Uuid> {

@@ -8,16 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::dto::{parse_date, NewLogin, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::dto::{instant, parse_date, uuid_or_nil, NewLogin, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::problem::{ApiError, FieldError};
-
-fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-}
-
-fn uuid_or_nil(s: &str) -> Uuid {
-    Uuid::parse_str(s).unwrap_or_default()
-}
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)

@@ -41,10 +41,7 @@ pub(crate) fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceEr
 
 /// The tenant and user a change is recorded for.
 pub fn origin(caller: &Caller) -> Origin {
-    Origin {
-        school_id: caller.school_id,
-        actor: Some(caller.user_id),
-    }
+    Origin::user(caller.school_id, caller.user_id)
 }
 
 /// Whose student records the caller may read.

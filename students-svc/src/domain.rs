@@ -50,7 +50,38 @@ impl Violations {
     }
 }
 
-fn bounded_text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
+/// The error of a parse that recorded no violation yet produced no value: a
+/// bug in the parser, never the client's fault.
+pub(crate) fn nothing() -> ServiceError {
+    anyhow::anyhow!("parse without violations yielded nothing").into()
+}
+
+/// A UUID field, as a violation message when it is not one.
+pub(crate) fn uuid(raw: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned())
+}
+
+pub(crate) const BAD_CURSOR: &str = "cursor is not one this server issued";
+
+/// An opaque keyset cursor: the last row's sort key as base64url JSON.
+pub(crate) fn encode_cursor<T: serde::Serialize>(v: &T) -> String {
+    use base64::Engine;
+    let json = serde_json::to_vec(v).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
+    use base64::Engine;
+    if raw.len() > 2048 {
+        return Err(BAD_CURSOR.into());
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| BAD_CURSOR.to_owned())?;
+    serde_json::from_slice(&bytes).map_err(|_| BAD_CURSOR.to_owned())
+}
+
+pub(crate) fn bounded_text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(format!("{what} is required"));

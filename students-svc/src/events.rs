@@ -47,6 +47,16 @@ pub struct Origin {
     pub actor: Option<Uuid>,
 }
 
+impl Origin {
+    /// A change made by user `actor` of school `school_id`.
+    pub fn user(school_id: Uuid, actor: Uuid) -> Self {
+        Self {
+            school_id,
+            actor: Some(actor),
+        }
+    }
+}
+
 /// The current span's W3C trace context, to be carried by the event.
 fn trace_context() -> HashMap<String, String> {
     let mut carrier = HashMap::new();

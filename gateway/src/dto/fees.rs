@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{parse_date, DEFAULT_LIMIT, MAX_LIMIT};
+use super::{instant, parse_date, uuid_or_nil, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::problem::{ApiError, FieldError};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -86,16 +86,8 @@ impl PaymentMethod {
     }
 }
 
-fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-}
-
 fn day(d: Option<common::Date>) -> Option<NaiveDate> {
     d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
-}
-
-fn uuid(s: &str) -> Uuid {
-    Uuid::parse_str(s).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -132,8 +124,8 @@ pub struct Invoice {
 impl From<pb::Invoice> for Invoice {
     fn from(i: pb::Invoice) -> Self {
         Self {
-            id: uuid(&i.id),
-            student_id: uuid(&i.student_id),
+            id: uuid_or_nil(&i.id),
+            student_id: uuid_or_nil(&i.student_id),
             currency: i.currency,
             lines: i
                 .lines
@@ -344,9 +336,9 @@ pub struct Payment {
 impl From<pb::Payment> for Payment {
     fn from(p: pb::Payment) -> Self {
         Self {
-            id: uuid(&p.id),
-            invoice_id: uuid(&p.invoice_id),
-            student_id: uuid(&p.student_id),
+            id: uuid_or_nil(&p.id),
+            invoice_id: uuid_or_nil(&p.invoice_id),
+            student_id: uuid_or_nil(&p.student_id),
             amount: p.amount,
             currency: p.currency,
             method: PaymentMethod::from_proto(p.method),
@@ -377,7 +369,7 @@ pub struct StudentBalance {
 impl From<pb::StudentBalance> for StudentBalance {
     fn from(b: pb::StudentBalance) -> Self {
         Self {
-            student_id: uuid(&b.student_id),
+            student_id: uuid_or_nil(&b.student_id),
             balances: b
                 .balances
                 .into_iter()

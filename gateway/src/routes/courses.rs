@@ -5,9 +5,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use platform::caller::Role;
 use proto::students::v1 as pb;
-use uuid::Uuid;
 
-use super::path_id;
+use super::{path_id, student_path_id};
 use crate::auth::Authenticated;
 use crate::dto::courses::{
     AddSlotBody, AttendanceSession, Course, CoursePage, CreateCourseBody, EnrolBody, Enrolment,
@@ -20,10 +19,6 @@ use crate::services::request;
 use crate::state::AppState;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Teacher];
-
-fn student_path_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::field("student_id", "must be a UUID"))
-}
 
 /// Admin-only: create a course.
 #[utoipa::path(post, path = "/api/v1/courses", tag = "courses", security(("bearer" = [])),

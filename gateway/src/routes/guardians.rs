@@ -1,9 +1,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use platform::caller::Role;
 use proto::students::v1 as pb;
-use uuid::Uuid;
 
-use super::path_id;
+use super::{path_id, student_path_id};
 use crate::auth::Authenticated;
 use crate::dto::Student;
 use crate::json::{query, JsonBody};
@@ -14,10 +13,6 @@ use crate::people_dto::{
 use crate::problem::{ApiError, Problem};
 use crate::services::request;
 use crate::state::AppState;
-
-fn student_path_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::field("student_id", "must be a UUID"))
-}
 
 /// Admin-only: create a guardian, optionally with a portal login.
 #[utoipa::path(post, path = "/api/v1/guardians", tag = "guardians", security(("bearer" = [])),

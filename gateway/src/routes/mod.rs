@@ -102,6 +102,11 @@ pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::field("id", "must be a UUID"))
 }
 
+/// The `{student_id}` segment of nested routes, checked like [`path_id`].
+pub fn student_path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::field("student_id", "must be a UUID"))
+}
+
 /// Unknown routes answer problem+json like every other error.
 pub async fn not_found() -> actix_web::HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::NotFound("no such route"))

@@ -6,30 +6,9 @@ use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use uuid::Uuid;
 
+use crate::domain::{bounded_text as text, decode_cursor, encode_cursor, nothing, uuid};
 use crate::domain::{page_limit, Violations, DEFAULT_PAGE};
 use crate::error::ServiceError;
-
-fn nothing() -> ServiceError {
-    anyhow::anyhow!("parse without violations yielded nothing").into()
-}
-
-fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err(format!("{what} is required"));
-    }
-    if s.chars().count() > max_chars {
-        return Err(format!("{what} must be at most {max_chars} characters"));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(format!("{what} must not contain control characters"));
-    }
-    Ok(s.to_owned())
-}
-
-fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned())
-}
 
 /// Course code, unique per school and term: 1-20 of letters, digits, `-`, `.`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -348,24 +327,6 @@ impl TryFrom<pb::UpdateCourseRequest> for CourseUpdate {
 pub struct CourseCursor {
     pub term: String,
     pub code: String,
-}
-
-fn encode_cursor<T: serde::Serialize>(v: &T) -> String {
-    use base64::Engine;
-    let json = serde_json::to_vec(v).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-fn decode_cursor<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
-    use base64::Engine;
-    const BAD: &str = "cursor is not one this server issued";
-    if raw.len() > 2048 {
-        return Err(BAD.into());
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| BAD.to_owned())?;
-    serde_json::from_slice(&bytes).map_err(|_| BAD.to_owned())
 }
 
 impl CourseCursor {

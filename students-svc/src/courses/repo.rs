@@ -217,13 +217,6 @@ fn no_teacher() -> ServiceError {
     )
 }
 
-fn origin(school_id: Uuid, actor: Uuid) -> Origin {
-    Origin {
-        school_id,
-        actor: Some(actor),
-    }
-}
-
 /// Whether `teacher_id` is an active teacher of the school.
 async fn is_teacher<C: GenericClient>(
     c: &C,
@@ -277,7 +270,7 @@ pub async fn create_course(
         let course = CourseRow::from_row(&row)?;
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 Aggregate {
                     kind: "course",
@@ -443,7 +436,7 @@ pub async fn update_course(
         }
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 Aggregate {
                     kind: "course",
@@ -582,7 +575,7 @@ pub async fn add_slot(
         let slot = SlotRow::from_row(&row)?;
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 Aggregate {
                     kind: "course",
@@ -697,7 +690,7 @@ pub async fn enrol(
         if tx.execute(&stmt, &[&school_id, &k.course_id]).await? == 0 {
             return Err(ServiceError::FailedPrecondition("course is full"));
         }
-        events::record(&tx, origin(school_id, actor), enrolment_event(&enrolment, false)).await?;
+        events::record(&tx, Origin::user(school_id, actor), enrolment_event(&enrolment, false)).await?;
         tx.commit().await?;
         Ok(enrolment)
     })
@@ -736,7 +729,7 @@ pub async fn withdraw(
             )
             .await?;
         tx.execute(&stmt, &[&school_id, &k.course_id]).await?;
-        events::record(&tx, origin(school_id, actor), enrolment_event(&enrolment, true)).await?;
+        events::record(&tx, Origin::user(school_id, actor), enrolment_event(&enrolment, true)).await?;
         tx.commit().await?;
         Ok(enrolment)
     })
@@ -976,7 +969,7 @@ pub async fn mark_attendance(
                     Payload::AttendanceOverridden(payload),
                 ),
             };
-            events::record(&tx, origin(school_id, actor), event).await?;
+            events::record(&tx, Origin::user(school_id, actor), event).await?;
         }
         tx.commit().await?;
         Ok(session)

@@ -2,19 +2,11 @@
 
 use chrono::Utc;
 use proto::students::v1 as pb;
-use uuid::Uuid;
 
 use super::domain::*;
+use crate::domain::{nothing, uuid};
 use crate::domain::{page_limit, Violations, DEFAULT_PAGE};
 use crate::error::ServiceError;
-
-fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned())
-}
-
-fn nothing() -> ServiceError {
-    anyhow::anyhow!("parse without violations yielded nothing").into()
-}
 
 impl TryFrom<pb::CreateInvoiceRequest> for NewInvoice {
     type Error = ServiceError;

@@ -10,16 +10,9 @@ use proto::students::v1 as pb;
 use uuid::Uuid;
 
 use crate::courses::domain::school_date;
+use crate::domain::{bounded_text, decode_cursor, encode_cursor, nothing, uuid, BAD_CURSOR};
 use crate::domain::{page_limit, Violations, DEFAULT_PAGE};
 use crate::error::ServiceError;
-
-fn nothing() -> ServiceError {
-    anyhow::anyhow!("parse without violations yielded nothing").into()
-}
-
-fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned())
-}
 
 /// Hundredths as a decimal without trailing zeros: 8750 → "87.5".
 pub fn format_hundredths(v: i32) -> String {
@@ -38,17 +31,7 @@ pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err("title is required".into());
-        }
-        if s.chars().count() > 200 {
-            return Err("title must be at most 200 characters".into());
-        }
-        if s.chars().any(char::is_control) {
-            return Err("title must not contain control characters".into());
-        }
-        Ok(Self(s.to_owned()))
+        bounded_text(raw, "title", 200).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -235,25 +218,6 @@ impl TryFrom<pb::UpdateAssessmentRequest> for AssessmentUpdate {
             patch,
         })
     }
-}
-
-const BAD_CURSOR: &str = "cursor is not one this server issued";
-
-fn encode_cursor<T: serde::Serialize>(v: &T) -> String {
-    use base64::Engine;
-    let json = serde_json::to_vec(v).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-fn decode_cursor<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
-    use base64::Engine;
-    if raw.len() > 2048 {
-        return Err(BAD_CURSOR.into());
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| BAD_CURSOR.to_owned())?;
-    serde_json::from_slice(&bytes).map_err(|_| BAD_CURSOR.to_owned())
 }
 
 /// Position after the last assessment of a page: (due date, id).

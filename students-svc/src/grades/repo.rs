@@ -45,13 +45,6 @@ fn check(access: Access, course_teacher: Uuid) -> Result<(), ServiceError> {
     }
 }
 
-fn origin(school_id: Uuid, actor: Uuid) -> Origin {
-    Origin {
-        school_id,
-        actor: Some(actor),
-    }
-}
-
 fn aggregate(id: Uuid) -> Aggregate {
     Aggregate {
         kind: "assessment",
@@ -209,7 +202,7 @@ pub async fn create_assessment(
         let assessment = AssessmentRow::from_row(&row)?;
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 aggregate(assessment.id),
                 "assessment.created",
@@ -303,7 +296,7 @@ pub async fn update_assessment(
         let assessment = AssessmentRow::from_row(&row)?;
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 aggregate(assessment.id),
                 "assessment.updated",
@@ -551,7 +544,7 @@ pub async fn record_grades(
                     Payload::GradesDrafted(payload),
                 )
             };
-            events::record(&tx, origin(school_id, actor), event).await?;
+            events::record(&tx, Origin::user(school_id, actor), event).await?;
         }
         tx.commit().await?;
         Ok((a, sheet))
@@ -614,7 +607,7 @@ pub async fn publish_grades(
             .collect();
         events::record(
             &tx,
-            origin(school_id, actor),
+            Origin::user(school_id, actor),
             Pending::new(
                 aggregate(a.id),
                 "grades.published",

@@ -8,10 +8,10 @@ use tonic::{Request, Response, Status};
 use super::convert::guardian;
 use super::domain::{GuardianFilter, GuardianUpdate, NewGuardian, NewLink};
 use super::{repo, requests::unlink_ids};
+use crate::api::origin;
 use crate::api::require;
 use crate::domain::parse_id;
 use crate::error::ServiceError;
-use crate::events::Origin;
 use crate::passwords;
 
 #[derive(Clone)]
@@ -26,13 +26,6 @@ impl GuardianApi {
 }
 
 type Reply<T> = Result<Response<T>, Status>;
-
-fn origin(caller: &Caller) -> Origin {
-    Origin {
-        school_id: caller.school_id,
-        actor: Some(caller.user_id),
-    }
-}
 
 #[tonic::async_trait]
 impl pb::guardian_service_server::GuardianService for GuardianApi {

@@ -4,19 +4,13 @@ use proto::students::v1 as pb;
 use uuid::Uuid;
 
 use super::domain::*;
+use crate::domain::nothing;
 use crate::domain::DEFAULT_PAGE;
 use crate::domain::{page_limit, Cursor, Email, NewLogin, NewPassword, PersonName, Violations};
 use crate::error::ServiceError;
 
 fn uuid(v: &mut Violations, field: &str, raw: &str) -> Option<Uuid> {
-    v.take(
-        field,
-        Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned()),
-    )
-}
-
-fn nothing() -> ServiceError {
-    anyhow::anyhow!("parse without violations yielded nothing").into()
+    v.take(field, crate::domain::uuid(raw))
 }
 
 impl TryFrom<pb::CreateGuardianRequest> for NewGuardian {
