@@ -169,6 +169,12 @@ for r in records:
         f"events published, lag p50 {lag(o['lag_p50_s_at_most'])}, p99 {lag(o['lag_p99_s_at_most'])} "
         "(histogram bucket bounds)."
     )
+    for phase, v in (r.get("outbox_phases") or {}).items():
+        if v:
+            lines.append(
+                f"records: outbox lag during {phase.replace('_', ' ')}: {v['events_published']:.0f} events, "
+                f"p50 {lag(v['lag_p50_s_at_most'])}, p99 {lag(v['lag_p99_s_at_most'])}."
+            )
 cached = {(r["scenario"], r["connections"]): r["rps"] for r in runs}
 for name in ("get_student", "list_first"):
     for c in sorted({r["connections"] for r in runs}):

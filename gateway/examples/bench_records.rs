@@ -8,9 +8,10 @@
 //! 2. Import: one CSV of `--import-rows` students into a school of its own:
 //!    wall time of the request.
 //! 3. Outbox publish lag under that load: the p50/p99 of students-svc's
-//!    `outbox_publish_lag_seconds` histogram (its `/metrics`, scraped before
-//!    and after, buckets diffed), from commit of the change's transaction
-//!    start to the event being in its Redis Stream.
+//!    `outbox_publish_lag_seconds` histogram (its `/metrics`, scraped around
+//!    each phase once the relay has caught up, buckets diffed), from the
+//!    event row's insert in the change's transaction to the event being in
+//!    its Redis Stream; overall and per phase.
 //!
 //! One JSON line is printed and appended to `--out`. Needs the seeder's
 //! tokens.txt and student_ids.txt in `--work`, and OPERATOR_TOKEN.
@@ -297,6 +298,33 @@ async fn histogram(http: &Client, url: &str, name: &str) -> Result<Vec<(f64, f64
     Ok(buckets)
 }
 
+/// The lag histogram once the relay has caught up: scraped until two scrapes
+/// 200 ms apart count the same events (at most 10 s), so a phase's last
+/// events are counted in that phase.
+async fn settled(http: &Client, url: &str, name: &str) -> Vec<(f64, f64)> {
+    let mut last = histogram(http, url, name).await.unwrap_or_default();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = histogram(http, url, name).await.unwrap_or_default();
+        let same = now.last().map(|b| b.1) == last.last().map(|b| b.1);
+        last = now;
+        if same {
+            break;
+        }
+    }
+    last
+}
+
+/// Events published between two scrapes and their lag percentiles.
+fn lag_between(before: &[(f64, f64)], after: &[(f64, f64)]) -> Value {
+    let published = after.last().map_or(0.0, |a| a.1) - before.last().map_or(0.0, |b| b.1);
+    json!({
+        "events_published": published,
+        "lag_p50_s_at_most": quantile(before, after, 0.5),
+        "lag_p99_s_at_most": quantile(before, after, 0.99),
+    })
+}
+
 /// The bucket bound under which `q` of the observations between two scrapes
 /// fall (an upper bound on the quantile).
 fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
@@ -395,38 +423,41 @@ async fn main() -> Result<()> {
         classes.push(class(&http, &args, &run, n, school, &tokens[school - 1], pool).await?);
     }
 
-    let before = histogram(&http, &metrics, lag).await.unwrap_or_default();
+    // The lag histogram is scraped around each phase, so each phase's
+    // figures are its own (the import's 10,000 events in one commit must not
+    // hide, or be hidden by, the attendance writes').
+    let start = settled(&http, &metrics, lag).await;
     eprintln!(
         "records: {} teachers marking for {} s",
         args.teachers, args.seconds
     );
     let closed = marking(&args, &classes, None).await?;
-    let paced = if args.pace_ms > 0 {
+    let after_closed = settled(&http, &metrics, lag).await;
+    let (paced, after_paced) = if args.pace_ms > 0 {
         eprintln!(
             "records: the same, one request per teacher every {} ms",
             args.pace_ms
         );
-        Some(marking(&args, &classes, Some(Duration::from_millis(args.pace_ms))).await?)
+        let p = marking(&args, &classes, Some(Duration::from_millis(args.pace_ms))).await?;
+        (Some(p), settled(&http, &metrics, lag).await)
     } else {
-        None
+        (None, after_closed.clone())
     };
 
     eprintln!("records: importing {} rows", args.import_rows);
     let imported = import(&http, &args, &run).await?;
-    // Let the relay publish the import's events before the last scrape.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = histogram(&http, &metrics, lag).await.unwrap_or_default();
-    let published = after.last().map_or(0.0, |a| a.1) - before.last().map_or(0.0, |b| b.1);
+    let end = settled(&http, &metrics, lag).await;
 
     let line = json!({
         "scenario": "records",
         "attendance": closed,
         "attendance_paced": paced,
         "import": imported,
-        "outbox": {
-            "events_published": published,
-            "lag_p50_s_at_most": quantile(&before, &after, 0.5),
-            "lag_p99_s_at_most": quantile(&before, &after, 0.99),
+        "outbox": lag_between(&start, &end),
+        "outbox_phases": {
+            "attendance": lag_between(&start, &after_closed),
+            "attendance_paced": (args.pace_ms > 0).then(|| lag_between(&after_closed, &after_paced)),
+            "import": lag_between(&after_paced, &end),
         },
     });
     println!("{line}");

@@ -808,7 +808,26 @@ pub enum MarkKind {
 /// The UNNEST upsert of one session's marks (and, in the same statement,
 /// their audit rows). A row changes only when its status or text differs,
 /// so a repeated request changes nothing, bumps no revision, audits nothing.
-const MARK_SQL: &str = "WITH input AS ( \
+/// The session after an upsert (the `up` CTE), in the same statement: the
+/// rows the upsert changed from its RETURNING, flagged, and the untouched
+/// ones from the statement's snapshot (which does not see its own writes).
+macro_rules! session_after_upsert {
+    () => {
+        "SELECT student_id, teacher_status, note, marked_by, marked_at, override_status, \
+           override_reason, overridden_by, overridden_at, effective_status, revision, \
+           true AS changed FROM up \
+         UNION ALL \
+         SELECT a.student_id, a.teacher_status, a.note, a.marked_by, a.marked_at, \
+           a.override_status, a.override_reason, a.overridden_by, a.overridden_at, \
+           a.effective_status, a.revision, false FROM attendance a \
+         WHERE a.school_id = $1 AND a.course_id = $2 AND a.date = $3 AND a.period = $4 \
+           AND NOT EXISTS (SELECT 1 FROM up WHERE up.student_id = a.student_id) \
+         ORDER BY student_id"
+    };
+}
+
+const MARK_SQL: &str = concat!(
+    "WITH input AS ( \
        SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[]) AS x(student_id, status, note)), \
      up AS ( \
        INSERT INTO attendance AS a (school_id, course_id, date, period, student_id, \
@@ -820,15 +839,18 @@ const MARK_SQL: &str = "WITH input AS ( \
          revision = a.revision + 1 \
        WHERE a.teacher_status IS DISTINCT FROM EXCLUDED.teacher_status \
           OR a.note IS DISTINCT FROM EXCLUDED.note \
-       RETURNING a.student_id, a.teacher_status, a.note, a.effective_status, a.revision, a.marked_at), \
+       RETURNING student_id, teacher_status, note, marked_by, marked_at, override_status, \
+         override_reason, overridden_by, overridden_at, effective_status, revision), \
      audit AS ( \
        INSERT INTO attendance_audit (school_id, course_id, date, period, student_id, kind, \
          status, detail, actor, at, revision) \
        SELECT $1, $2, $3, $4, student_id, 'mark', teacher_status, note, $8, marked_at, revision \
-       FROM up) \
-     SELECT student_id, effective_status, revision FROM up";
+       FROM up) ",
+    session_after_upsert!()
+);
 
-const OVERRIDE_SQL: &str = "WITH input AS ( \
+const OVERRIDE_SQL: &str = concat!(
+    "WITH input AS ( \
        SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[]) AS x(student_id, status, reason)), \
      up AS ( \
        INSERT INTO attendance AS a (school_id, course_id, date, period, student_id, \
@@ -840,14 +862,15 @@ const OVERRIDE_SQL: &str = "WITH input AS ( \
          revision = a.revision + 1 \
        WHERE a.override_status IS DISTINCT FROM EXCLUDED.override_status \
           OR a.override_reason IS DISTINCT FROM EXCLUDED.override_reason \
-       RETURNING a.student_id, a.override_status, a.override_reason, a.effective_status, \
-         a.revision, a.overridden_at), \
+       RETURNING student_id, teacher_status, note, marked_by, marked_at, override_status, \
+         override_reason, overridden_by, overridden_at, effective_status, revision), \
      audit AS ( \
        INSERT INTO attendance_audit (school_id, course_id, date, period, student_id, kind, \
          status, detail, actor, at, revision) \
        SELECT $1, $2, $3, $4, student_id, 'override', override_status, override_reason, $8, \
-         overridden_at, revision FROM up) \
-     SELECT student_id, effective_status, revision FROM up";
+         overridden_at, revision FROM up) ",
+    session_after_upsert!()
+);
 
 async fn select_session<C: GenericClient>(
     c: &C,
@@ -870,11 +893,13 @@ async fn select_session<C: GenericClient>(
     )
 }
 
-/// Marks (or overrides) a whole session in a fixed number of statements
-/// whatever the class size: BEGIN, the course and access check, one check
-/// that every entry's student is enrolled, one upsert (with its audit rows),
-/// the session read back, at most one outbox INSERT, COMMIT. An entry for a
-/// student not enrolled fails the whole request, naming its index.
+/// Marks (or overrides) a whole session in four round trips whatever the
+/// class size: BEGIN; the course, access and enrolment check pipelined with
+/// the upsert (its audit rows and the session read back in the same
+/// statement); at most one outbox INSERT; COMMIT. The upsert runs before its
+/// check has answered (one round trip less on the busiest write path); when
+/// the check fails the transaction is rolled back, so nothing is written. An
+/// entry for a student not enrolled fails the whole request, naming its index.
 pub async fn mark_attendance(
     pool: &Pool,
     school_id: Uuid,
@@ -887,66 +912,78 @@ pub async fn mark_attendance(
         let mut client = pool.get().await?;
         let tx = client.transaction().await?;
         let s = &m.session;
-        accessible_course(&tx, school_id, s.course_id, access).await?;
-        let stmt = tx
+        let check = tx
             .prepare_cached(
-                "SELECT x.n FROM unnest($3::uuid[]) WITH ORDINALITY AS x(student_id, n) \
-                 WHERE NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.school_id = $1 \
-                   AND e.course_id = $2 AND e.student_id = x.student_id \
-                   AND (e.withdrawn_at IS NULL OR e.withdrawn_at >= $4::date)) \
-                 ORDER BY x.n",
+                "SELECT c.teacher_id, ARRAY( \
+                   SELECT x.n FROM unnest($3::uuid[]) WITH ORDINALITY AS x(student_id, n) \
+                   WHERE NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.school_id = $1 \
+                     AND e.course_id = $2 AND e.student_id = x.student_id \
+                     AND (e.withdrawn_at IS NULL OR e.withdrawn_at >= $4::date)) \
+                   ORDER BY x.n) \
+                 FROM courses c WHERE c.school_id = $1 AND c.id = $2",
             )
             .await?;
-        let missing = tx
-            .query(&stmt, &[&school_id, &s.course_id, &m.student_ids, &s.date])
-            .await?;
-        if !missing.is_empty() {
-            let list = match kind {
-                MarkKind::Mark => "entries",
-                MarkKind::Override => "overrides",
-            };
-            let mut violations = Vec::with_capacity(missing.len());
-            for r in &missing {
-                let n: i64 = r.try_get(0)?;
-                violations.push(FieldViolation {
-                    field: format!("{list}[{}].student_id", n - 1),
-                    message: "the student is not enrolled in this course".into(),
-                });
-            }
-            return Err(ServiceError::Invalid(violations));
-        }
-        let statuses: Vec<&str> = m.statuses.iter().map(|s| s.as_str()).collect();
-        let stmt = tx
+        let upsert = tx
             .prepare_cached(match kind {
                 MarkKind::Mark => MARK_SQL,
                 MarkKind::Override => OVERRIDE_SQL,
             })
             .await?;
-        let changed = tx
-            .query(
-                &stmt,
-                &[
-                    &school_id,
-                    &s.course_id,
-                    &s.date,
-                    &s.period.get(),
-                    &m.student_ids,
-                    &statuses,
-                    &m.texts,
-                    &actor,
-                ],
-            )
-            .await?;
-        let session = select_session(&tx, school_id, s).await?;
-        if !changed.is_empty() {
-            let mut changes = Vec::with_capacity(changed.len());
-            for r in &changed {
+        let statuses: Vec<&str> = m.statuses.iter().map(|s| s.as_str()).collect();
+        let check_params: [&(dyn ToSql + Sync); 4] =
+            [&school_id, &s.course_id, &m.student_ids, &s.date];
+        let upsert_params: [&(dyn ToSql + Sync); 8] = [
+            &school_id,
+            &s.course_id,
+            &s.date,
+            &s.period.get(),
+            &m.student_ids,
+            &statuses,
+            &m.texts,
+            &actor,
+        ];
+        // Polled together, the two are pipelined on the connection.
+        let (checked, upserted) = tokio::join!(
+            tx.query_opt(&check, &check_params),
+            tx.query(&upsert, &upsert_params)
+        );
+        let Some(course) = checked? else {
+            return Err(ServiceError::NotFound("course"));
+        };
+        access.check(course.try_get(0)?)?;
+        let missing: Vec<i64> = course.try_get(1)?;
+        if !missing.is_empty() {
+            let list = match kind {
+                MarkKind::Mark => "entries",
+                MarkKind::Override => "overrides",
+            };
+            let violations = missing
+                .iter()
+                .map(|n| FieldViolation {
+                    field: format!("{list}[{}].student_id", n - 1),
+                    message: "the student is not enrolled in this course".into(),
+                })
+                .collect();
+            return Err(ServiceError::Invalid(violations));
+        }
+        let rows = upserted?;
+        let mut session = Vec::with_capacity(rows.len());
+        let mut changes = Vec::new();
+        for r in &rows {
+            let row = AttendanceRow::from_row(r)?;
+            if r.try_get::<_, bool>(11)? {
                 changes.push(ev::AttendanceChange {
-                    student_id: r.try_get::<_, Uuid>(0)?.to_string(),
-                    effective_status: r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    revision: r.try_get(2)?,
+                    student_id: row.student_id.to_string(),
+                    effective_status: row
+                        .effective_status
+                        .map(|st| st.as_str().to_owned())
+                        .unwrap_or_default(),
+                    revision: row.revision,
                 });
             }
+            session.push(row);
+        }
+        if !changes.is_empty() {
             let payload = ev::AttendanceMarked {
                 course_id: s.course_id.to_string(),
                 date: s.date.format("%Y-%m-%d").to_string(),
