@@ -25,6 +25,9 @@ pub struct Config {
     /// over the replicas that answer SERVING.
     #[arg(long, env = "STUDENTS_URL", default_value = "http://127.0.0.1:50051")]
     pub students_url: String,
+    /// notify-svc (notification inboxes): URLs as for `STUDENTS_URL`.
+    #[arg(long, env = "NOTIFY_URL", default_value = "http://127.0.0.1:50053")]
+    pub notify_url: String,
     /// How often service addresses are resolved and health-checked.
     #[arg(long, env = "GRPC_DISCOVERY_INTERVAL_MS", default_value_t = 2000)]
     pub grpc_discovery_interval_ms: u64,
@@ -162,6 +165,8 @@ impl Config {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 2,
             students_url,
+            // Tests that read notifications point it at their notify-svc.
+            notify_url: "http://127.0.0.1:1".into(),
             redis_url,
             redis_command_timeout_ms: 50,
             jwt_secret: SecretString::from("test-secret-test-secret-test-secret!".to_owned()),

@@ -14,6 +14,7 @@ use crate::problem::{ApiError, FieldError};
 pub mod courses;
 pub mod fees;
 pub mod grades;
+pub mod notifications;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -29,6 +29,7 @@ use crate::{dto, people_dto, problem, routes};
         routes::grades::create, routes::grades::list, routes::grades::get, routes::grades::update,
         routes::grades::record, routes::grades::sheet, routes::grades::publish,
         routes::grades::student_grades,
+        routes::notifications::list, routes::notifications::mark_read,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
@@ -57,6 +58,9 @@ use crate::{dto, people_dto, problem, routes};
         dto::grades::UpdateAssessmentBody, dto::grades::GradeEntryBody,
         dto::grades::RecordGradesBody, dto::grades::Grade, dto::grades::GradeSheet,
         dto::grades::StudentGrade, dto::grades::StudentGrades,
+        dto::notifications::Notification, dto::notifications::NotificationKind,
+        dto::notifications::NotificationPage, dto::notifications::MarkReadBody,
+        dto::notifications::MarkedRead,
     )),
     modifiers(&Security)
 )]

@@ -16,7 +16,7 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 /// `limit` of a list query: 1-100, default 25.
-fn page(
+pub(crate) fn page(
     limit: Option<&str>,
     cursor: Option<String>,
     errors: &mut Vec<FieldError>,

@@ -2,6 +2,7 @@
 //! with connect and request timeouts, and the metadata every call carries.
 
 use platform::caller::{Caller, REQUEST_ID};
+use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
@@ -32,12 +33,14 @@ pub struct Services {
     pub fees: FeeServiceClient<Channel>,
     pub grades: GradeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
+    pub notifications: NotificationServiceClient<Channel>,
 }
 
 /// Validated targets of the services, from config.
 #[derive(Clone)]
 pub struct Endpoints {
     pub students: Targets,
+    pub notify: Targets,
     timeouts: ClientTimeouts,
     discovery: Duration,
 }
@@ -46,6 +49,7 @@ impl Endpoints {
     pub fn from_config(c: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             students: c.students_url.parse()?,
+            notify: c.notify_url.parse()?,
             timeouts: c.grpc_timeouts(),
             discovery: Duration::from_millis(c.grpc_discovery_interval_ms.max(10)),
         })
@@ -71,6 +75,11 @@ impl Services {
             fees: FeeServiceClient::new(students.clone()),
             grades: GradeServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
+            notifications: NotificationServiceClient::new(platform::balance::channel(
+                e.notify.clone(),
+                e.timeouts,
+                e.discovery,
+            )),
         }
     }
 }

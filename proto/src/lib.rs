@@ -23,5 +23,11 @@ pub mod events {
     }
 }
 
-// `school.analytics.v1` and `school.notify.v1` declare no messages yet, so
-// prost generates nothing to include; their modules arrive with their RPCs.
+pub mod notify {
+    pub mod v1 {
+        tonic::include_proto!("school.notify.v1");
+    }
+}
+
+// `school.analytics.v1` declares no messages yet, so prost generates nothing
+// to include; its module arrives with its RPCs.

@@ -7,6 +7,7 @@ pub mod grades;
 pub mod guardians;
 pub mod health;
 pub mod import;
+pub mod notifications;
 pub mod schools;
 pub mod staff;
 pub mod students;
@@ -43,6 +44,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(guardians::unlink),
             )
             .route("/me/children", web::get().to(guardians::children))
+            .route("/me/notifications", web::get().to(notifications::list))
+            .route(
+                "/me/notifications/read",
+                web::post().to(notifications::mark_read),
+            )
             .route("/staff", web::get().to(staff::list))
             .route("/staff/{user_id}", web::get().to(staff::get))
             .route("/staff/{user_id}", web::put().to(staff::save))

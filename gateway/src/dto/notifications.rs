@@ -1,0 +1,132 @@
+//! JSON shapes of a user's notification inbox and their proto conversions.
+
+use chrono::{DateTime, Utc};
+use proto::notify::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{instant, opt_uuid, uuid_or_nil};
+use crate::people_dto::page;
+use crate::problem::{ApiError, FieldError};
+
+/// Most ids one `POST /me/notifications/read` marks.
+pub const MAX_MARK_READ: usize = 100;
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationKind {
+    Absence,
+    /// A kind this gateway does not know yet (a newer notify-svc).
+    Other,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: Uuid,
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    /// The student it is about, if any.
+    pub student_id: Option<Uuid>,
+    /// Channels it is also delivered on: `sms`, `email`, `push`.
+    pub channels: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Absent while unread.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<pb::Notification> for Notification {
+    fn from(n: pb::Notification) -> Self {
+        Self {
+            id: uuid_or_nil(&n.id),
+            kind: match pb::NotificationKind::try_from(n.kind) {
+                Ok(pb::NotificationKind::Absence) => NotificationKind::Absence,
+                _ => NotificationKind::Other,
+            },
+            title: n.title,
+            body: n.body,
+            student_id: opt_uuid(&n.student_id),
+            channels: n.channels,
+            created_at: instant(n.created_at),
+            read_at: instant(n.read_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<Notification>,
+    pub next_cursor: Option<String>,
+    /// The caller's unread notifications in all.
+    pub unread: u32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListNotificationsParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    pub unread: Option<String>,
+}
+
+impl ListNotificationsParams {
+    pub fn into_proto(self) -> Result<pb::ListMyNotificationsRequest, ApiError> {
+        let mut errors = Vec::new();
+        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
+        let unread_only = match self.unread.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(FieldError {
+                    field: "unread".into(),
+                    message: "must be true or false".into(),
+                });
+                false
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(pb::ListMyNotificationsRequest {
+            page: Some(page),
+            unread_only,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadBody {
+    /// 1-100 notification ids, all the caller's.
+    pub ids: Vec<String>,
+}
+
+impl MarkReadBody {
+    pub fn into_proto(self) -> Result<pb::MarkNotificationsReadRequest, ApiError> {
+        if self.ids.is_empty() || self.ids.len() > MAX_MARK_READ {
+            return Err(ApiError::Validation(vec![FieldError {
+                field: "ids".into(),
+                message: format!("must hold 1 to {MAX_MARK_READ} ids"),
+            }]));
+        }
+        let errors: Vec<FieldError> = self
+            .ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| Uuid::parse_str(id).is_err())
+            .map(|(i, _)| FieldError {
+                field: format!("ids[{i}]"),
+                message: "must be a UUID".into(),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(pb::MarkNotificationsReadRequest { ids: self.ids })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MarkedRead {
+    pub items: Vec<Notification>,
+}
