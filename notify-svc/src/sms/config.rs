@@ -11,35 +11,35 @@ use super::SmsClient;
 pub struct SmsConfig {
     /// API root of the SMS provider (`https://…`); `/v1/messages` is appended.
     #[arg(long = "sms-base-url", env = "NOTIFY_SMS_BASE_URL")]
-    pub base_url: Option<String>,
+    pub sms_base_url: Option<String>,
     /// Bearer API key of the SMS provider.
     #[arg(
         long = "sms-api-key",
         env = "NOTIFY_SMS_API_KEY",
         hide_env_values = true
     )]
-    pub api_key: Option<SecretString>,
+    pub sms_api_key: Option<SecretString>,
     /// Sender id or number the messages come from.
     #[arg(long = "sms-from", env = "NOTIFY_SMS_FROM")]
-    pub from: Option<String>,
+    pub sms_from: Option<String>,
     /// Deadline of one request to the provider (keep it well under the lease).
     #[arg(
         long = "sms-timeout-ms",
         env = "NOTIFY_SMS_TIMEOUT_MS",
         default_value_t = 10_000
     )]
-    pub timeout_ms: u64,
+    pub sms_timeout_ms: u64,
 }
 
 impl SmsConfig {
     pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms.max(1))
+        Duration::from_millis(self.sms_timeout_ms.max(1))
     }
 
     /// The client, `None` when no provider is configured; a partial
     /// configuration is an error (a typo must not silently disable SMS).
     pub fn client(&self) -> anyhow::Result<Option<SmsClient>> {
-        match (&self.base_url, &self.api_key, &self.from) {
+        match (&self.sms_base_url, &self.sms_api_key, &self.sms_from) {
             (None, None, None) => Ok(None),
             (Some(url), Some(key), Some(from)) => {
                 SmsClient::new(url, key.clone(), from.clone(), self.timeout()).map(Some)

@@ -36,7 +36,7 @@ impl PhoneNumber {
         &self.0
     }
 
-    /// `+44*******23`: the first two digits (about the country) and the
+    /// `+44********23`: the first two digits (about the country) and the
     /// last two, enough to tell messages apart in an incident.
     pub fn masked(&self) -> String {
         let digits = &self.0[1..];
@@ -153,9 +153,9 @@ mod tests {
     #[test]
     fn masking_hides_all_but_four_digits() {
         let p = PhoneNumber::parse("+447700900123").unwrap();
-        assert_eq!(p.masked(), "+44*********23");
-        assert_eq!(format!("{p}"), "+44*********23");
-        assert_eq!(format!("{p:?}"), "+44*********23");
+        assert_eq!(p.masked(), "+44********23");
+        assert_eq!(format!("{p}"), "+44********23");
+        assert_eq!(format!("{p:?}"), "+44********23");
         let shortest = PhoneNumber::parse("+33612345").unwrap();
         assert_eq!(shortest.masked(), "+33****45");
         let msg = SmsMessage {
