@@ -541,3 +541,39 @@ async fn depth_by_status_matches_the_table() {
     .await;
     running.stop().await;
 }
+
+#[tokio::test]
+async fn spawn_workers_runs_from_the_service_configuration() {
+    use clap::Parser;
+    let (db, pool) = setup().await;
+    let provider = FakeProvider::start().await;
+    let config = notify_svc::Config::parse_from([
+        "notify-svc",
+        "--database-url",
+        &db.notify_url,
+        "--sms-base-url",
+        &provider.base_url,
+        "--sms-api-key",
+        API_KEY,
+        "--sms-from",
+        "Schoolhouse",
+        "--jobs-workers",
+        "1",
+    ]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let workers = jobs::spawn_workers(pool.clone(), &db.notify_url, &config.jobs, async {
+        let _ = stopped.await;
+    })
+    .unwrap();
+    let id = enqueue(&pool, &sms_job(Uuid::new_v4(), "configured")).await;
+    wait_status(&db, id, "succeeded").await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(15), workers.join())
+        .await
+        .expect("workers stop");
+    assert_eq!(provider.count(), 1);
+    assert_eq!(
+        provider.received()[0].authorization.as_deref(),
+        Some(format!("Bearer {API_KEY}").as_str())
+    );
+}

@@ -4,7 +4,6 @@
 mod config;
 mod helpers;
 mod jobs;
-mod logs;
 mod provider;
 mod sms_client;
 
