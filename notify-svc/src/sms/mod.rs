@@ -109,6 +109,9 @@ impl SmsClient {
             base.as_str().trim_end_matches('/')
         ))
         .context("NOTIFY_SMS_BASE_URL is not a URL")?;
+        if base.scheme() == "http" && !base.host_str().is_some_and(is_loopback) {
+            tracing::warn!("NOTIFY_SMS_BASE_URL is plain http: the API key and phone numbers travel unencrypted");
+        }
         anyhow::ensure!(!from.trim().is_empty(), "NOTIFY_SMS_FROM is empty");
         anyhow::ensure!(
             !api_key.expose_secret().trim().is_empty(),
@@ -180,6 +183,14 @@ impl SmsClient {
         }
         Err(SendError::Rejected(code))
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn classify(e: reqwest::Error) -> SendError {
