@@ -4,17 +4,27 @@
 //! standard gRPC health service ([`platform::health_only`]); its RPCs and
 //! event consumers arrive with their issues.
 
+pub mod jobs;
+pub mod sms;
+
 use std::net::SocketAddr;
 
 use clap::Parser;
 use platform::db::Migration;
 use secrecy::{ExposeSecret, SecretString};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "jobs",
+        sql: include_str!("../migrations/0003_jobs.sql"),
+    },
+];
 
 #[derive(Parser, Debug)]
 #[command(name = "notify-svc")]
@@ -30,6 +40,8 @@ pub struct Config {
     pub database_url: SecretString,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = platform::telemetry::LogFormat::Json)]
     pub log_format: platform::telemetry::LogFormat,
+    #[command(flatten)]
+    pub jobs: jobs::JobsConfig,
 }
 
 pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::Application> {

@@ -1,6 +1,12 @@
 //! notify-svc starts on a fresh database, migrates its own schema (only its
 //! own) and reports SERVING on the standard health service.
 
+mod config;
+mod helpers;
+mod jobs;
+mod provider;
+mod sms_client;
+
 use clap::Parser;
 
 #[tokio::test]
@@ -19,7 +25,11 @@ async fn migrates_its_schema_and_serves_health() {
     platform::testing::assert_health_only(
         app,
         &db,
-        &["notify.processed_events", "notify.schema_migrations"],
+        &[
+            "notify.jobs",
+            "notify.processed_events",
+            "notify.schema_migrations",
+        ],
     )
     .await;
 }
