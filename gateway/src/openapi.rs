@@ -29,6 +29,7 @@ use crate::{dto, people_dto, problem, routes};
         routes::grades::create, routes::grades::list, routes::grades::get, routes::grades::update,
         routes::grades::record, routes::grades::sheet, routes::grades::publish,
         routes::grades::student_grades,
+        routes::ws::connect,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(
