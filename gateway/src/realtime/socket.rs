@@ -144,6 +144,11 @@ async fn serve(
                     // Pongs and ignored data frames: signs of life only.
                     Some(Ok(_)) => {}
                     Some(Err(ProtocolError::Overflow)) => return Reason::MessageTooBig,
+                    // The connection failed or ended mid-frame (not bad
+                    // UTF-8, which the codec also reports as I/O).
+                    Some(Err(ProtocolError::Io(e))) if e.kind() != std::io::ErrorKind::InvalidData => {
+                        return Reason::ClientGone
+                    }
                     Some(Err(_)) => return Reason::ProtocolError,
                     None => return Reason::ClientGone,
                 }
