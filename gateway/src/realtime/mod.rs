@@ -228,8 +228,12 @@ impl Hub {
             }
         }
         self.open.send_modify(|n| *n = n.saturating_sub(1));
-        let hub = self.clone();
-        tokio::spawn(async move { hub.release(school).await });
+        // Not while the worker's runtime is being torn down (its tasks are
+        // dropped, not run): the process is going away with its connections.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let hub = self.clone();
+            rt.spawn(async move { hub.release(school).await });
+        }
     }
 
     /// Sends every socket its close frame (1001) and waits, at most
