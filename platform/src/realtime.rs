@@ -297,6 +297,22 @@ mod tests {
         assert!(Target::School.includes(a, Role::Guardian));
     }
 
+    /// Refused before any Redis call (the client never connects).
+    #[tokio::test]
+    async fn oversized_messages_are_refused() {
+        let redis = crate::redis::client("redis://127.0.0.1:1", &Default::default()).unwrap();
+        let big = serde_json::json!({"text": "x".repeat(MAX_ENVELOPE_BYTES)});
+        let r = publish(
+            &redis,
+            Uuid::now_v7(),
+            Target::School,
+            Kind::try_from("big").unwrap(),
+            big,
+        )
+        .await;
+        assert!(matches!(r, Err(PublishError::TooLarge)), "{r:?}");
+    }
+
     #[test]
     fn kinds_are_plain() {
         assert!(Kind::try_from("notification.created").is_ok());

@@ -11,6 +11,8 @@ use crate::{
     realtime::{socket, Hub, JoinError},
 };
 
+pub const PATH: &str = "/api/v1/ws";
+
 /// Opens the realtime WebSocket. The access token goes in
 /// `Authorization: Bearer …` or, from browsers, as the subprotocol pair
 /// `bearer, <token>` (the server answers with `bearer`); never in the URL.

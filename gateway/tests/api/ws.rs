@@ -358,6 +358,16 @@ async fn refuses_bad_tokens_and_foreign_origins_before_upgrading() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The subprotocol carries a token on the WebSocket route only.
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/auth/me", gw.instance.base))
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-protocol", format!("bearer, {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     assert_eq!(gw.metric("websocket_connections").await, 0);
 
     // The allowed origin upgrades.
@@ -394,8 +404,12 @@ async fn upgrades_spend_the_read_budget() {
         c.rate_limit_read = "1/60s".parse().unwrap()
     })
     .await;
-    let c = caller(Uuid::now_v7(), Role::Teacher);
+    let school = Uuid::now_v7();
+    let (c, other) = (caller(school, Role::Teacher), caller(school, Role::Teacher));
     let _first = gw.connect(&c).await;
+    // The budget is the user's (the subprotocol token counts), not the
+    // client address's: another user from the same address still connects.
+    let _other = gw.connect(&other).await;
     assert_eq!(gw.refused(gw.request(&gw.token(&c))).await, 429);
 }
 
