@@ -414,8 +414,18 @@ async fn upgrades_spend_the_read_budget() {
 }
 
 #[tokio::test]
-async fn the_gauge_follows_open_sockets() {
-    let gw = spawn_gw(redis_url(), |_| {}).await;
+async fn the_gauge_follows_open_sockets_standalone() {
+    the_gauge_follows_open_sockets(redis_url()).await;
+}
+
+#[tokio::test]
+async fn the_gauge_follows_open_sockets_cluster() {
+    the_gauge_follows_open_sockets(cluster_url()).await;
+}
+
+/// Up and down with sockets, and the school's channel with them.
+async fn the_gauge_follows_open_sockets(redis: String) {
+    let gw = spawn_gw(redis, |_| {}).await;
     let school = Uuid::now_v7();
     let mut first = gw.connect(&caller(school, Role::Admin)).await;
     let second = gw.connect(&caller(school, Role::Guardian)).await;
