@@ -99,25 +99,30 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        self.verify_at(token, unix_now()).map(|(caller, _)| caller)
+    }
+
+    /// `verify`, also returning the token's expiry (Unix seconds): a
+    /// WebSocket lives no longer than the token it was opened with.
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, u64), ApiError> {
         self.verify_at(token, unix_now())
     }
 
     /// `verify` at `now` (seconds): a remembered token is accepted only while
     /// unexpired (with the leeway), as jsonwebtoken would decide.
-    fn verify_at(&self, token: &str, now: u64) -> Result<Caller, ApiError> {
+    fn verify_at(&self, token: &str, now: u64) -> Result<(Caller, u64), ApiError> {
         if let Some((caller, exp)) = self.verified.get(token) {
             return if exp.saturating_add(self.validation.leeway) >= now {
-                Ok(caller)
+                Ok((caller, exp))
             } else {
                 self.verified.invalidate(token);
                 Err(BAD_TOKEN)
             };
         }
-        let caller = self.decode(token)?;
-        Ok(caller)
+        self.decode(token)
     }
 
-    fn decode(&self, token: &str) -> Result<Caller, ApiError> {
+    fn decode(&self, token: &str) -> Result<(Caller, u64), ApiError> {
         const BAD: ApiError = BAD_TOKEN;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| BAD)?;
@@ -133,7 +138,7 @@ impl Tokens {
             student_id: c.sid,
         };
         self.verified.insert(token.into(), (caller, c.exp));
-        Ok(caller)
+        Ok((caller, c.exp))
     }
 }
 
@@ -173,6 +178,32 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
+}
+
+/// The subprotocol a browser offers to carry its token on a WebSocket
+/// upgrade (`new WebSocket(url, ["bearer", token])`): browsers cannot set
+/// `Authorization` there, and a token in the URL would land in access logs.
+pub const WS_BEARER_PROTOCOL: &str = "bearer";
+
+/// The token of a WebSocket upgrade: `Authorization: Bearer …`, else the item
+/// after `bearer` in `Sec-WebSocket-Protocol`. Only upgrade requests look at
+/// the subprotocol header.
+pub fn upgrade_token(req: &HttpRequest) -> Option<&str> {
+    if let Some(t) = bearer(req) {
+        return Some(t);
+    }
+    let upgrade = req.headers().get(header::UPGRADE)?.to_str().ok()?;
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return None;
+    }
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .skip_while(|p| *p != WS_BEARER_PROTOCOL)
+        .nth(1)
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequest for Authenticated {
@@ -233,6 +264,8 @@ mod tests {
         let t = tokens();
         let c = caller();
         assert_eq!(t.verify(&t.issue(&c).unwrap()).unwrap(), c);
+        let (_, exp) = t.verify_with_expiry(&t.issue(&c).unwrap()).unwrap();
+        assert!(exp >= unix_now() + t.ttl().as_secs() - 1);
     }
 
     #[test]

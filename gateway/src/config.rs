@@ -104,6 +104,29 @@ pub struct Config {
     /// is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// WebSocket: a ping goes to every socket this often.
+    #[arg(long, env = "WS_PING_INTERVAL_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub ws_ping_interval_secs: u64,
+    /// WebSocket: a socket silent (no pong, no frame) for a ping interval
+    /// plus this long is closed.
+    #[arg(long, env = "WS_PONG_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub ws_pong_timeout_secs: u64,
+    /// WebSocket: messages waiting for one socket; a client that falls
+    /// further behind is disconnected (close 1013) instead of growing memory.
+    #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub ws_send_queue: u64,
+    /// WebSocket: largest frame a client may send (it only needs pongs and
+    /// close frames); larger closes the socket with 1009.
+    #[arg(long, env = "WS_MAX_CLIENT_FRAME_BYTES", default_value_t = 4096)]
+    pub ws_max_client_frame_bytes: usize,
+    /// WebSocket: at shutdown, how long sockets get to receive their close
+    /// frame (1001) before the server stops anyway.
+    #[arg(long, env = "WS_SHUTDOWN_GRACE_MS", default_value_t = 5000)]
+    pub ws_shutdown_grace_ms: u64,
+    /// Timeout of the realtime subscriber's SSUBSCRIBE / SUNSUBSCRIBE (on
+    /// the upgrade path of a school's first socket).
+    #[arg(long, env = "REALTIME_REDIS_TIMEOUT_MS", default_value_t = 1000)]
+    pub realtime_redis_timeout_ms: u64,
     /// Requests slower than this are logged at warn.
     #[arg(long, env = "SLOW_REQUEST_MS", default_value_t = 1000)]
     pub slow_request_ms: u64,
@@ -151,6 +174,15 @@ impl Config {
         }
     }
 
+    pub fn websocket(&self) -> crate::realtime::SocketSettings {
+        crate::realtime::SocketSettings {
+            ping_interval: Duration::from_secs(self.ws_ping_interval_secs),
+            pong_timeout: Duration::from_secs(self.ws_pong_timeout_secs),
+            send_queue: self.ws_send_queue as usize,
+            max_client_frame_bytes: self.ws_max_client_frame_bytes,
+        }
+    }
+
     pub fn grpc_timeouts(&self) -> platform::grpc::ClientTimeouts {
         platform::grpc::ClientTimeouts {
             connect: Duration::from_millis(self.grpc_connect_timeout_ms),
@@ -194,6 +226,12 @@ impl Config {
             cache_local_ttl_secs: 10,
             cache_max_body_bytes: 256 * 1024,
             trusted_proxies: Vec::new(),
+            ws_ping_interval_secs: 20,
+            ws_pong_timeout_secs: 10,
+            ws_send_queue: 64,
+            ws_max_client_frame_bytes: 4096,
+            ws_shutdown_grace_ms: 5000,
+            realtime_redis_timeout_ms: 1000,
             slow_request_ms: 1000,
             log_format: LogFormat::Pretty,
         }

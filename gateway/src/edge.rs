@@ -11,7 +11,7 @@ use actix_web::{
 use platform::caller::Caller;
 
 use crate::{
-    auth::{bearer, Tokens, VerifiedCaller},
+    auth::{bearer, upgrade_token, Tokens, VerifiedCaller},
     cache::{
         rules,
         serve::{self, Outcome},
@@ -21,10 +21,16 @@ use crate::{
 };
 
 /// Verifies the bearer token, if any, once per request: the `Authenticated`
-/// extractor reuses the result.
+/// extractor reuses the result. The WebSocket upgrade may carry it in its
+/// subprotocols (that route only), so its budget is the user's too.
 fn authenticate(req: &ServiceRequest) -> Option<Caller> {
     let tokens = req.app_data::<web::Data<Tokens>>()?;
-    let caller = tokens.verify(bearer(req.request())?).ok()?;
+    let token = if req.path() == crate::routes::ws::PATH {
+        upgrade_token(req.request())
+    } else {
+        bearer(req.request())
+    };
+    let caller = tokens.verify(token?).ok()?;
     req.extensions_mut().insert(VerifiedCaller(caller));
     Some(caller)
 }

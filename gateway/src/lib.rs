@@ -10,6 +10,7 @@
 //! - [`routes`]: handlers (parse → authorise → gRPC call → JSON).
 //! - [`services`]: gRPC clients and per-call metadata.
 //! - [`ratelimit`]: distributed GCRA limits per route class (Redis + Lua).
+//! - [`realtime`]: the `/api/v1/ws` hub: Redis subscriber, routing, sockets.
 //! - [`problem`]: `ApiError` → `application/problem+json`.
 //! - [`openapi`]: the generated OpenAPI document.
 //! - [`state`]: what every worker shares.
@@ -25,6 +26,7 @@ pub mod openapi;
 pub mod people_dto;
 pub mod problem;
 pub mod ratelimit;
+pub mod realtime;
 pub mod routes;
 pub mod services;
 pub mod startup;

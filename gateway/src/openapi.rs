@@ -30,6 +30,7 @@ use crate::{dto, people_dto, problem, routes};
         routes::grades::record, routes::grades::sheet, routes::grades::publish,
         routes::grades::student_grades,
         routes::notifications::list, routes::notifications::mark_read,
+        routes::ws::connect,
         routes::health::live, routes::health::ready,
     ),
     components(schemas(

@@ -32,6 +32,11 @@ pub enum ApiError {
     RateLimited,
     #[error("rate limiting is unavailable; retry shortly")]
     LimiterUnavailable,
+    #[error("this route only accepts a WebSocket upgrade")]
+    NotWebSocket,
+    /// A gateway-side dependency (the realtime subscriber) is away.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// An error answered by a service, mapped through the design's table.
     #[error("{message}")]
     Upstream {
@@ -68,7 +73,8 @@ impl ApiError {
             Self::Forbidden(_) => (403, "permission_denied"),
             Self::NotFound(_) => (404, "not_found"),
             Self::RateLimited => (429, "rate_limited"),
-            Self::LimiterUnavailable => (503, "unavailable"),
+            Self::LimiterUnavailable | Self::Unavailable(_) => (503, "unavailable"),
+            Self::NotWebSocket => (400, "websocket_upgrade_required"),
             Self::Upstream { code, .. } => platform::status::http_for(*code),
         };
         (

@@ -23,6 +23,7 @@ use crate::{
     json::BodyLimit,
     middleware::request_context,
     ratelimit::{LocalLimiter, RateLimiter},
+    realtime::Hub,
     routes::import::ImportLimit,
     services::{Endpoints, Services},
     state::AppState,
@@ -86,8 +87,9 @@ impl Application {
         self.cache.stats.clone()
     }
 
-    /// Serves until `shutdown` resolves; then readiness fails at once and
-    /// in-flight requests get up to 30 s to finish.
+    /// Serves until `shutdown` resolves; then readiness fails at once,
+    /// WebSockets get their close frame (1001) within `WS_SHUTDOWN_GRACE_MS`,
+    /// and in-flight requests get up to 30 s to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let tokens = web::Data::from(self.tokens.clone());
         let (endpoints, flag) = (self.endpoints, self.shutting_down.clone());
@@ -99,6 +101,18 @@ impl Application {
         let limit = self.config.body_limit_bytes;
         let import_limit = self.config.import_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
+        // One subscriber per instance, its tasks on this (the main) thread;
+        // sockets live on the workers and share the hub.
+        let hub = Hub::start(
+            platform::realtime::subscriber(
+                &self.config.redis_url,
+                std::time::Duration::from_millis(self.config.realtime_redis_timeout_ms),
+            )?,
+            self.config.websocket(),
+            origins.clone(),
+        );
+        let ws_grace = std::time::Duration::from_millis(self.config.ws_shutdown_grace_ms);
+        let worker_hub = hub.clone();
         let mut server = HttpServer::new(move || {
             let cors = origins
                 .iter()
@@ -137,10 +151,12 @@ impl Application {
                 operator_token: operator_token.clone(),
                 redis: redis.clone(),
                 shutting_down: flag.clone(),
+                realtime: worker_hub.clone(),
             });
             App::new()
                 .app_data(state)
                 .app_data(tokens.clone())
+                .app_data(web::Data::from(worker_hub.clone()))
                 .app_data(web::Data::new(limiter))
                 .app_data(web::Data::new(Cache::new(redis, cache.clone())))
                 .app_data(BodyLimit(limit))
@@ -178,9 +194,11 @@ impl Application {
         let handle = server.handle();
         let stats = self.cache.stats.clone();
         let recorder = web::Data::new(platform::metrics::recorder());
+        let admin_hub = web::Data::from(hub.clone());
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::from(stats.clone()))
+                .app_data(admin_hub.clone())
                 .app_data(recorder.clone())
                 .route("/metrics", web::get().to(crate::routes::health::metrics))
         })
@@ -197,6 +215,9 @@ impl Application {
         let stop = async move {
             shutdown.await;
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            // WebSockets never finish on their own: close them (1001) first,
+            // or the graceful stop would wait its whole timeout for them.
+            hub.shutdown(ws_grace).await;
             handle.stop(true).await;
             admin_handle.stop(true).await;
             std::future::pending::<()>().await;

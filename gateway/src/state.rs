@@ -7,7 +7,7 @@ use std::sync::{
 
 use secrecy::SecretString;
 
-use crate::{auth::Tokens, services::Services};
+use crate::{auth::Tokens, realtime::Hub, services::Services};
 
 /// Built once per HTTP worker (see `startup`); the Arcs are process-wide.
 pub struct AppState {
@@ -16,6 +16,7 @@ pub struct AppState {
     pub operator_token: SecretString,
     pub redis: fred::clients::Client,
     pub shutting_down: Arc<AtomicBool>,
+    pub realtime: Arc<Hub>,
 }
 
 impl AppState {

@@ -12,6 +12,8 @@
 //!   applied under an advisory lock.
 //! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
+//! - [`realtime`] (feature `redis`): WebSocket messages over sharded pub/sub:
+//!   the envelope, the per-school channel, the publisher and the subscriber.
 //! - [`testing`] (feature `testing`): a fresh database per test.
 
 pub mod balance;
@@ -26,6 +28,8 @@ pub mod telemetry;
 pub mod db;
 #[cfg(feature = "db")]
 pub mod health_only;
+#[cfg(feature = "redis")]
+pub mod realtime;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "testing")]

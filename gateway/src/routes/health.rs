@@ -17,6 +17,8 @@ struct Readiness {
     status: &'static str,
     students_svc: &'static str,
     redis: &'static str,
+    /// The WebSocket fan-out's Redis subscriber.
+    realtime: &'static str,
 }
 
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
@@ -24,7 +26,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 /// Readiness follows students-svc, without which nothing works. Redis is
 /// reported but does not take the instance out of rotation: without it reads
 /// bypass the cache and only login and expensive operations refuse (503), so
-/// the answer is 200 `degraded` rather than 503.
+/// the answer is 200 `degraded` rather than 503. Likewise the realtime
+/// subscriber: while it is away sockets stay open but receive nothing.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "ready, or degraded (Redis away)"), (status = 503)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
@@ -33,6 +36,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             status: "shutting_down",
             students_svc: "unknown",
             redis: "unknown",
+            realtime: "unknown",
         });
     }
     let mut health = state.services.students_health.clone();
@@ -51,15 +55,17 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             .unwrap_or(false)
     };
     let (students, redis) = tokio::join!(students, redis);
+    let realtime = state.realtime.subscriber_connected();
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let body = Readiness {
-        status: match (students, redis) {
+        status: match (students, redis && realtime) {
             (true, true) => "ready",
             (true, false) => "degraded",
             (false, _) => "not_ready",
         },
         students_svc: word(students),
         redis: word(redis),
+        realtime: word(realtime),
     };
     if students {
         HttpResponse::Ok().json(body)
@@ -69,12 +75,13 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text on the admin listener: requests per route, rate-limit
-/// decisions, and what the cache did.
+/// decisions, what the cache did, and the WebSockets.
 pub async fn metrics(
     stats: web::Data<crate::cache::Stats>,
+    hub: web::Data<crate::realtime::Hub>,
     recorder: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(recorder.render() + &stats.render())
+        .body(recorder.render() + &stats.render() + &hub.render())
 }

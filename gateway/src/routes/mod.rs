@@ -12,6 +12,7 @@ pub mod schools;
 pub mod staff;
 pub mod students;
 pub mod users;
+pub mod ws;
 
 use actix_web::web;
 use uuid::Uuid;
@@ -97,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/invoices/{id}/issue", web::post().to(fees::issue))
             .route("/invoices/{id}/void", web::post().to(fees::void))
             .route("/invoices/{id}/payments", web::post().to(fees::pay))
+            .route("/ws", web::get().to(ws::connect))
             .route("/openapi.json", web::get().to(crate::openapi::serve)),
     )
     .route("/healthz", web::get().to(health::live))

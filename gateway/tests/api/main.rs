@@ -19,3 +19,4 @@ mod ratelimit;
 mod rollout;
 mod students;
 mod traces;
+mod ws;
