@@ -12,6 +12,8 @@
 //!   applied under an advisory lock.
 //! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
+//! - [`events`] (feature `events`): stream keys and the consumer-group
+//!   consumer that applies each domain event in one Postgres transaction.
 //! - [`testing`] (feature `testing`): a fresh database per test.
 
 pub mod balance;
@@ -24,6 +26,8 @@ pub mod telemetry;
 
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "db")]
 pub mod health_only;
 #[cfg(feature = "redis")]
