@@ -1,44 +1,24 @@
 //! notify-svc: notifications, delivery jobs and documents.
 //!
-//! Today it owns the `notify` schema (migrated at start-up) and serves the
-//! standard gRPC health service ([`platform::health_only`]); its RPCs and
-//! event consumers arrive with their issues.
+//! It owns the `notify` schema (migrated at start-up), serves the standard
+//! gRPC health service and `/metrics` on its admin listener, and consumes
+//! domain events with a [`platform::events::Consumer`] (group `notify`):
+//!
+//! - [`config`]: typed settings from flags and environment variables.
+//! - [`startup`]: builds and runs the server and the consumer.
+//! - [`handler`]: what each event does, on the consumer's transaction.
+//! - [`domain`]: event payloads parsed into domain types.
+//! - [`projection`]: guardians, guardian↔student links, student names.
+//! - [`absence`]: absence alerts, one per guardian, student and session.
+//! - [`notifications`]: the notification row shared by every kind.
 
-use std::net::SocketAddr;
+pub mod absence;
+pub mod config;
+pub mod domain;
+pub mod handler;
+pub mod notifications;
+pub mod projection;
+pub mod startup;
 
-use clap::Parser;
-use platform::db::Migration;
-use secrecy::{ExposeSecret, SecretString};
-
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
-
-#[derive(Parser, Debug)]
-#[command(name = "notify-svc")]
-pub struct Config {
-    /// gRPC listen address.
-    #[arg(long, env = "NOTIFY_LISTEN", default_value = "127.0.0.1:50053")]
-    pub listen: SocketAddr,
-    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
-    #[arg(long, env = "NOTIFY_ADMIN_LISTEN", default_value = "127.0.0.1:9083")]
-    pub admin_listen: SocketAddr,
-    /// Postgres URL for the `notify_svc` role (its search_path is `notify`).
-    #[arg(long, env = "NOTIFY_DATABASE_URL", hide_env_values = true)]
-    pub database_url: SecretString,
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = platform::telemetry::LogFormat::Json)]
-    pub log_format: platform::telemetry::LogFormat,
-}
-
-pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::Application> {
-    platform::health_only::Application::build(
-        "notify-svc",
-        config.listen,
-        config.admin_listen,
-        config.database_url.expose_secret(),
-        MIGRATIONS,
-    )
-    .await
-}
+pub use config::Config;
+pub use startup::{Application, MIGRATIONS};

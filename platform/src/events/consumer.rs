@@ -68,6 +68,9 @@ pub struct ConsumerSettings {
     pub max_deliveries: u64,
     /// How often the stream registry is read for new schools.
     pub discover_every: Duration,
+    /// The set naming the streams to consume: the relay's
+    /// [`STREAM_REGISTRY`] (tests use one of their own).
+    pub registry: String,
 }
 
 impl ConsumerSettings {
@@ -80,6 +83,7 @@ impl ConsumerSettings {
             claim_idle: Duration::from_secs(30),
             max_deliveries: 5,
             discover_every: Duration::from_secs(5),
+            registry: STREAM_REGISTRY.to_owned(),
         }
     }
 }
@@ -258,7 +262,7 @@ impl<H: Handler> Consumer<H> {
     async fn discover(&self) -> anyhow::Result<()> {
         let registered: Vec<String> = self
             .redis
-            .smembers(STREAM_REGISTRY)
+            .smembers(self.settings.registry.as_str())
             .await
             .context("SMEMBERS of the stream registry")?;
         let fresh: Vec<String> = {
@@ -393,7 +397,7 @@ impl<H: Handler> Consumer<H> {
             let ids = vec![">"; keys.len()];
             let reply = self
                 .redis
-                .xreadgroup_map::<String, String, String, Value, _, _, _, _>(
+                .xreadgroup::<Value, _, _, _, _>(
                     group,
                     me,
                     Some(count),
@@ -409,12 +413,8 @@ impl<H: Handler> Consumer<H> {
         let mut batch = Vec::new();
         for (keys, reply) in reads {
             match reply {
-                Ok(streams) => {
-                    for (key, entries) in streams {
-                        let entries: Vec<Entry> = entries
-                            .into_iter()
-                            .map(|(id, fields)| Entry { id, fields })
-                            .collect();
+                Ok(reply) => {
+                    for (key, entries) in entry::from_xread(reply) {
                         if !entries.is_empty() {
                             batch.push((key, entries, HashMap::new()));
                         }

@@ -94,6 +94,38 @@ pub fn from_autoclaim(reply: Value) -> Vec<Entry> {
     }
 }
 
+/// The streams of an XREADGROUP reply: nil when nothing arrived, else
+/// `[[key, [entry...]]...]` (RESP2) or a map of key to entries (RESP3).
+pub fn from_xread(reply: Value) -> Vec<(String, Vec<Entry>)> {
+    let streams: Vec<(Value, Value)> = match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(mut kv) if kv.len() == 2 => {
+                    let entries = kv.pop()?;
+                    Some((kv.pop()?, entries))
+                }
+                _ => None,
+            })
+            .collect(),
+        Value::Map(map) => map
+            .inner()
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    streams
+        .into_iter()
+        .filter_map(|(key, entries)| {
+            let Value::Array(entries) = entries else {
+                return None;
+            };
+            Some((text(&key)?, entries.into_iter().filter_map(entry).collect()))
+        })
+        .collect()
+}
+
 /// Delivery counts of an extended XPENDING reply `[[id, consumer, idle, count]...]`.
 pub fn delivery_counts(reply: Value) -> HashMap<String, u64> {
     let Value::Array(rows) = reply else {
@@ -155,6 +187,17 @@ mod tests {
             Value::Integer(3),
         ])]));
         assert_eq!(counts["1-1"], 3);
+        let read = from_xread(Value::Array(vec![Value::Array(vec![
+            s("ev:{school:x}"),
+            Value::Array(vec![Value::Array(vec![
+                s("2-1"),
+                Value::Array(vec![s("type"), s("t")]),
+            ])]),
+        ])]));
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].0, "ev:{school:x}");
+        assert_eq!(read[0].1[0].type_field().as_deref(), Some("t"));
+        assert!(from_xread(Value::Null).is_empty());
         assert_eq!(
             pending_count(&Value::Array(vec![Value::Integer(7), Value::Null])),
             7
