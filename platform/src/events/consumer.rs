@@ -545,7 +545,7 @@ impl<H: Handler> Consumer<H> {
                     error = format!("{e:#}"),
                     deliveries,
                     max_deliveries = self.settings.max_deliveries,
-                    "event not applied; it will be redelivered"
+                    "event not applied; left pending for redelivery (or the dead-letter stream)"
                 );
                 Ok(Outcome::Failed)
             }
