@@ -2,5 +2,6 @@
 
 mod absence;
 mod consumer;
+mod end_to_end;
 mod health;
 mod helpers;
