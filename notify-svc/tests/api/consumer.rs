@@ -237,3 +237,45 @@ async fn poison_entries_go_to_the_dead_letter_stream_standalone() {
 async fn poison_entries_go_to_the_dead_letter_stream_cluster() {
     poison_entries_go_to_the_dead_letter_stream(redis_url("REDIS_CLUSTER_URL")).await;
 }
+
+/// A failover that lost a stream (and with it the group) while the consumer
+/// runs: the relay's next XADD re-creates the stream without the group, the
+/// consumer's reads fail with NOGROUP, and it re-creates the group and
+/// carries on.
+async fn a_lost_consumer_group_is_recreated(url: String) {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let bus = Bus::new(url).await;
+    let app = TestApp::spawn(db.clone(), &test_config(&db, &bus)).await;
+    let school = Uuid::now_v7();
+    bus.publish(&student_created(school, Uuid::now_v7(), "Ann", "Lee"))
+        .await;
+    app.wait_processed(1).await;
+
+    let _: i64 =
+        fred::prelude::KeysInterface::del(&bus.client, platform::events::stream_key(school))
+            .await
+            .unwrap();
+    let later = Uuid::now_v7();
+    bus.publish(&student_created(school, later, "Ben", "Lee"))
+        .await;
+    app.wait_processed(2).await;
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM notify.students WHERE student_id = '{later}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_consumer_group_is_recreated_standalone() {
+    a_lost_consumer_group_is_recreated(redis_url("REDIS_STANDALONE_URL")).await;
+}
+
+#[tokio::test]
+async fn a_lost_consumer_group_is_recreated_cluster() {
+    a_lost_consumer_group_is_recreated(redis_url("REDIS_CLUSTER_URL")).await;
+}

@@ -287,8 +287,16 @@ impl<H: Handler> Consumer<H> {
         .await;
         {
             let mut s = self.state();
-            for key in created.into_iter().flatten() {
-                s.known.insert(key);
+            for result in created {
+                match result {
+                    Ok(key) => {
+                        s.known.insert(key);
+                    }
+                    // Retried at the next discovery.
+                    Err(e) => {
+                        tracing::warn!(error = %e, consumer.group = group, "XGROUP CREATE failed")
+                    }
+                }
             }
         }
         let known = self.known();
@@ -314,6 +322,7 @@ impl<H: Handler> Consumer<H> {
     /// A stream whose group vanished (a failover lost it) is forgotten and
     /// its group re-created at the next discovery.
     fn forget(&self, keys: &[String]) {
+        tracing::warn!(streams = ?keys, consumer.group = %self.settings.group, "consumer group missing; re-creating it");
         let mut s = self.state();
         for k in keys {
             s.known.remove(k);
