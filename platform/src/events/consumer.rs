@@ -254,6 +254,10 @@ impl<H: Handler> Consumer<H> {
             let claimed = self.reclaim().await?;
             handled += self.handle_all(claimed, between).await?;
         }
+        if self.stopping() {
+            // Reading now would deliver entries nobody will apply.
+            return Ok((handled, false));
+        }
         let (read, blocked) = self.read().await?;
         handled += self.handle_all(read, between).await?;
         Ok((handled, blocked))
