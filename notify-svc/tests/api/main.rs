@@ -5,3 +5,4 @@ mod consumer;
 mod end_to_end;
 mod health;
 mod helpers;
+mod projection;

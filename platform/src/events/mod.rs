@@ -4,6 +4,8 @@
 //! and registers that key in the set [`STREAM_REGISTRY`], so consumers find
 //! every stream without `KEYS`/`SCAN`. A service consumes them with a
 //! [`Consumer`]: one consumer group per service, one consumer per replica.
+//! The service's schema needs the inbox table
+//! `processed_events (event_id uuid PRIMARY KEY)`.
 //!
 //! - [`keys`]: stream, dead-letter and registry keys (one slot per school).
 //! - [`entry`]: a stream entry as read, and its decoding.
