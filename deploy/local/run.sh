@@ -61,6 +61,10 @@ export ANALYTICS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1002))"
 export NOTIFY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1003))"
 # One local replica: nobody to hand over to, so Ctrl-C need not wait 5 s.
 export STUDENTS_DRAIN_DELAY_MS="${STUDENTS_DRAIN_DELAY_MS:-300}"
+export NOTIFY_DRAIN_DELAY_MS="${NOTIFY_DRAIN_DELAY_MS:-300}"
+# notify-svc consumes the event streams (REDIS_URL, from the stack env) under
+# a stable consumer name, so a restart picks up its own pending entries.
+export NOTIFY_CONSUMER_NAME="${NOTIFY_CONSUMER_NAME:-notify-local}"
 export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
 
 mkdir -p "$LOGS"

@@ -2,9 +2,9 @@
 //! capturing needs the process-wide subscriber (a thread-local one misses
 //! events whose callsites other tests' threads registered first).
 
-#[path = "api/helpers.rs"]
+#[path = "api/job_helpers.rs"]
 #[allow(dead_code)]
-mod helpers;
+mod job_helpers;
 #[path = "api/provider.rs"]
 #[allow(dead_code)]
 mod provider;
@@ -18,7 +18,7 @@ use std::{
 use uuid::Uuid;
 
 use crate::{
-    helpers::*,
+    job_helpers::*,
     provider::{FakeProvider, Reply},
 };
 

@@ -14,6 +14,8 @@
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
 //! - [`realtime`] (feature `redis`): WebSocket messages over sharded pub/sub:
 //!   the envelope, the per-school channel, the publisher and the subscriber.
+//! - [`events`] (feature `events`): stream keys and the consumer-group
+//!   consumer that applies each domain event in one Postgres transaction.
 //! - [`testing`] (feature `testing`): a fresh database per test.
 
 pub mod balance;
@@ -26,6 +28,8 @@ pub mod telemetry;
 
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "db")]
 pub mod health_only;
 #[cfg(feature = "redis")]

@@ -88,6 +88,7 @@ impl Config {
             poll: Duration::from_millis(self.relay_poll_ms.max(1)),
             retention: Duration::from_secs(self.outbox_retention_secs),
             stream_maxlen: self.events_stream_maxlen,
+            ..RelaySettings::default()
         }
     }
 

@@ -32,10 +32,10 @@ pub use config::JobsConfig;
 pub use metrics::record_depth;
 pub use model::{
     Claimed, DedupeKey, Enqueued, InvalidDedupeKey, InvalidMaxAttempts, JobKind, JobPayload,
-    JobStatus, NewJob, DEFAULT_MAX_ATTEMPTS,
+    JobStatus, NewJob, PushMessage, DEFAULT_MAX_ATTEMPTS,
 };
-pub use queue::enqueue;
-pub use worker::{WorkerSettings, Workers, NO_SMS_PROVIDER};
+pub use queue::{enqueue, enqueue_all};
+pub use worker::{Deliverers, WorkerSettings, Workers, NO_REALTIME, NO_SMS_PROVIDER};
 
 use std::future::Future;
 
@@ -43,15 +43,23 @@ use deadpool_postgres::Pool;
 
 /// Starts this replica's workers from the configuration; they stop (and
 /// hand back unfinished jobs) when `shutdown` resolves. `database_url` is
-/// for the LISTEN connection that wakes them.
+/// for the LISTEN connection that wakes them; `realtime` publishes `push`
+/// jobs (`None`: they end dead).
 pub fn spawn_workers(
     pool: Pool,
     database_url: &str,
     config: &JobsConfig,
+    realtime: Option<fred::prelude::Client>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     let sms = config.sms.client()?;
     let listen = platform::db::pg_config(database_url, &platform::db::PoolSettings::default())?;
-    Ok(Workers::start(pool, Some(listen), settings, sms, shutdown))
+    Ok(Workers::start(
+        pool,
+        Some(listen),
+        settings,
+        Deliverers { sms, realtime },
+        shutdown,
+    ))
 }

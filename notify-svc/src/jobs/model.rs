@@ -12,14 +12,17 @@ pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobKind {
     Sms,
+    /// A realtime message to a signed-in user's WebSockets.
+    Push,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 1] = [JobKind::Sms];
+    pub const ALL: [JobKind; 2] = [JobKind::Sms, JobKind::Push];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sms => "sms",
+            Self::Push => "push",
         }
     }
 
@@ -74,18 +77,21 @@ impl fmt::Display for JobStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobPayload {
     Sms(SmsMessage),
+    Push(PushMessage),
 }
 
 impl JobPayload {
     pub fn kind(&self) -> JobKind {
         match self {
             Self::Sms(_) => JobKind::Sms,
+            Self::Push(_) => JobKind::Push,
         }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Self::Sms(m) => serde_json::to_value(m).expect("an SMS message serialises"),
+            Self::Push(m) => serde_json::to_value(m).expect("a push message serialises"),
         }
     }
 
@@ -93,8 +99,20 @@ impl JobPayload {
     pub fn from_json(kind: JobKind, value: serde_json::Value) -> Option<Self> {
         match kind {
             JobKind::Sms => serde_json::from_value(value).ok().map(Self::Sms),
+            JobKind::Push => serde_json::from_value(value).ok().map(Self::Push),
         }
     }
+}
+
+/// A realtime message for one user's WebSockets (published on the school's
+/// channel through `platform::realtime`). A job, not a publish inside the
+/// consumer's transaction, so it goes out only once that transaction has
+/// committed, and is retried while Redis is away.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushMessage {
+    pub user_id: Uuid,
+    pub kind: platform::realtime::Kind,
+    pub payload: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

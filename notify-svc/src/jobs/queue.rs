@@ -55,6 +55,42 @@ pub async fn enqueue<C: GenericClient>(
     })
 }
 
+/// [`enqueue`] for many jobs in one statement whatever their number (an
+/// event's deliveries); returns how many were new (duplicates skipped).
+pub async fn enqueue_all<C: GenericClient>(
+    client: &C,
+    jobs: &[NewJob],
+) -> Result<u64, tokio_postgres::Error> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let stmt = client
+        .prepare_cached(
+            "WITH ins AS ( \
+               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts) \
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], \
+                 $6::int[]) \
+               ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING id) \
+             SELECT count(*), pg_notify('notify_jobs', '')::text FROM ins",
+        )
+        .await?;
+    let ids: Vec<Uuid> = jobs.iter().map(|_| Uuid::now_v7()).collect();
+    let schools: Vec<Uuid> = jobs.iter().map(|j| j.school_id).collect();
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.payload.kind().as_str()).collect();
+    let payloads: Vec<serde_json::Value> = jobs.iter().map(|j| j.payload.to_json()).collect();
+    let keys: Vec<&str> = jobs.iter().map(|j| j.dedupe_key.as_str()).collect();
+    let attempts: Vec<i32> = jobs.iter().map(NewJob::max_attempts).collect();
+    let row = timed(
+        "jobs_enqueue_all",
+        client.query_one(
+            &stmt,
+            &[&ids, &schools, &kinds, &payloads, &keys, &attempts],
+        ),
+    )
+    .await?;
+    Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+}
+
 /// Claims the oldest due job, if any, under a new lease of `lease` held by
 /// `owner` (counted as an attempt).
 pub async fn claim<C: GenericClient>(

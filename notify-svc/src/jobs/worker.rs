@@ -66,10 +66,21 @@ enum Outcome {
 /// The reason stored on `sms` jobs while no provider is configured.
 pub const NO_SMS_PROVIDER: &str = "sms provider not configured";
 
+/// The reason stored on `push` jobs when the service has no Redis client.
+pub const NO_REALTIME: &str = "realtime publisher not configured";
+
+/// What runs each kind of job; `None`: that kind ends dead.
+#[derive(Clone, Default)]
+pub struct Deliverers {
+    pub sms: Option<SmsClient>,
+    pub realtime: Option<fred::prelude::Client>,
+}
+
 struct Shared {
     pool: Pool,
     settings: WorkerSettings,
     sms: Option<SmsClient>,
+    realtime: Option<fred::prelude::Client>,
     wake: Notify,
     replica: String,
 }
@@ -86,7 +97,7 @@ impl Workers {
         pool: Pool,
         listen: Option<tokio_postgres::Config>,
         settings: WorkerSettings,
-        sms: Option<SmsClient>,
+        deliverers: Deliverers,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Self {
         let replica = std::env::var("HOSTNAME")
@@ -96,7 +107,8 @@ impl Workers {
         let shared = Arc::new(Shared {
             pool,
             settings,
-            sms,
+            sms: deliverers.sms,
+            realtime: deliverers.realtime,
             wake: Notify::new(),
             replica,
         });
@@ -255,6 +267,33 @@ async fn execute(shared: &Shared, job: &Claimed) -> Outcome {
                 Err(e) if e.is_transient() => Outcome::Transient {
                     error: e.to_string(),
                     retry_after: e.retry_after(),
+                },
+                Err(e) => Outcome::Permanent(e.to_string()),
+            }
+        }
+        JobPayload::Push(m) => {
+            use platform::realtime::{publish, PublishError, Target};
+            let Some(redis) = &shared.realtime else {
+                return Outcome::Unrunnable(NO_REALTIME);
+            };
+            match publish(
+                redis,
+                job.school_id,
+                Target::User(m.user_id),
+                m.kind.clone(),
+                m.payload.clone(),
+            )
+            .await
+            {
+                // Delivered to whichever gateways have the user's sockets
+                // (none: they catch up through the inbox API).
+                Ok(p) => {
+                    tracing::debug!(job.id = %job.id, realtime.id = %p.id, realtime.receivers = p.receivers, "push published");
+                    Outcome::Succeeded
+                }
+                Err(PublishError::Redis(e)) => Outcome::Transient {
+                    error: format!("redis: {e}"),
+                    retry_after: None,
                 },
                 Err(e) => Outcome::Permanent(e.to_string()),
             }

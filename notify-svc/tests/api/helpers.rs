@@ -1,180 +1,320 @@
-use std::{future::Future, time::Duration};
+//! Test support: a notify-svc on its own database, consuming a registry of
+//! its own (so tests running beside it never share streams), and helpers
+//! that publish real encoded events the way the relay does.
 
-use deadpool_postgres::Pool;
-use notify_svc::{
-    jobs::{Backoff, DedupeKey, NewJob, WorkerSettings, Workers},
-    sms::{PhoneNumber, SmsClient, SmsMessage, SmsText},
-};
-use platform::{
-    db::PoolSettings,
-    testing::{fresh_database, TestDatabase},
-};
+use std::{collections::HashMap, future::Future, net::SocketAddr, time::Duration};
+
+use fred::{prelude::*, types::Value};
+use notify_svc::{config::Config, Application};
+use platform::{events::stream_key, redis::RedisSettings, testing::TestDatabase};
+use prost::Message;
+use proto::events::v1::{self as ev, event::Payload, Event};
 use uuid::Uuid;
 
-pub const API_KEY: &str = "test-key-5f3a9c";
-pub const PHONE: &str = "+447700900123";
-
-/// A fresh database with the notify schema migrated, and a pool on it.
-pub async fn setup() -> (TestDatabase, Pool) {
-    let db = fresh_database().await.unwrap();
-    platform::db::migrate(
-        &db.notify_url,
-        &PoolSettings::default(),
-        notify_svc::MIGRATIONS,
-    )
-    .await
-    .unwrap();
-    let pool = pool(&db);
-    (db, pool)
+pub fn redis_url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run `make test`"))
 }
 
-/// Another replica's pool.
-pub fn pool(db: &TestDatabase) -> Pool {
-    platform::db::pool(
-        &db.notify_url,
-        &PoolSettings {
-            max_size: 8,
-            ..PoolSettings::default()
-        },
-    )
-    .unwrap()
+pub async fn redis(url: &str) -> Client {
+    let settings = RedisSettings {
+        command_timeout: Duration::from_secs(2),
+        ..RedisSettings::default()
+    };
+    let client = platform::redis::connect(url, &settings).expect("redis client");
+    client.wait_for_connect().await.expect("redis connects");
+    client
 }
 
-/// Quick settings: fast polls and retries, generous leases.
-pub fn settings() -> WorkerSettings {
-    WorkerSettings {
-        workers: 2,
-        poll: Duration::from_millis(50),
-        lease: Duration::from_secs(30),
-        backoff: Backoff {
-            base: Duration::from_millis(10),
-            max: Duration::from_millis(100),
-        },
-        housekeeping: Duration::from_millis(50),
-        shutdown_grace: Duration::from_secs(5),
-        retention: Duration::from_secs(3600),
-        listen: true,
-    }
-}
-
-pub struct Running {
-    workers: Workers,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Running {
-    /// Signals shutdown and waits (bounded) until every worker stopped.
-    pub async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(15), self.workers.join())
-            .await
-            .expect("workers stop within the grace period");
-    }
-}
-
-pub fn start(
-    db: &TestDatabase,
-    pool: Pool,
-    settings: WorkerSettings,
-    sms: Option<SmsClient>,
-) -> Running {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listen = platform::db::pg_config(&db.notify_url, &PoolSettings::default()).unwrap();
-    let workers = Workers::start(pool, Some(listen), settings, sms, async {
-        let _ = stopped.await;
-    });
-    Running { workers, stop }
-}
-
-pub fn message(to: &str, text: &str) -> SmsMessage {
-    SmsMessage {
-        to: PhoneNumber::parse(to).unwrap(),
-        text: SmsText::parse(text).unwrap(),
-    }
-}
-
-pub fn sms_job(school: Uuid, key: &str) -> NewJob {
-    NewJob::sms(
-        school,
-        DedupeKey::parse(key).unwrap(),
-        message(PHONE, "Ada was absent this morning."),
-    )
-}
-
-pub async fn enqueue(pool: &Pool, job: &NewJob) -> Uuid {
-    let client = pool.get().await.unwrap();
-    match notify_svc::jobs::enqueue(&client, job).await.unwrap() {
-        notify_svc::jobs::Enqueued::Created(id) => id,
-        other => panic!("expected a new job, got {other:?}"),
-    }
-}
-
-/// Polls `check` until it holds; fails the test after `within`.
-pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+/// Waits for `check` to hold, polling, up to `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-#[derive(Debug)]
-pub struct JobRow {
-    pub status: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub leased: bool,
-    /// Seconds from now until it is due (negative: overdue).
-    pub due_in: f64,
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Where a test's events go: its Redis and its own stream registry.
+#[derive(Clone)]
+pub struct Bus {
+    pub url: String,
+    pub client: Client,
+    pub registry: String,
 }
 
-pub async fn job(db: &TestDatabase, id: Uuid) -> JobRow {
-    let c = platform::testing::connect(&db.admin_url).await.unwrap();
-    let r = c
-        .query_one(
-            "SELECT status, attempts, last_error, lease_token IS NOT NULL OR lease_owner IS NOT NULL \
-               OR lease_expires_at IS NOT NULL, EXTRACT(EPOCH FROM run_at - now())::float8 \
-             FROM notify.jobs WHERE id = $1",
-            &[&id],
+impl Bus {
+    pub async fn new(url: String) -> Self {
+        Self {
+            client: redis(&url).await,
+            url,
+            registry: format!("ev:streams:test:{}", Uuid::new_v4().simple()),
+        }
+    }
+
+    /// Registers the school's stream and appends `event` as the relay does
+    /// (fields `id`, `type`, `e`); returns the entry id.
+    pub async fn publish(&self, event: &Event) -> String {
+        let school: Uuid = event.school_id.parse().unwrap();
+        self.publish_raw(
+            school,
+            vec![
+                ("id", Value::from(event.event_id.as_str())),
+                ("type", Value::from(event.event_type.as_str())),
+                ("e", Value::Bytes(event.encode_to_vec().into())),
+            ],
         )
         .await
-        .unwrap();
-    JobRow {
-        status: r.get(0),
-        attempts: r.get(1),
-        last_error: r.get(2),
-        leased: r.get(3),
-        due_in: r.get(4),
+    }
+
+    pub async fn publish_raw(&self, school: Uuid, fields: Vec<(&str, Value)>) -> String {
+        let key = stream_key(school);
+        let _: i64 = self
+            .client
+            .sadd(self.registry.as_str(), key.as_str())
+            .await
+            .unwrap();
+        self.client
+            .xadd(key, false, None, "*", fields)
+            .await
+            .expect("XADD")
+    }
+
+    /// The entries of the school's dead-letter stream, as text fields.
+    pub async fn dead_letters(&self, school: Uuid) -> Vec<HashMap<String, Value>> {
+        let entries: Vec<(String, HashMap<String, Value>)> = self
+            .client
+            .xrange_values(
+                platform::events::dlq_key(&stream_key(school)),
+                "-",
+                "+",
+                None,
+            )
+            .await
+            .expect("XRANGE");
+        entries.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// Entries of `group` delivered but not acknowledged on the school's stream.
+    pub async fn pending(&self, school: Uuid, group: &str) -> u64 {
+        let reply: Value = self
+            .client
+            .xpending(stream_key(school), group, ())
+            .await
+            .expect("XPENDING");
+        platform::events::entry::pending_count(&reply)
     }
 }
 
-pub async fn wait_status(db: &TestDatabase, id: Uuid, status: &str) -> JobRow {
-    eventually(
-        &format!("job {id} to be {status}"),
-        Duration::from_secs(15),
-        || async { job(db, id).await.status == status },
-    )
-    .await;
-    job(db, id).await
+/// Short timings so that reclaims and dead letters happen within a test.
+pub fn test_config(db: &TestDatabase, bus: &Bus) -> Config {
+    let mut c = Config::for_database(&db.notify_url);
+    c.consumer_enabled = true;
+    c.redis_url = bus.url.clone();
+    c.events_registry = bus.registry.clone();
+    c.consumer_name = Some(format!("test-{}", Uuid::new_v4().simple()));
+    c.consumer_block_ms = 100;
+    c.consumer_claim_idle_ms = 200;
+    c.consumer_max_deliveries = 3;
+    c.consumer_discover_ms = 50;
+    c
 }
 
-pub async fn count_status(db: &TestDatabase, status: &str) -> i64 {
-    let c = platform::testing::connect(&db.admin_url).await.unwrap();
-    c.query_one(
-        "SELECT count(*) FROM notify.jobs WHERE status = $1",
-        &[&status],
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDatabase, config: &Config) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
+        }
+        let app = Application::build(config).await.expect("build notify-svc");
+        let (addr, admin_addr) = (app.local_addr(), app.admin_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            db,
+            addr,
+            admin_addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and its consumer; fails if either failed.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("stops in time")
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let c = platform::testing::connect(&self.db.admin_url)
+            .await
+            .unwrap();
+        c.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    pub async fn processed(&self) -> i64 {
+        self.count("SELECT count(*) FROM notify.processed_events")
+            .await
+    }
+
+    pub async fn wait_processed(&self, n: i64) {
+        eventually(WAIT, &format!("{n} events processed"), || async {
+            self.processed().await >= n
+        })
+        .await;
+    }
+}
+
+/// A real event envelope around `payload`, as students-svc records it.
+pub fn event(school: Uuid, event_type: &str, payload: Payload) -> Event {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Event {
+        event_id: Uuid::now_v7().to_string(),
+        school_id: school.to_string(),
+        aggregate_type: event_type.split('.').next().unwrap_or("").to_owned(),
+        aggregate_id: Uuid::now_v7().to_string(),
+        event_type: event_type.to_owned(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: now.as_secs() as i64,
+            nanos: now.subsec_nanos() as i32,
+        }),
+        actor_user_id: String::new(),
+        trace_context: HashMap::from([(
+            "traceparent".to_owned(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+        )]),
+        payload: Some(payload),
+    }
+}
+
+pub fn student_created(school: Uuid, student: Uuid, given: &str, family: &str) -> Event {
+    event(
+        school,
+        "student.created",
+        Payload::StudentCreated(ev::StudentChanged {
+            student_id: student.to_string(),
+            admission_no: format!("A-{}", &student.simple().to_string()[..8]),
+            given_name: given.into(),
+            family_name: family.into(),
+            grade_level: 5,
+            section: "A".into(),
+            status: "active".into(),
+            version: 1,
+            archived: false,
+        }),
     )
-    .await
-    .unwrap()
-    .get(0)
+}
+
+#[derive(Clone, Default)]
+pub struct Prefs {
+    pub phone: &'static str,
+    pub email: &'static str,
+    pub sms: bool,
+    pub mail: bool,
+    pub push: bool,
+    pub user_id: Option<Uuid>,
+}
+
+fn contact(p: &Prefs) -> ev::GuardianContact {
+    ev::GuardianContact {
+        phone: p.phone.into(),
+        email: p.email.into(),
+        notify_sms: p.sms,
+        notify_email: p.mail,
+        notify_push: p.push,
+        user_id: p.user_id.map(|u| u.to_string()).unwrap_or_default(),
+    }
+}
+
+pub fn guardian_created(school: Uuid, guardian: Uuid, given: &str, p: &Prefs) -> Event {
+    event(
+        school,
+        "guardian.created",
+        Payload::GuardianCreated(ev::GuardianChanged {
+            guardian_id: guardian.to_string(),
+            given_name: given.into(),
+            family_name: "Parent".into(),
+            relationship: "mother".into(),
+            contact: Some(contact(p)),
+            version: 1,
+        }),
+    )
+}
+
+pub fn link(school: Uuid, guardian: Uuid, student: Uuid, p: &Prefs, linked: bool) -> Event {
+    let l = ev::GuardianLinked {
+        guardian_id: guardian.to_string(),
+        student_id: student.to_string(),
+        relationship: "mother".into(),
+        is_primary: true,
+        contact: Some(contact(p)),
+    };
+    if linked {
+        event(school, "guardian.linked", Payload::GuardianLinked(l))
+    } else {
+        event(school, "guardian.unlinked", Payload::GuardianUnlinked(l))
+    }
+}
+
+/// An attendance write: (student, effective status) for one session.
+pub fn attendance(
+    school: Uuid,
+    course: Uuid,
+    date: &str,
+    period: u32,
+    changes: &[(Uuid, &str)],
+    overridden: bool,
+) -> Event {
+    let a = ev::AttendanceMarked {
+        course_id: course.to_string(),
+        date: date.into(),
+        period,
+        changes: changes
+            .iter()
+            .map(|(s, status)| ev::AttendanceChange {
+                student_id: s.to_string(),
+                effective_status: (*status).into(),
+                revision: 1,
+            })
+            .collect(),
+    };
+    if overridden {
+        event(
+            school,
+            "attendance.overridden",
+            Payload::AttendanceOverridden(a),
+        )
+    } else {
+        event(school, "attendance.marked", Payload::AttendanceMarked(a))
+    }
+}
+
+/// A count read as the database admin.
+pub async fn count(db: &TestDatabase, sql: &str) -> i64 {
+    let c = platform::testing::connect(&db.admin_url).await.unwrap();
+    c.query_one(sql, &[]).await.unwrap().get(0)
 }

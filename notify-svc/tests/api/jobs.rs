@@ -7,7 +7,7 @@ use notify_svc::jobs::{self, queue, DedupeKey, Enqueued, JobStatus, NewJob};
 use uuid::Uuid;
 
 use crate::{
-    helpers::*,
+    job_helpers::*,
     provider::{FakeProvider, Reply},
 };
 
@@ -226,7 +226,7 @@ async fn two_replicas_racing_over_200_jobs_deliver_each_once() {
     let a = start(&db, pool.clone(), s, Some(provider.client(SEND_TIMEOUT)));
     let b = start(
         &db,
-        crate::helpers::pool(&db),
+        crate::job_helpers::pool(&db),
         s,
         Some(provider.client(SEND_TIMEOUT)),
     );
@@ -411,7 +411,7 @@ async fn shutdown_hands_running_jobs_back_to_the_queue() {
     provider.always(Reply::Accept);
     let other = start(
         &db,
-        crate::helpers::pool(&db),
+        crate::job_helpers::pool(&db),
         settings(),
         Some(provider.client(SEND_TIMEOUT)),
     );
@@ -543,12 +543,20 @@ async fn depth_by_status_matches_the_table() {
 }
 
 #[tokio::test]
-async fn spawn_workers_runs_from_the_service_configuration() {
+async fn the_service_runs_its_workers_from_its_configuration() {
     use clap::Parser;
     let (db, pool) = setup().await;
     let provider = FakeProvider::start().await;
     let config = notify_svc::Config::parse_from([
         "notify-svc",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--consumer-enabled",
+        "false",
+        "--drain-delay-ms",
+        "0",
         "--database-url",
         &db.notify_url,
         "--sms-base-url",
@@ -560,17 +568,19 @@ async fn spawn_workers_runs_from_the_service_configuration() {
         "--jobs-workers",
         "1",
     ]);
+    let app = notify_svc::Application::build(&config).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let workers = jobs::spawn_workers(pool.clone(), &db.notify_url, &config.jobs, async {
+    let served = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
-    })
-    .unwrap();
+    }));
     let id = enqueue(&pool, &sms_job(Uuid::new_v4(), "configured")).await;
     wait_status(&db, id, "succeeded").await;
     let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(15), workers.join())
+    tokio::time::timeout(Duration::from_secs(15), served)
         .await
-        .expect("workers stop");
+        .expect("service stops")
+        .unwrap()
+        .unwrap();
     assert_eq!(provider.count(), 1);
     assert_eq!(
         provider.received()[0].authorization.as_deref(),

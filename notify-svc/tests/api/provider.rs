@@ -134,7 +134,7 @@ impl FakeProvider {
     pub fn client(&self, timeout: Duration) -> notify_svc::sms::SmsClient {
         notify_svc::sms::SmsClient::new(
             &self.base_url,
-            secrecy::SecretString::from(crate::helpers::API_KEY.to_owned()),
+            secrecy::SecretString::from(crate::job_helpers::API_KEY.to_owned()),
             "Schoolhouse".into(),
             timeout,
         )

@@ -6,7 +6,7 @@ use notify_svc::sms::SendError;
 use uuid::Uuid;
 
 use crate::{
-    helpers::{message, PHONE},
+    job_helpers::{message, PHONE},
     provider::{FakeProvider, Reply},
 };
 

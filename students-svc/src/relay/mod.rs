@@ -11,12 +11,22 @@
 //! 3. append each school's rows with one atomic script call (EVALSHA);
 //! 4. stamp `published_at` and commit.
 //!
+//! Before a school's first publish, and again every `register_every`, its
+//! stream key is added to the registry set ([`STREAM_REGISTRY`], SADD), so
+//! consumers find every stream without KEYS/SCAN. Registering again after
+//! a while heals a registry that a Redis failover lost.
+//!
 //! A crash or a Redis failure between 3 and 4 rolls the transaction back, so
 //! the rows are published again: consumers see a duplicate (same event id),
 //! never a gap. While Redis is away the outbox grows; it drains when Redis
 //! returns. Published rows are deleted after the retention period.
 
-use std::{collections::BTreeMap, future::Future, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
@@ -30,10 +40,7 @@ use uuid::Uuid;
 /// Namespace of the relay's advisory locks (`pg_try_advisory_xact_lock(ns, key)`).
 const LOCK_NAMESPACE: i32 = 0x5348_4f42; // "SHOB"
 
-/// The stream a school's events are published to.
-pub fn stream_key(school_id: Uuid) -> String {
-    format!("ev:{{school:{school_id}}}")
-}
+pub use platform::events::{stream_key, STREAM_REGISTRY};
 
 #[derive(Clone, Copy, Debug)]
 pub struct RelaySettings {
@@ -45,6 +52,8 @@ pub struct RelaySettings {
     pub retention: Duration,
     /// Approximate length each school's stream is trimmed to.
     pub stream_maxlen: u64,
+    /// A school's stream is registered again after this long.
+    pub register_every: Duration,
 }
 
 impl Default for RelaySettings {
@@ -54,6 +63,7 @@ impl Default for RelaySettings {
             poll: Duration::from_millis(20),
             retention: Duration::from_secs(3 * 24 * 3600),
             stream_maxlen: 100_000,
+            register_every: Duration::from_secs(60),
         }
     }
 }
@@ -85,6 +95,8 @@ pub struct Relay {
     redis: Client,
     script: Script,
     settings: RelaySettings,
+    /// When each school's stream was last registered by this process.
+    registered: Arc<Mutex<HashMap<Uuid, Instant>>>,
 }
 
 impl Relay {
@@ -94,6 +106,7 @@ impl Relay {
             redis,
             script: Script::from_lua(include_str!("publish.lua")),
             settings,
+            registered: Arc::default(),
         }
     }
 
@@ -174,8 +187,35 @@ impl Relay {
         Ok(rows.len())
     }
 
+    /// SADDs the streams of `schools` not registered within
+    /// `register_every`, in one call, before anything is appended to them.
+    async fn register(&self, schools: impl Iterator<Item = Uuid>) -> Result<(), RelayError> {
+        let now = Instant::now();
+        let due: Vec<Uuid> = {
+            let seen = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+            schools
+                .filter(|s| {
+                    seen.get(s)
+                        .is_none_or(|at| now.duration_since(*at) >= self.settings.register_every)
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = due.iter().map(|s| stream_key(*s)).collect();
+        self.redis.sadd::<i64, _, _>(STREAM_REGISTRY, keys).await?;
+        let mut seen = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+        for s in due {
+            seen.insert(s, now);
+        }
+        Ok(())
+    }
+
     /// One script call per school, concurrently; each is atomic and ordered.
     async fn publish(&self, rows: &[Row]) -> Result<(), RelayError> {
+        let schools: BTreeSet<Uuid> = rows.iter().map(|r| r.school_id).collect();
+        self.register(schools.into_iter()).await?;
         let mut by_school: BTreeMap<Uuid, Vec<Value>> = BTreeMap::new();
         for r in rows {
             let args = by_school

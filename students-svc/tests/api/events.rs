@@ -14,7 +14,7 @@ use platform::testing::PrivateRedis;
 use prost::Message;
 use proto::events::v1::{event::Payload, Event};
 use proto::students::v1 as pb;
-use students_svc::relay::{stream_key, Relay, RelaySettings};
+use students_svc::relay::{stream_key, Relay, RelaySettings, STREAM_REGISTRY};
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with, student, with_caller, TestApp};
@@ -407,4 +407,64 @@ async fn published_rows_are_pruned_after_the_retention_period() {
     assert_eq!(relay.backlog().await.unwrap().0, 0);
     assert_eq!(relay.prune().await.unwrap(), 4);
     assert_eq!(app.count("outbox").await, 0);
+}
+
+async fn registered(client: &Client, school: Uuid) -> bool {
+    client
+        .sismember(STREAM_REGISTRY, stream_key(school))
+        .await
+        .expect("SISMEMBER")
+}
+
+/// Consumers find streams through the registry: the relay adds a school's
+/// stream before publishing to it, remembers that it did (the set is not
+/// written per batch), and registers again after `register_every`, which
+/// heals a registry lost in a failover.
+async fn relay_registers_each_stream(url: String) {
+    let app = spawn_app().await;
+    let client = redis(&url).await;
+    let admin = app.school("ev-registry").await;
+    let pool = platform::db::pool(&app.db.students_url, &PoolSettings::default()).unwrap();
+    let register_every = Duration::from_secs(2);
+    let relay = Relay::new(
+        pool,
+        client.clone(),
+        RelaySettings {
+            register_every,
+            ..RelaySettings::default()
+        },
+    );
+    assert!(!registered(&client, admin.school_id).await);
+    let first = tokio::time::Instant::now();
+    assert!(relay.step().await.unwrap() > 0);
+    let registered_by = tokio::time::Instant::now();
+    assert!(registered(&client, admin.school_id).await, "registered");
+
+    // A failover lost the member: within `register_every` the relay does not
+    // send it again (not per batch)...
+    let _: i64 = client
+        .srem(STREAM_REGISTRY, stream_key(admin.school_id))
+        .await
+        .unwrap();
+    create_many(&app, &admin, "R", 1).await;
+    assert_eq!(relay.step().await.unwrap(), 1);
+    if first.elapsed() < register_every {
+        assert!(!registered(&client, admin.school_id).await, "not per batch");
+    }
+
+    // ...and once it has passed, the next publish registers it again.
+    tokio::time::sleep_until(registered_by + register_every).await;
+    create_many(&app, &admin, "S", 1).await;
+    assert_eq!(relay.step().await.unwrap(), 1);
+    assert!(registered(&client, admin.school_id).await, "healed");
+}
+
+#[tokio::test]
+async fn relay_registers_each_stream_standalone() {
+    relay_registers_each_stream(redis_url("REDIS_STANDALONE_URL")).await;
+}
+
+#[tokio::test]
+async fn relay_registers_each_stream_cluster() {
+    relay_registers_each_stream(redis_url("REDIS_CLUSTER_URL")).await;
 }

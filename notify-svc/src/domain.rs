@@ -1,0 +1,159 @@
+//! Event payloads parsed into the types the projection and alerts accept
+//! (parse at the edge: repository functions never see raw strings).
+
+use chrono::NaiveDate;
+use proto::events::v1 as ev;
+use uuid::Uuid;
+
+/// A payload that cannot be what students-svc sends.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct BadPayload {
+    field: &'static str,
+    reason: &'static str,
+}
+
+fn bad(field: &'static str, reason: &'static str) -> BadPayload {
+    BadPayload { field, reason }
+}
+
+pub fn id(field: &'static str, raw: &str) -> Result<Uuid, BadPayload> {
+    raw.parse().map_err(|_| bad(field, "not a UUID"))
+}
+
+fn optional_id(field: &'static str, raw: &str) -> Result<Option<Uuid>, BadPayload> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        id(field, raw).map(Some)
+    }
+}
+
+fn optional_text(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// How to reach a guardian and on which channels they want to be told.
+#[derive(Clone, Debug, Default)]
+pub struct Contact {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub sms: bool,
+    pub email_wanted: bool,
+    pub push: bool,
+    pub user_id: Option<Uuid>,
+}
+
+impl TryFrom<Option<&ev::GuardianContact>> for Contact {
+    type Error = BadPayload;
+    fn try_from(c: Option<&ev::GuardianContact>) -> Result<Self, BadPayload> {
+        let Some(c) = c else {
+            return Ok(Self::default());
+        };
+        Ok(Self {
+            phone: optional_text(&c.phone),
+            email: optional_text(&c.email),
+            sms: c.notify_sms,
+            email_wanted: c.notify_email,
+            push: c.notify_push,
+            user_id: optional_id("contact.user_id", &c.user_id)?,
+        })
+    }
+}
+
+/// A guardian snapshot (`guardian.created` / `guardian.updated`).
+#[derive(Clone, Debug)]
+pub struct Guardian {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub contact: Contact,
+    pub version: i64,
+}
+
+impl TryFrom<&ev::GuardianChanged> for Guardian {
+    type Error = BadPayload;
+    fn try_from(g: &ev::GuardianChanged) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("guardian_id", &g.guardian_id)?,
+            given_name: g.given_name.clone(),
+            family_name: g.family_name.clone(),
+            contact: g.contact.as_ref().try_into()?,
+            version: g.version,
+        })
+    }
+}
+
+/// A guardian↔student link (`guardian.linked` / `guardian.unlinked`).
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub guardian_id: Uuid,
+    pub student_id: Uuid,
+    pub relationship: String,
+    pub is_primary: bool,
+    pub contact: Contact,
+}
+
+impl TryFrom<&ev::GuardianLinked> for Link {
+    type Error = BadPayload;
+    fn try_from(l: &ev::GuardianLinked) -> Result<Self, BadPayload> {
+        Ok(Self {
+            guardian_id: id("guardian_id", &l.guardian_id)?,
+            student_id: id("student_id", &l.student_id)?,
+            relationship: l.relationship.clone(),
+            is_primary: l.is_primary,
+            contact: l.contact.as_ref().try_into()?,
+        })
+    }
+}
+
+/// A student's name as of `version`.
+#[derive(Clone, Debug)]
+pub struct Student {
+    pub id: Uuid,
+    pub given_name: String,
+    pub family_name: String,
+    pub version: i64,
+}
+
+impl TryFrom<&ev::StudentChanged> for Student {
+    type Error = BadPayload;
+    fn try_from(s: &ev::StudentChanged) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("student_id", &s.student_id)?,
+            given_name: s.given_name.clone(),
+            family_name: s.family_name.clone(),
+            version: s.version,
+        })
+    }
+}
+
+/// The students an attendance write left absent in one course session.
+#[derive(Clone, Debug)]
+pub struct Absences {
+    pub course_id: Uuid,
+    pub date: NaiveDate,
+    /// 0: the day's session; 1-12: a period.
+    pub period: u32,
+    pub students: Vec<Uuid>,
+}
+
+impl TryFrom<&ev::AttendanceMarked> for Absences {
+    type Error = BadPayload;
+    fn try_from(a: &ev::AttendanceMarked) -> Result<Self, BadPayload> {
+        let students = a
+            .changes
+            .iter()
+            .filter(|c| c.effective_status == "absent")
+            .map(|c| id("changes.student_id", &c.student_id))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            course_id: id("course_id", &a.course_id)?,
+            date: NaiveDate::parse_from_str(&a.date, "%Y-%m-%d")
+                .map_err(|_| bad("date", "not YYYY-MM-DD"))?,
+            period: a.period,
+            students,
+        })
+    }
+}

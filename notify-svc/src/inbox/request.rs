@@ -1,0 +1,138 @@
+//! Inbox requests parsed at the edge.
+
+use chrono::{DateTime, Utc};
+use proto::notify::v1 as pb;
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+pub const DEFAULT_PAGE: u32 = 25;
+pub const MAX_PAGE: u32 = 100;
+pub const MAX_MARK: usize = 100;
+
+/// Position after the last notification of a page (newest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}|{}", self.created_at.timestamp_micros(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, ServiceError> {
+        use base64::Engine;
+        let bad = || ServiceError::invalid("page.cursor", "cursor is not one this server issued");
+        if raw.len() > 256 {
+            return Err(bad());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| bad())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad())?;
+        let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        Ok(Self {
+            created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+            id: Uuid::parse_str(id).map_err(|_| bad())?,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct ListRequest {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+    pub unread_only: bool,
+}
+
+impl TryFrom<pb::ListMyNotificationsRequest> for ListRequest {
+    type Error = ServiceError;
+    fn try_from(r: pb::ListMyNotificationsRequest) -> Result<Self, ServiceError> {
+        let page = r.page.unwrap_or_default();
+        let limit = match page.limit {
+            0 => DEFAULT_PAGE,
+            n @ 1..=MAX_PAGE => n,
+            _ => {
+                return Err(ServiceError::invalid(
+                    "page.limit",
+                    format!("must be between 1 and {MAX_PAGE}"),
+                ))
+            }
+        };
+        let after = match page.cursor.as_str() {
+            "" => None,
+            c => Some(Cursor::decode(c)?),
+        };
+        Ok(Self {
+            limit,
+            after,
+            unread_only: r.unread_only,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct MarkRead {
+    pub ids: Vec<Uuid>,
+}
+
+impl TryFrom<pb::MarkNotificationsReadRequest> for MarkRead {
+    type Error = ServiceError;
+    fn try_from(r: pb::MarkNotificationsReadRequest) -> Result<Self, ServiceError> {
+        if r.ids.is_empty() || r.ids.len() > MAX_MARK {
+            return Err(ServiceError::invalid(
+                "ids",
+                format!("must hold 1 to {MAX_MARK} ids"),
+            ));
+        }
+        let mut ids = Vec::with_capacity(r.ids.len());
+        for (i, raw) in r.ids.iter().enumerate() {
+            let id = Uuid::parse_str(raw)
+                .map_err(|_| ServiceError::invalid(format!("ids[{i}]"), "must be a UUID"))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(Self { ids })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let c = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_763_000_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(Cursor::decode("not base64!").is_err());
+        assert!(Cursor::decode("MTIzfG5vdC1hLXV1aWQ").is_err());
+        assert!(Cursor::decode(&"A".repeat(300)).is_err());
+    }
+
+    #[test]
+    fn limits_and_ids_are_checked() {
+        let req = |limit| pb::ListMyNotificationsRequest {
+            page: Some(proto::common::v1::PageRequest {
+                limit,
+                cursor: String::new(),
+            }),
+            unread_only: false,
+        };
+        assert_eq!(ListRequest::try_from(req(0)).unwrap().limit, DEFAULT_PAGE);
+        assert!(ListRequest::try_from(req(MAX_PAGE + 1)).is_err());
+        let mark = |ids: Vec<String>| MarkRead::try_from(pb::MarkNotificationsReadRequest { ids });
+        assert!(mark(vec![]).is_err());
+        assert!(mark(vec!["x".into()]).is_err());
+        let id = Uuid::now_v7().to_string();
+        assert_eq!(mark(vec![id.clone(), id]).unwrap().ids.len(), 1);
+    }
+}

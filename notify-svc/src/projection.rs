@@ -1,0 +1,120 @@
+//! The projection of guardians, their links and student names, written on
+//! the consumer's transaction. Snapshots carry students-svc's version, so a
+//! redelivered or reordered older snapshot never overwrites a newer one.
+
+use deadpool_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::domain::{Contact, Guardian, Link, Student};
+
+/// The guardian as of its snapshot (newer versions win).
+pub async fn guardian(tx: &Transaction<'_>, school: Uuid, g: &Guardian) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO guardians (school_id, guardian_id, given_name, family_name, phone, email, \
+               notify_sms, notify_email, notify_push, user_id, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (school_id, guardian_id) DO UPDATE SET \
+               given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
+               phone = EXCLUDED.phone, email = EXCLUDED.email, notify_sms = EXCLUDED.notify_sms, \
+               notify_email = EXCLUDED.notify_email, notify_push = EXCLUDED.notify_push, \
+               user_id = EXCLUDED.user_id, version = EXCLUDED.version \
+             WHERE guardians.version < EXCLUDED.version",
+        )
+        .await?;
+    let c = &g.contact;
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &g.id,
+            &g.given_name,
+            &g.family_name,
+            &c.phone,
+            &c.email,
+            &c.sms,
+            &c.email_wanted,
+            &c.push,
+            &c.user_id,
+            &g.version,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Links a guardian to a student. A link seen before its guardian's
+/// snapshot (a retried snapshot) records the link's contact at version 0.
+pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "WITH guardian AS ( \
+               INSERT INTO guardians (school_id, guardian_id, phone, email, notify_sms, \
+                 notify_email, notify_push, user_id, version) \
+               VALUES ($1, $2, $5, $6, $7, $8, $9, $10, 0) \
+               ON CONFLICT (school_id, guardian_id) DO NOTHING) \
+             INSERT INTO guardian_students (school_id, student_id, guardian_id, relationship, is_primary) \
+             VALUES ($1, $3, $2, $4, $11) \
+             ON CONFLICT (school_id, student_id, guardian_id) DO UPDATE SET \
+               relationship = EXCLUDED.relationship, is_primary = EXCLUDED.is_primary",
+        )
+        .await?;
+    let Contact {
+        phone,
+        email,
+        sms,
+        email_wanted,
+        push,
+        user_id,
+    } = &l.contact;
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &l.guardian_id,
+            &l.student_id,
+            &l.relationship,
+            phone,
+            email,
+            sms,
+            email_wanted,
+            push,
+            user_id,
+            &l.is_primary,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn unlink(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "DELETE FROM guardian_students \
+             WHERE school_id = $1 AND student_id = $2 AND guardian_id = $3",
+        )
+        .await?;
+    tx.execute(&stmt, &[&school, &l.student_id, &l.guardian_id])
+        .await?;
+    Ok(())
+}
+
+/// The student's name as of its snapshot (newer versions win).
+pub async fn student(tx: &Transaction<'_>, school: Uuid, s: &Student) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO students (school_id, student_id, given_name, family_name, version) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (school_id, student_id) DO UPDATE SET \
+               given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
+               version = EXCLUDED.version \
+             WHERE students.version < EXCLUDED.version",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&school, &s.id, &s.given_name, &s.family_name, &s.version],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Builds the server: migrate, pool, bind, and the event consumer. Tests
+//! call this with port 0.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use platform::{
+    db::{self, Migration},
+    events::Consumer,
+};
+use tokio::net::TcpListener;
+
+use crate::{config::Config, handler::NotifyHandler};
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "absence_alerts",
+        sql: include_str!("../migrations/0002_absence_alerts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "jobs",
+        sql: include_str!("../migrations/0003_jobs.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "inbox",
+        sql: include_str!("../migrations/0004_inbox.sql"),
+    },
+];
+
+pub struct Application {
+    listener: TcpListener,
+    admin: TcpListener,
+    pool: deadpool_postgres::Pool,
+    drain_delay: Duration,
+    consumer: Option<Consumer<NotifyHandler>>,
+    /// Started in `run_until`, stopped (unfinished jobs handed back) on
+    /// shutdown.
+    jobs: JobsStart,
+}
+
+struct JobsStart {
+    database_url: String,
+    config: crate::jobs::JobsConfig,
+    realtime: fred::prelude::Client,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let settings = config.pool_settings();
+        db::migrate(config.database_url(), &settings, MIGRATIONS).await?;
+        let pool = db::pool(config.database_url(), &settings)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let admin = platform::metrics::bind_admin(config.admin_listen).await?;
+        let consumer = if config.consumer_enabled {
+            // Its own Redis client, connecting in the background: the
+            // service starts without Redis and catches up when it returns.
+            Some(Consumer::new(
+                &config.redis_url,
+                &config.redis_settings(),
+                pool.clone(),
+                NotifyHandler,
+                config.consumer_settings(),
+            )?)
+        } else {
+            tracing::warn!("event consumer disabled: no absence alerts");
+            None
+        };
+        // Validated now, so a bad jobs or SMS setting fails start-up.
+        config.jobs.settings()?;
+        config.jobs.sms.client()?;
+        let jobs = JobsStart {
+            database_url: config.database_url().to_owned(),
+            config: config.jobs.clone(),
+            // Publishes `push` jobs; connects in the background.
+            realtime: platform::redis::connect(&config.redis_url, &config.redis_settings())?,
+        };
+        Ok(Self {
+            listener,
+            admin,
+            pool,
+            drain_delay: Duration::from_millis(config.drain_delay_ms),
+            consumer,
+            jobs,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then reports NOT_SERVING, stops the
+    /// consumer (the event being applied finishes) and lets calls drain.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (reporter, health) = platform::grpc::health().await;
+        tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
+        let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
+        let admin = platform::metrics::Admin::spawn(self.admin, move || {
+            let s = pool.status();
+            let gauge = |state: &'static str, v: usize| {
+                metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
+            };
+            gauge("max", s.max_size);
+            gauge("open", s.size);
+            gauge("idle", s.available);
+            gauge("waiting", s.waiting);
+            handle.render()
+        });
+        let (stop_consumer, consumer_stopped) = tokio::sync::watch::channel(false);
+        let consumer = self.consumer.map(|c| {
+            let mut stopped = consumer_stopped.clone();
+            tokio::spawn(c.run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }))
+        });
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let workers = crate::jobs::spawn_workers(
+            self.pool.clone(),
+            &self.jobs.database_url,
+            &self.jobs.config,
+            Some(self.jobs.realtime.clone()),
+            async move {
+                let mut stopped = jobs_stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        )?;
+        let signal = async {
+            shutdown.await;
+            // New events wait for another replica (or the next start);
+            // running jobs finish or go back to the queue.
+            let _ = stop_consumer.send(true);
+            let _ = stop_jobs.send(true);
+        };
+        let served = tonic::transport::Server::builder()
+            .trace_fn(platform::grpc::request_span)
+            .layer(platform::metrics::GrpcMetricsLayer)
+            .add_service(health)
+            .add_service(
+                proto::notify::v1::notification_service_server::NotificationServiceServer::new(
+                    crate::inbox::InboxApi::new(self.pool.clone()),
+                ),
+            )
+            .serve_with_incoming_shutdown(
+                platform::grpc::incoming(self.listener),
+                platform::grpc::drain_on(signal, reporter, &[], self.drain_delay),
+            )
+            .await
+            .context("gRPC server failed");
+        let _ = stop_consumer.send(true);
+        if let Some(consumer) = consumer {
+            if tokio::time::timeout(Duration::from_secs(10), consumer)
+                .await
+                .is_err()
+            {
+                tracing::warn!("event consumer did not stop in time");
+            }
+        }
+        let _ = stop_jobs.send(true);
+        workers.join().await;
+        admin.stop().await;
+        served
+    }
+}

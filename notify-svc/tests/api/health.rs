@@ -1,0 +1,78 @@
+//! notify-svc starts on a fresh database, migrates its own schema (only its
+//! own), reports SERVING on the standard health service and serves metrics.
+
+use notify_svc::{config::Config, Application};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn migrates_its_schema_and_serves_health() {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let config = Config::for_database(&db.notify_url);
+    let app = TestApp::spawn(db.clone(), &config).await;
+
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    let text = platform::testing::scrape(app.admin_addr).await.unwrap();
+    assert!(
+        text.contains("db_pool_connections{state=\"max\"}"),
+        "{text}"
+    );
+
+    let admin = platform::testing::connect(&db.admin_url).await.unwrap();
+    let tables: Vec<String> = admin
+        .query(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables \
+             WHERE table_schema IN ('students', 'analytics', 'notify') ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "notify.guardian_students",
+            "notify.guardians",
+            "notify.jobs",
+            "notify.notifications",
+            "notify.processed_events",
+            "notify.schema_migrations",
+            "notify.students",
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_start_on_a_migrated_database_is_a_no_op() {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let config = Config::for_database(&db.notify_url);
+    drop(Application::build(&config).await.unwrap());
+    let app = Application::build(&config).await.unwrap();
+    drop(app);
+    let admin = platform::testing::connect(&db.admin_url).await.unwrap();
+    let versions: i64 = admin
+        .query_one("SELECT count(*) FROM notify.schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, notify_svc::MIGRATIONS.len() as i64);
+}

@@ -1,0 +1,39 @@
+//! Domain events on Redis Streams (design.md §3 "Events").
+//!
+//! students-svc's relay appends each school's events to `ev:{school:<id>}`
+//! and registers that key in the set [`STREAM_REGISTRY`], so consumers find
+//! every stream without `KEYS`/`SCAN`. A service consumes them with a
+//! [`Consumer`]: one consumer group per service, one consumer per replica.
+//! The service's schema needs the inbox table
+//! `processed_events (event_id uuid PRIMARY KEY)`.
+//!
+//! - [`keys`]: stream, dead-letter and registry keys (one slot per school).
+//! - [`entry`]: a stream entry as read, and its decoding.
+//! - [`consumer`]: discovery, reads, reclaims, one transaction per event.
+//! - [`dlq`]: the dead-letter move (XADD + XACK in one script call).
+
+pub mod consumer;
+pub mod dlq;
+pub mod entry;
+pub mod keys;
+
+use std::future::Future;
+
+pub use consumer::{Consumer, ConsumerSettings};
+pub use keys::{dlq_key, stream_key, STREAM_REGISTRY};
+pub use proto::events::v1::Event;
+
+/// Applies one decoded event on the consumer's transaction. The consumer has
+/// already recorded the event id in the inbox on that transaction, and
+/// commits (then acknowledges) only when this returns `Ok`; an error rolls
+/// everything back and leaves the entry pending, to be redelivered.
+///
+/// Implementations skip payloads they do not know (returning `Ok`), and must
+/// touch only the event's school: `event.school_id` is the stream's school.
+pub trait Handler: Send + Sync + 'static {
+    fn apply(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        event: &Event,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}

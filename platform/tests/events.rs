@@ -1,0 +1,150 @@
+//! The generic event consumer with a handler of its own: on shutdown it
+//! finishes the event being applied, commits and acknowledges it, and
+//! starts no other (those stay pending for another replica).
+
+use std::{sync::Arc, time::Duration};
+
+use deadpool_postgres::Transaction;
+use fred::{prelude::*, types::Value};
+use platform::{
+    db::PoolSettings,
+    events::{stream_key, Consumer, ConsumerSettings, Event, Handler},
+    redis::RedisSettings,
+};
+use prost::Message;
+use tokio::sync::{Notify, Semaphore};
+use uuid::Uuid;
+
+/// Records each event, then waits for a permit: the test holds the first
+/// event mid-apply while it asks the consumer to stop.
+struct Gate {
+    entered: Arc<Notify>,
+    release: Arc<Semaphore>,
+}
+
+impl Handler for Gate {
+    async fn apply(&self, tx: &Transaction<'_>, event: &Event) -> anyhow::Result<()> {
+        let id: Uuid = event.event_id.parse()?;
+        tx.execute("INSERT INTO applied (event_id) VALUES ($1)", &[&id])
+            .await?;
+        self.entered.notify_one();
+        self.release.acquire().await?.forget();
+        Ok(())
+    }
+}
+
+fn event(school: Uuid) -> Event {
+    Event {
+        event_id: Uuid::now_v7().to_string(),
+        school_id: school.to_string(),
+        event_type: "student.created".into(),
+        ..Event::default()
+    }
+}
+
+async fn shutdown_finishes_the_current_event_and_starts_no_other(url: String) {
+    const WAIT: Duration = Duration::from_secs(20);
+    let db = platform::testing::fresh_database().await.unwrap();
+    let sql = platform::testing::connect(&db.notify_url).await.unwrap();
+    sql.batch_execute(
+        "CREATE TABLE processed_events (event_id uuid PRIMARY KEY); \
+         CREATE TABLE applied (event_id uuid PRIMARY KEY);",
+    )
+    .await
+    .unwrap();
+    let settings = RedisSettings {
+        command_timeout: Duration::from_secs(2),
+        ..RedisSettings::default()
+    };
+    let redis = platform::redis::connect(&url, &settings).unwrap();
+    redis.wait_for_connect().await.unwrap();
+    let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
+    let school = Uuid::now_v7();
+    let key = stream_key(school);
+    let _: i64 = redis.sadd(registry.as_str(), key.as_str()).await.unwrap();
+    for e in [event(school), event(school)] {
+        let _: String = redis
+            .xadd(
+                key.as_str(),
+                false,
+                None,
+                "*",
+                vec![
+                    ("id", Value::from(e.event_id.as_str())),
+                    ("type", Value::from(e.event_type.as_str())),
+                    ("e", Value::Bytes(e.encode_to_vec().into())),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+
+    let gate = Gate {
+        entered: Arc::new(Notify::new()),
+        release: Arc::new(Semaphore::new(0)),
+    };
+    let (entered, release) = (gate.entered.clone(), gate.release.clone());
+    let consumer = Consumer::new(
+        &url,
+        &settings,
+        platform::db::pool(&db.notify_url, &PoolSettings::default()).unwrap(),
+        gate,
+        ConsumerSettings {
+            block: Duration::from_millis(100),
+            discover_every: Duration::from_millis(10),
+            registry,
+            ..ConsumerSettings::new("shutdown-test", "c1")
+        },
+    )
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut task = tokio::spawn(consumer.run(async {
+        let _ = stopped.await;
+    }));
+    tokio::time::timeout(WAIT, entered.notified())
+        .await
+        .expect("the first event is being applied");
+    stop.send(()).unwrap();
+    tokio::task::yield_now().await;
+    assert!(!task.is_finished(), "waits for the event being applied");
+    release.add_permits(10);
+    tokio::time::timeout(WAIT, &mut task)
+        .await
+        .expect("stops once the event is done")
+        .unwrap();
+
+    let count = |table: &'static str| {
+        let sql = &sql;
+        async move {
+            sql.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(count("applied").await, 1, "the current event committed");
+    assert_eq!(count("processed_events").await, 1);
+    let pending: Value = redis
+        .xpending(key.as_str(), "shutdown-test", ())
+        .await
+        .unwrap();
+    assert_eq!(
+        platform::events::entry::pending_count(&pending),
+        1,
+        "the first acknowledged, the second never started"
+    );
+}
+
+fn url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run `make test`"))
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_current_event_and_starts_no_other_standalone() {
+    shutdown_finishes_the_current_event_and_starts_no_other(url("REDIS_STANDALONE_URL")).await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_current_event_and_starts_no_other_cluster() {
+    shutdown_finishes_the_current_event_and_starts_no_other(url("REDIS_CLUSTER_URL")).await;
+}
