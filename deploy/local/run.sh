@@ -52,6 +52,7 @@ export STUDENTS_LISTEN="127.0.0.1:$GRPC_BASE_PORT"
 export ANALYTICS_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 1))"
 export NOTIFY_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 2))"
 export STUDENTS_URL="http://$STUDENTS_LISTEN"
+export NOTIFY_URL="http://$NOTIFY_LISTEN"
 export GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT"
 # Admin listeners (Prometheus /metrics): GATEWAY_PORT+1000 for the gateway,
 # +1001..+1003 for students, analytics, notify (9080-9083 for `make run`).
