@@ -189,3 +189,37 @@ pub async fn timed<F: std::future::Future>(name: &'static str, statement: F) -> 
     }
     out
 }
+
+/// A database failure as the services' error types see it: load or an
+/// outage (retryable, UNAVAILABLE) or anything else (a bug: INTERNAL).
+#[derive(Debug)]
+pub enum Failure {
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // A statement_timeout cancellation is load and a lost or refused
+        // connection is an outage: both are retryable, not bugs.
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) || e.is_closed() || io
+        {
+            return Self::Unavailable;
+        }
+        Self::Internal(e.into())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Failure {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Timeout(_) => {
+                metrics::counter!("db_pool_timeouts_total").increment(1);
+                Self::Unavailable
+            }
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => Self::Internal(other.into()),
+        }
+    }
+}

@@ -42,29 +42,24 @@ impl ServiceError {
     }
 }
 
+impl From<platform::db::Failure> for ServiceError {
+    fn from(f: platform::db::Failure) -> Self {
+        match f {
+            platform::db::Failure::Unavailable => Self::Unavailable,
+            platform::db::Failure::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for ServiceError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Timeout(_) => {
-                metrics::counter!("db_pool_timeouts_total").increment(1);
-                Self::Unavailable
-            }
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => Self::Internal(other.into()),
-        }
+        platform::db::Failure::from(e).into()
     }
 }
 
 impl From<tokio_postgres::Error> for ServiceError {
     fn from(e: tokio_postgres::Error) -> Self {
-        // A statement_timeout cancellation is load and a lost or refused
-        // connection is an outage: both are retryable, not bugs.
-        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-        if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) || e.is_closed() || io
-        {
-            return Self::Unavailable;
-        }
-        Self::Internal(e.into())
+        platform::db::Failure::from(e).into()
     }
 }
 
