@@ -150,7 +150,7 @@ async fn walk(
         let page = list(api, c, limit, &cursor, unread_only).await.unwrap();
         assert_eq!(page.unread, unread, "the badge is the same on every page");
         sizes.push(page.notifications.len());
-        ids.extend(page.notifications.iter().map(|n| id_of(n)));
+        ids.extend(page.notifications.iter().map(id_of));
         cursor = page.page.unwrap_or_default().next_cursor;
         if cursor.is_empty() {
             return (ids, sizes);
@@ -392,7 +392,7 @@ async fn bad_input_is_invalid_argument_naming_the_field_and_marks_nothing() {
     let before = read_count(&app).await;
 
     let err = list(&mut api, &me, 101, "", false).await.unwrap_err();
-    assert_eq!(bad_field(&err), "page.limit");
+    assert_eq!(bad_field(&err), "limit");
     // A cursor of another shape, or base64 of the wrong content.
     for forged in [
         "not a cursor",
@@ -401,7 +401,7 @@ async fn bad_input_is_invalid_argument_naming_the_field_and_marks_nothing() {
         &"A".repeat(300),
     ] {
         let err = list(&mut api, &me, 2, forged, false).await.unwrap_err();
-        assert_eq!(bad_field(&err), "page.cursor", "{forged}");
+        assert_eq!(bad_field(&err), "cursor", "{forged}");
         assert!(!err.message().contains("base64"), "{err:?}");
     }
 
