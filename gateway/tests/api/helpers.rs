@@ -23,7 +23,7 @@ pub struct TestGateway {
     _gateway: Instance,
 }
 
-fn init_logs() {
+pub fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
         platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
     }
@@ -35,11 +35,19 @@ pub fn redis_url() -> String {
 
 /// Starts students-svc in-process (port 0) on a fresh database.
 pub async fn spawn_students(db: &TestDatabase) -> (String, oneshot::Sender<()>) {
-    let app = students_svc::startup::Application::build(
-        &students_svc::config::Config::for_database(&db.students_url),
-    )
+    spawn_students_with(&students_svc::config::Config::for_database(
+        &db.students_url,
+    ))
     .await
-    .expect("build students-svc");
+}
+
+/// Starts students-svc in-process with `config` (its relay on, say).
+pub async fn spawn_students_with(
+    config: &students_svc::config::Config,
+) -> (String, oneshot::Sender<()>) {
+    let app = students_svc::startup::Application::build(config)
+        .await
+        .expect("build students-svc");
     let url = format!("http://{}", app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
@@ -118,6 +126,16 @@ pub async fn spawn_configured(tweak: impl FnOnce(&mut Config)) -> TestGateway {
     let (students_url, stop_students) = spawn_students(&db).await;
     let mut config = Config::for_tests(students_url, redis_url());
     tweak(&mut config);
+    gateway_for(db, config, stop_students).await
+}
+
+/// A gateway with `config` in front of an already running students-svc
+/// (stopped with the gateway) on `db`; returns once it is ready.
+pub async fn gateway_for(
+    db: TestDatabase,
+    config: Config,
+    stop_students: oneshot::Sender<()>,
+) -> TestGateway {
     let gateway = spawn_instance(config.clone());
     wait_ready(&gateway.base).await;
     TestGateway {

@@ -14,6 +14,7 @@ mod grades;
 mod guardian_reads;
 mod guardians;
 mod import;
+mod notifications;
 mod plumbing;
 mod ratelimit;
 mod rollout;

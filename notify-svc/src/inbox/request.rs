@@ -26,7 +26,9 @@ impl Cursor {
 
     pub fn decode(raw: &str) -> Result<Self, ServiceError> {
         use base64::Engine;
-        let bad = || ServiceError::invalid("page.cursor", "cursor is not one this server issued");
+        // Fields are named as the HTTP query names them (as in students-svc),
+        // so the gateway's problem names what the client sent.
+        let bad = || ServiceError::invalid("cursor", "cursor is not one this server issued");
         if raw.len() > 256 {
             return Err(bad());
         }
@@ -59,7 +61,7 @@ impl TryFrom<pb::ListMyNotificationsRequest> for ListRequest {
             n @ 1..=MAX_PAGE => n,
             _ => {
                 return Err(ServiceError::invalid(
-                    "page.limit",
+                    "limit",
                     format!("must be between 1 and {MAX_PAGE}"),
                 ))
             }
