@@ -167,8 +167,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
                 if n > 0 {
                     let expected = match schema {
                         "students" => students_svc::startup::MIGRATIONS.len() as i64,
-                        // init, absence alerts, jobs, inbox.
-                        "notify" => 4,
+                        "notify" => notify_svc::MIGRATIONS.len() as i64,
                         _ => 1,
                     };
                     assert_eq!(n, expected, "{schema}");

@@ -15,7 +15,7 @@ use tonic_types::StatusExt;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
-use crate::pgcount::StatementCounter;
+use platform::testing::pgcount::StatementCounter;
 
 /// A notification as inserted: who it is for and when.
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,6 @@ mod helpers;
 mod inbox;
 mod job_helpers;
 mod jobs;
-mod pgcount;
 mod projection;
 mod provider;
 mod sms_client;

@@ -169,5 +169,6 @@ pub async fn assert_health_only(
         .expect("server stopped cleanly");
 }
 
+pub mod pgcount;
 mod redis;
 pub use redis::{PrivateRedis, PrivateRedisCluster};

@@ -7,7 +7,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::pgcount::StatementCounter;
 
 fn day(d: u32) -> Option<common::Date> {
     Some(common::Date {
@@ -639,7 +638,7 @@ async fn daily_rollups_count_effective_statuses_over_a_bounded_range() {
 /// students: counted on the wire by a proxy in front of Postgres.
 #[tokio::test]
 async fn marking_runs_a_fixed_number_of_statements_whatever_the_class_size() {
-    let counter = StatementCounter::start().await;
+    let counter = crate::pgcount::counter().await;
     let app = spawn_app_with(|c| {
         let url = counter.url(c.database_url());
         c.database_url = secrecy::SecretString::from(url);
@@ -679,7 +678,7 @@ async fn marking_runs_a_fixed_number_of_statements_whatever_the_class_size() {
 /// Reads run the same statements whatever the page or class size.
 #[tokio::test]
 async fn lists_and_reads_run_a_fixed_number_of_statements() {
-    let counter = StatementCounter::start().await;
+    let counter = crate::pgcount::counter().await;
     let app = spawn_app_with(|c| {
         let url = counter.url(c.database_url());
         c.database_url = secrecy::SecretString::from(url);

@@ -9,7 +9,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::pgcount::StatementCounter;
 
 type Res<T> = Result<T, tonic::Status>;
 
@@ -986,7 +985,7 @@ async fn students_see_only_their_own_grades_and_only_once_published() {
 /// students: counted on the wire by a proxy in front of Postgres.
 #[tokio::test]
 async fn grading_runs_a_fixed_number_of_statements_whatever_the_class_size() {
-    let counter = StatementCounter::start().await;
+    let counter = crate::pgcount::counter().await;
     let app = spawn_app_with(|c| {
         let url = counter.url(c.database_url());
         c.database_url = secrecy::SecretString::from(url);

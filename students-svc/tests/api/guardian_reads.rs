@@ -11,7 +11,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::pgcount::StatementCounter;
 
 fn day(d: u32) -> Option<common::Date> {
     Some(common::Date {
@@ -410,7 +409,7 @@ async fn a_linked_child_with_nothing_recorded_reads_empty() {
 /// with an invoice's lines), whatever the number of children.
 #[tokio::test]
 async fn guardian_reads_check_the_link_in_the_read() {
-    let counter = StatementCounter::start().await;
+    let counter = crate::pgcount::counter().await;
     let app = spawn_app_with(|c| {
         let url = counter.url(c.database_url());
         c.database_url = secrecy::SecretString::from(url);

@@ -70,7 +70,7 @@ async fn seed(app: &TestApp, admin: &Caller) {
 
 /// Starts students-svc behind the statement counter, with a seeded school.
 async fn seeded() -> (StatementCounter, TestApp, Caller) {
-    let counter = StatementCounter::start().await;
+    let counter = crate::pgcount::counter().await;
     let app = spawn_app_with(|c| {
         let url = counter.url(c.database_url());
         c.database_url = secrecy::SecretString::from(url);

@@ -1,8 +1,7 @@
 //! A TCP proxy in front of Postgres that counts the statements its clients
 //! run: every simple `Query` and every extended-protocol `Execute` message
-//! from a client is one statement. Tests point notify-svc at it to prove an
-//! operation's statement count does not grow with its input. (A copy of
-//! students-svc's: test crates cannot share modules.)
+//! from a client is one statement. Tests point a service at it to prove an
+//! operation's statement count does not grow with its input.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
