@@ -148,3 +148,112 @@ async fn shutdown_finishes_the_current_event_and_starts_no_other_standalone() {
 async fn shutdown_finishes_the_current_event_and_starts_no_other_cluster() {
     shutdown_finishes_the_current_event_and_starts_no_other(url("REDIS_CLUSTER_URL")).await;
 }
+
+/// Entries read together are applied in one transaction and acknowledged
+/// with one XACK; an event the relay published twice into the same read is
+/// applied once.
+async fn a_read_applies_together_and_once(url: String) {
+    const WAIT: Duration = Duration::from_secs(20);
+    let db = platform::testing::fresh_database().await.unwrap();
+    let sql = platform::testing::connect(&db.notify_url).await.unwrap();
+    sql.batch_execute(
+        "CREATE TABLE processed_events (event_id uuid PRIMARY KEY); \
+         CREATE TABLE applied (event_id uuid PRIMARY KEY);",
+    )
+    .await
+    .unwrap();
+    let settings = RedisSettings {
+        command_timeout: Duration::from_secs(2),
+        ..RedisSettings::default()
+    };
+    let redis = platform::redis::connect(&url, &settings).unwrap();
+    redis.wait_for_connect().await.unwrap();
+    let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
+    let school = Uuid::now_v7();
+    let key = stream_key(school);
+    let _: i64 = redis.sadd(registry.as_str(), key.as_str()).await.unwrap();
+    let (a, b, c) = (event(school), event(school), event(school));
+    // `applied` has a primary key: applying `a` twice would fail the batch.
+    for e in [&a, &b, &a, &c] {
+        let _: String = redis
+            .xadd(
+                key.as_str(),
+                false,
+                None,
+                "*",
+                vec![
+                    ("id", Value::from(e.event_id.as_str())),
+                    ("type", Value::from(e.event_type.as_str())),
+                    ("e", Value::Bytes(e.encode_to_vec().into())),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let gate = Gate {
+        entered: Arc::new(Notify::new()),
+        release: Arc::new(Semaphore::new(100)),
+    };
+    let consumer = Consumer::new(
+        &url,
+        &settings,
+        platform::db::pool(&db.notify_url, &PoolSettings::default()).unwrap(),
+        gate,
+        ConsumerSettings {
+            block: Duration::from_millis(100),
+            discover_every: Duration::from_millis(10),
+            registry,
+            ..ConsumerSettings::new("batch-test", "c1")
+        },
+    )
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(consumer.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let pending: Value = redis
+            .xpending(key.as_str(), "batch-test", ())
+            .await
+            .unwrap_or(Value::Null);
+        let applied: i64 = sql
+            .query_one("SELECT count(*) FROM applied", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if applied == 3 && platform::events::entry::pending_count(&pending) == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "applied {applied}, pending {pending:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
+    let ids: Vec<String> = sql
+        .query(
+            "SELECT event_id::text FROM processed_events ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut expected = vec![a.event_id, b.event_id, c.event_id];
+    expected.sort();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn a_read_applies_together_and_once_standalone() {
+    a_read_applies_together_and_once(url("REDIS_STANDALONE_URL")).await;
+}
+
+#[tokio::test]
+async fn a_read_applies_together_and_once_cluster() {
+    a_read_applies_together_and_once(url("REDIS_CLUSTER_URL")).await;
+}

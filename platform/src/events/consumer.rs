@@ -14,7 +14,10 @@
 //!    concurrently without BLOCK and an empty round waits `block`;
 //! 4. **apply** each entry: decode, then in ONE Postgres transaction insert
 //!    its event id into `processed_events` (a duplicate is a no-op) and run
-//!    the [`Handler`]; commit, then XACK. A handler error rolls back and
+//!    the [`Handler`]; commit, then XACK. A read of several fresh entries of
+//!    one stream is applied the same way in one transaction for all of them
+//!    (one commit, one XACK), falling back to entry by entry when any is
+//!    redelivered, undecodable or fails. A handler error rolls back and
 //!    leaves the entry pending, so it is reclaimed and retried; on delivery
 //!    `max_deliveries + 1`, or at once when undecodable, it goes to the
 //!    dead-letter stream instead.
@@ -447,6 +450,16 @@ impl<H: Handler> Consumer<H> {
     {
         let mut handled = 0;
         for (stream, entries, counts) in batch {
+            if self.stopping() {
+                return Ok(handled);
+            }
+            if let Some(n) = self
+                .handle_together(&stream, &entries, &counts, between)
+                .await?
+            {
+                handled += n;
+                continue;
+            }
             for entry in entries {
                 if self.stopping() {
                     return Ok(handled);
@@ -458,6 +471,127 @@ impl<H: Handler> Consumer<H> {
             }
         }
         Ok(handled)
+    }
+
+    /// The common case under load, in one transaction and one XACK for a
+    /// whole read of one stream: every entry is on its first delivery and
+    /// decodes. The inbox rows go in with one INSERT (duplicates skipped),
+    /// the handler runs for each new event in stream order, then one COMMIT
+    /// and one XACK of all the ids: a commit (a WAL flush) per read rather
+    /// than per event. `None` when the batch must go entry by entry: some
+    /// entry is redelivered or undecodable (dead-letter bookkeeping is per
+    /// entry), or the handler failed (rolled back; the per-entry path then
+    /// applies the others and leaves only the failing one pending).
+    async fn handle_together<F, Fut>(
+        &self,
+        stream: &str,
+        entries: &[Entry],
+        counts: &HashMap<String, u64>,
+        between: &F,
+    ) -> anyhow::Result<Option<usize>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        if entries.len() < 2
+            || entries
+                .iter()
+                .any(|e| counts.get(&e.id).is_some_and(|n| *n > 1))
+        {
+            return Ok(None);
+        }
+        let school = school_of(stream);
+        let mut decoded = Vec::with_capacity(entries.len());
+        for e in entries {
+            match e.decode(school) {
+                Ok(d) => decoded.push(d),
+                Err(_) => return Ok(None),
+            }
+        }
+        let mut client = self.pool.get().await.context("database pool")?;
+        let tx = client.transaction().await?;
+        let inbox = tx
+            .prepare_cached(
+                "INSERT INTO processed_events (event_id) SELECT unnest($1::uuid[]) \
+                 ON CONFLICT DO NOTHING RETURNING event_id",
+            )
+            .await?;
+        let ids: Vec<Uuid> = decoded.iter().map(|(id, _)| *id).collect();
+        let mut new: BTreeSet<Uuid> = tx
+            .query(&inbox, &[&ids])
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        // Whether each entry is applied now: the first of its id that is new
+        // (the relay may have published one event twice into the same read).
+        let fresh: Vec<bool> = decoded.iter().map(|(id, _)| new.remove(id)).collect();
+        // On shutdown the event in hand finishes and no other starts: only
+        // the entries before `done` commit and are acknowledged.
+        let mut done = 0;
+        for ((id, event), fresh) in decoded.iter().zip(&fresh) {
+            if done > 0 && self.stopping() {
+                break;
+            }
+            done += 1;
+            if !fresh {
+                continue;
+            }
+            let span = tracing::info_span!(
+                "event.apply",
+                otel.kind = "consumer",
+                event.id = %id,
+                event.type = %event.event_type,
+                school.id = %event.school_id,
+                consumer.group = %self.settings.group,
+                deliveries = 1u64,
+                batch = entries.len(),
+                trace.id = tracing::field::Empty,
+            );
+            crate::telemetry::adopt_parent(&span, &event.trace_context);
+            if let Err(e) = self.handler.apply(&tx, event).instrument(span).await {
+                tracing::info!(
+                    stream,
+                    error = format!("{e:#}"),
+                    "a batched event failed; applying the batch entry by entry"
+                );
+                return Ok(None);
+            }
+        }
+        // Inbox rows this transaction inserted for events it did not apply
+        // (stopped early) must go, or their redelivery would look done.
+        let unapplied: Vec<Uuid> = decoded
+            .iter()
+            .zip(&fresh)
+            .skip(done)
+            .filter(|(_, f)| **f)
+            .map(|((id, _), _)| *id)
+            .collect();
+        if !unapplied.is_empty() {
+            let forget = tx
+                .prepare_cached("DELETE FROM processed_events WHERE event_id = ANY($1)")
+                .await?;
+            tx.execute(&forget, &[&unapplied]).await?;
+        }
+        tx.commit().await?;
+        if fresh[..done].contains(&true) {
+            between().await?;
+        }
+        let entry_ids: Vec<&str> = entries[..done].iter().map(|e| e.id.as_str()).collect();
+        self.redis
+            .xack::<i64, _, _, _>(stream, self.settings.group.as_str(), entry_ids)
+            .await
+            .context("XACK")?;
+        for ((_, event), fresh) in decoded.iter().zip(fresh).take(done) {
+            if fresh {
+                metrics::histogram!("event_consumer_lag_seconds", "group" => self.settings.group.clone())
+                    .record(lag(event).as_secs_f64());
+                count(&event.event_type, Outcome::Applied);
+            } else {
+                count(&event.event_type, Outcome::Duplicate);
+            }
+        }
+        Ok(Some(done))
     }
 
     async fn handle<F, Fut>(
