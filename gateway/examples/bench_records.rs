@@ -5,6 +5,8 @@
 //!    of `--class-size` enrolled students, set up first) mark whole sessions
 //!    concurrently, one `PUT /courses/{id}/attendance/{date}` after another,
 //!    each with fresh statuses, for `--seconds`: rps and latency percentiles.
+//!    Then paced (`--pace-ms`): every teacher at the same instant each
+//!    period, and again spread evenly over the period.
 //! 2. Import: one CSV of `--import-rows` students into a school of its own:
 //!    wall time of the request.
 //! 3. Outbox publish lag under that load: the p50/p99 of students-svc's
@@ -177,6 +179,7 @@ async fn teacher(
     class: &Class,
     until: Instant,
     pace: Option<Duration>,
+    offset: Duration,
 ) -> Result<(Vec<u32>, u64)> {
     let http = Client::builder()
         .pool_max_idle_per_host(1)
@@ -186,7 +189,7 @@ async fn teacher(
     let (mut latencies, mut errors) = (Vec::new(), 0u64);
     let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
     let mut day = 0u64;
-    let mut next = Instant::now();
+    let mut next = Instant::now() + offset;
     while Instant::now() < until {
         if let Some(pace) = pace {
             // Open loop: the schedule does not wait for slow answers, so
@@ -232,16 +235,34 @@ async fn teacher(
     Ok((latencies, errors))
 }
 
+/// How paced teachers line up: all at the same instant every period (the
+/// worst case of "concurrent": a burst of one session per teacher at once),
+/// or spread evenly over the period (the same rate as a steady stream).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phases {
+    Together,
+    Staggered,
+}
+
 /// All teachers marking for `--seconds`, back to back or paced; the figures.
-async fn marking(args: &Args, classes: &[Class], pace: Option<Duration>) -> Result<Value> {
+async fn marking(
+    args: &Args,
+    classes: &[Class],
+    pace: Option<Duration>,
+    phases: Phases,
+) -> Result<Value> {
     let started = Instant::now();
     let until = started + Duration::from_secs(args.seconds);
     let base = args.base.as_str();
+    let offset = |n: usize| match (pace, phases) {
+        (Some(p), Phases::Staggered) => p * n as u32 / classes.len().max(1) as u32,
+        _ => Duration::ZERO,
+    };
     let results = futures::future::join_all(
         classes
             .iter()
             .enumerate()
-            .map(|(n, c)| teacher(n, base, c, until, pace)),
+            .map(|(n, c)| teacher(n, base, c, until, pace, offset(n))),
     )
     .await;
     let secs = started.elapsed().as_secs_f64();
@@ -256,6 +277,7 @@ async fn marking(args: &Args, classes: &[Class], pace: Option<Duration>) -> Resu
     Ok(json!({
         "teachers": args.teachers, "class_size": args.class_size,
         "pace_ms": pace.map(|p| p.as_millis() as u64),
+        "staggered": phases == Phases::Staggered,
         "requests": l.len(), "duration_s": secs, "rps": l.len() as f64 / secs,
         "errors": errors,
         "latency_ms": {"p50": percentile(l, 50.0), "p95": percentile(l, 95.0),
@@ -431,17 +453,25 @@ async fn main() -> Result<()> {
         "records: {} teachers marking for {} s",
         args.teachers, args.seconds
     );
-    let closed = marking(&args, &classes, None).await?;
+    let closed = marking(&args, &classes, None, Phases::Together).await?;
     let after_closed = settled(&http, &metrics, lag).await;
+    let pace = Duration::from_millis(args.pace_ms);
     let (paced, after_paced) = if args.pace_ms > 0 {
         eprintln!(
-            "records: the same, one request per teacher every {} ms",
+            "records: the same, one request per teacher every {} ms, all at once",
             args.pace_ms
         );
-        let p = marking(&args, &classes, Some(Duration::from_millis(args.pace_ms))).await?;
+        let p = marking(&args, &classes, Some(pace), Phases::Together).await?;
         (Some(p), settled(&http, &metrics, lag).await)
     } else {
         (None, after_closed.clone())
+    };
+    let (staggered, after_staggered) = if args.pace_ms > 0 {
+        eprintln!("records: the same rate, teachers spread over the period");
+        let p = marking(&args, &classes, Some(pace), Phases::Staggered).await?;
+        (Some(p), settled(&http, &metrics, lag).await)
+    } else {
+        (None, after_paced.clone())
     };
 
     eprintln!("records: importing {} rows", args.import_rows);
@@ -452,12 +482,14 @@ async fn main() -> Result<()> {
         "scenario": "records",
         "attendance": closed,
         "attendance_paced": paced,
+        "attendance_staggered": staggered,
         "import": imported,
         "outbox": lag_between(&start, &end),
         "outbox_phases": {
             "attendance": lag_between(&start, &after_closed),
             "attendance_paced": (args.pace_ms > 0).then(|| lag_between(&after_closed, &after_paced)),
-            "import": lag_between(&after_paced, &end),
+            "attendance_staggered": (args.pace_ms > 0).then(|| lag_between(&after_paced, &after_staggered)),
+            "import": lag_between(&after_staggered, &end),
         },
     });
     println!("{line}");
