@@ -42,42 +42,84 @@ fn event(school: Uuid) -> Event {
     }
 }
 
+/// A fresh database with the inbox and an `applied` table, a Redis client,
+/// and one school's stream registered in a registry of the test's own.
+struct Fixture {
+    db: platform::testing::TestDatabase,
+    sql: tokio_postgres::Client,
+    settings: RedisSettings,
+    redis: Client,
+    registry: String,
+    school: Uuid,
+    key: String,
+}
+
+impl Fixture {
+    async fn new(url: &str) -> Self {
+        let db = platform::testing::fresh_database().await.unwrap();
+        let sql = platform::testing::connect(&db.notify_url).await.unwrap();
+        sql.batch_execute(
+            "CREATE TABLE processed_events (event_id uuid PRIMARY KEY); \
+             CREATE TABLE applied (event_id uuid PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+        let settings = RedisSettings {
+            command_timeout: Duration::from_secs(2),
+            ..RedisSettings::default()
+        };
+        let redis = platform::redis::connect(url, &settings).unwrap();
+        redis.wait_for_connect().await.unwrap();
+        let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
+        let school = Uuid::now_v7();
+        let key = stream_key(school);
+        let _: i64 = redis.sadd(registry.as_str(), key.as_str()).await.unwrap();
+        Self {
+            db,
+            sql,
+            settings,
+            redis,
+            registry,
+            school,
+            key,
+        }
+    }
+
+    /// Appends the events to the school's stream as the relay does.
+    async fn publish(&self, events: &[&Event]) {
+        for e in events {
+            let _: String = self
+                .redis
+                .xadd(
+                    self.key.as_str(),
+                    false,
+                    None,
+                    "*",
+                    vec![
+                        ("id", Value::from(e.event_id.as_str())),
+                        ("type", Value::from(e.event_type.as_str())),
+                        ("e", Value::Bytes(e.encode_to_vec().into())),
+                    ],
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
 async fn shutdown_finishes_the_current_event_and_starts_no_other(url: String) {
     const WAIT: Duration = Duration::from_secs(20);
-    let db = platform::testing::fresh_database().await.unwrap();
-    let sql = platform::testing::connect(&db.notify_url).await.unwrap();
-    sql.batch_execute(
-        "CREATE TABLE processed_events (event_id uuid PRIMARY KEY); \
-         CREATE TABLE applied (event_id uuid PRIMARY KEY);",
-    )
-    .await
-    .unwrap();
-    let settings = RedisSettings {
-        command_timeout: Duration::from_secs(2),
-        ..RedisSettings::default()
-    };
-    let redis = platform::redis::connect(&url, &settings).unwrap();
-    redis.wait_for_connect().await.unwrap();
-    let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
-    let school = Uuid::now_v7();
-    let key = stream_key(school);
-    let _: i64 = redis.sadd(registry.as_str(), key.as_str()).await.unwrap();
-    for e in [event(school), event(school)] {
-        let _: String = redis
-            .xadd(
-                key.as_str(),
-                false,
-                None,
-                "*",
-                vec![
-                    ("id", Value::from(e.event_id.as_str())),
-                    ("type", Value::from(e.event_type.as_str())),
-                    ("e", Value::Bytes(e.encode_to_vec().into())),
-                ],
-            )
-            .await
-            .unwrap();
-    }
+    let fx = Fixture::new(&url).await;
+    fx.publish(&[&event(fx.school), &event(fx.school)]).await;
+    let Fixture {
+        db,
+        sql,
+        settings,
+        redis,
+        registry,
+        key,
+        ..
+    } = fx;
 
     let gate = Gate {
         entered: Arc::new(Notify::new()),
@@ -154,42 +196,19 @@ async fn shutdown_finishes_the_current_event_and_starts_no_other_cluster() {
 /// applied once.
 async fn a_read_applies_together_and_once(url: String) {
     const WAIT: Duration = Duration::from_secs(20);
-    let db = platform::testing::fresh_database().await.unwrap();
-    let sql = platform::testing::connect(&db.notify_url).await.unwrap();
-    sql.batch_execute(
-        "CREATE TABLE processed_events (event_id uuid PRIMARY KEY); \
-         CREATE TABLE applied (event_id uuid PRIMARY KEY);",
-    )
-    .await
-    .unwrap();
-    let settings = RedisSettings {
-        command_timeout: Duration::from_secs(2),
-        ..RedisSettings::default()
-    };
-    let redis = platform::redis::connect(&url, &settings).unwrap();
-    redis.wait_for_connect().await.unwrap();
-    let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
-    let school = Uuid::now_v7();
-    let key = stream_key(school);
-    let _: i64 = redis.sadd(registry.as_str(), key.as_str()).await.unwrap();
-    let (a, b, c) = (event(school), event(school), event(school));
+    let fx = Fixture::new(&url).await;
+    let (a, b, c) = (event(fx.school), event(fx.school), event(fx.school));
     // `applied` has a primary key: applying `a` twice would fail the batch.
-    for e in [&a, &b, &a, &c] {
-        let _: String = redis
-            .xadd(
-                key.as_str(),
-                false,
-                None,
-                "*",
-                vec![
-                    ("id", Value::from(e.event_id.as_str())),
-                    ("type", Value::from(e.event_type.as_str())),
-                    ("e", Value::Bytes(e.encode_to_vec().into())),
-                ],
-            )
-            .await
-            .unwrap();
-    }
+    fx.publish(&[&a, &b, &a, &c]).await;
+    let Fixture {
+        db,
+        sql,
+        settings,
+        redis,
+        registry,
+        key,
+        ..
+    } = fx;
     let gate = Gate {
         entered: Arc::new(Notify::new()),
         release: Arc::new(Semaphore::new(100)),
