@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "grades",
         sql: include_str!("../migrations/0006_grades.sql"),
     },
+    Migration {
+        version: 7,
+        name: "attendance_write_path",
+        sql: include_str!("../migrations/0007_attendance_write_path.sql"),
+    },
 ];
 
 pub struct Application {

@@ -307,7 +307,7 @@ async fn office_overrides_are_kept_apart_from_the_teachers_mark() {
     let trail: Vec<(String, String, Uuid, i32)> = db
         .query(
             "SELECT kind, status, actor, revision FROM students.attendance_audit \
-             WHERE student_id = $1 ORDER BY id",
+             WHERE student_id = $1 ORDER BY revision",
             &[&Uuid::parse_str(a).unwrap()],
         )
         .await
@@ -390,6 +390,43 @@ async fn entries_for_students_not_enrolled_fail_the_whole_request() {
     .await
     .unwrap_err();
     assert_eq!(violations(&err), ["entries[0].student_id"]);
+}
+
+/// Attendance refers to students, courses and users without foreign keys
+/// (see migration 0007): the database refuses to delete any of them, even
+/// for a superuser, so a marked row can never point at nothing.
+#[tokio::test]
+async fn parents_of_attendance_rows_can_never_be_deleted() {
+    let app = spawn_app().await;
+    let k = class(&app, "north", 1).await;
+    mark(
+        &app,
+        &k.tess,
+        marks(&k.course.id, 23, vec![entry(&k.students[0], S::Absent)]),
+    )
+    .await
+    .unwrap();
+    let db = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    for (table, id) in [
+        ("students", k.students[0].as_str()),
+        ("courses", k.course.id.as_str()),
+        ("users", &k.tess.user_id.to_string()),
+    ] {
+        let err = db
+            .execute(
+                &format!("DELETE FROM students.{table} WHERE id = $1"),
+                &[&Uuid::parse_str(id).unwrap()],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::RESTRICT_VIOLATION),
+            "{table}: {err:?}"
+        );
+    }
+    assert_eq!(app.count("students").await, 1);
+    assert_eq!(app.count("attendance").await, 1);
 }
 
 #[tokio::test]
