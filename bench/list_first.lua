@@ -2,18 +2,20 @@
 -- (admin token of that school). File: $BENCH_WORK/tokens.txt.
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local c = require("common")
-local tokens
-local headers = {}
+local requests
 
 setup = c.setup
 done = c.done
 
 function init(args)
   c.seed()
-  tokens = c.tokens()
+  requests = {}
+  for i, token in ipairs(c.tokens()) do
+    requests[i] = wrk.format("GET", "/api/v1/students?limit=25", { Authorization = token })
+  end
 end
 
+-- Pre-built in init (see get_student.lua).
 function request()
-  headers["Authorization"] = tokens[math.random(#tokens)]
-  return wrk.format("GET", "/api/v1/students?limit=25", headers)
+  return requests[math.random(#requests)]
 end

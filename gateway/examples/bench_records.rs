@@ -173,10 +173,31 @@ async fn class(
     })
 }
 
+/// Where a teacher is in their term: carried from one phase to the next,
+/// so every phase marks sessions never marked before (restarting would
+/// make a later phase replay the same statuses onto the same sessions:
+/// no-op requests that write nothing and publish nothing).
+struct Term {
+    rng: StdRng,
+    sessions: u64,
+}
+
+impl Term {
+    fn new(n: usize) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(0xa77e + n as u64),
+            sessions: 0,
+        }
+    }
+}
+
+/// Periods a day: a teacher marks periods 1-8 of a school day, then the next day's.
+const PERIODS: u64 = 8;
+
 async fn teacher(
-    n: usize,
     base: &str,
     class: &Class,
+    term: &mut Term,
     until: Instant,
     pace: Option<Duration>,
     offset: Duration,
@@ -185,10 +206,8 @@ async fn teacher(
         .pool_max_idle_per_host(1)
         .timeout(Duration::from_secs(5))
         .build()?;
-    let mut rng = StdRng::seed_from_u64(0xa77e + n as u64);
     let (mut latencies, mut errors) = (Vec::new(), 0u64);
     let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).context("date")?;
-    let mut day = 0u64;
     let mut next = Instant::now() + offset;
     while Instant::now() < until {
         if let Some(pace) = pace {
@@ -197,10 +216,11 @@ async fn teacher(
             tokio::time::sleep_until(next.into()).await;
             next += pace;
         }
-        // School days in turn, so most requests write new rows and some
-        // correct earlier ones, as a term goes.
-        let date = first + chrono::Days::new(day % 120);
-        day += 1;
+        // A new session every request: 40 first marks, the common write.
+        let date = first + chrono::Days::new(term.sessions / PERIODS);
+        let period = term.sessions % PERIODS + 1;
+        term.sessions += 1;
+        let rng = &mut term.rng;
         let entries: Vec<Value> = class
             .students
             .iter()
@@ -216,7 +236,7 @@ async fn teacher(
         let started = Instant::now();
         let r = http
             .put(format!(
-                "{base}/api/v1/courses/{}/attendance/{date}",
+                "{base}/api/v1/courses/{}/attendance/{date}?period={period}",
                 class.course
             ))
             .bearer_auth(&class.token)
@@ -248,6 +268,7 @@ enum Phases {
 async fn marking(
     args: &Args,
     classes: &[Class],
+    terms: &mut [Term],
     pace: Option<Duration>,
     phases: Phases,
 ) -> Result<Value> {
@@ -261,8 +282,9 @@ async fn marking(
     let results = futures::future::join_all(
         classes
             .iter()
+            .zip(terms.iter_mut())
             .enumerate()
-            .map(|(n, c)| teacher(n, base, c, until, pace, offset(n))),
+            .map(|(n, (c, t))| teacher(base, c, t, until, pace, offset(n))),
     )
     .await;
     let secs = started.elapsed().as_secs_f64();
@@ -448,12 +470,13 @@ async fn main() -> Result<()> {
     // The lag histogram is scraped around each phase, so each phase's
     // figures are its own (the import's 10,000 events in one commit must not
     // hide, or be hidden by, the attendance writes').
+    let mut terms: Vec<Term> = (0..classes.len()).map(Term::new).collect();
     let start = settled(&http, &metrics, lag).await;
     eprintln!(
         "records: {} teachers marking for {} s",
         args.teachers, args.seconds
     );
-    let closed = marking(&args, &classes, None, Phases::Together).await?;
+    let closed = marking(&args, &classes, &mut terms, None, Phases::Together).await?;
     let after_closed = settled(&http, &metrics, lag).await;
     let pace = Duration::from_millis(args.pace_ms);
     let (paced, after_paced) = if args.pace_ms > 0 {
@@ -461,14 +484,14 @@ async fn main() -> Result<()> {
             "records: the same, one request per teacher every {} ms, all at once",
             args.pace_ms
         );
-        let p = marking(&args, &classes, Some(pace), Phases::Together).await?;
+        let p = marking(&args, &classes, &mut terms, Some(pace), Phases::Together).await?;
         (Some(p), settled(&http, &metrics, lag).await)
     } else {
         (None, after_closed.clone())
     };
     let (staggered, after_staggered) = if args.pace_ms > 0 {
         eprintln!("records: the same rate, teachers spread over the period");
-        let p = marking(&args, &classes, Some(pace), Phases::Staggered).await?;
+        let p = marking(&args, &classes, &mut terms, Some(pace), Phases::Staggered).await?;
         (Some(p), settled(&http, &metrics, lag).await)
     } else {
         (None, after_paced.clone())
