@@ -102,7 +102,7 @@ fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     match format {
         LogFormat::Json => fmt::layer()
             .json()
@@ -116,6 +116,30 @@ where
             .with_target(true)
             .with_filter(filter)
             .boxed(),
+    }
+}
+
+/// tokio-postgres logs every statement's parameters at debug: student
+/// names, guardians' phone numbers, password hashes. A broad
+/// `RUST_LOG=debug` must not write those into logs, so it is capped at info
+/// unless `RUST_LOG` names `tokio_postgres` itself (a deliberate choice).
+fn log_filter(rust_log: Option<&str>) -> EnvFilter {
+    let spec = rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("info");
+    let filter = EnvFilter::try_new(spec).unwrap_or_else(|e| {
+        eprintln!("invalid RUST_LOG ({e}); logging at info");
+        EnvFilter::new("info")
+    });
+    if spec.contains("tokio_postgres") {
+        filter
+    } else {
+        filter.add_directive(
+            "tokio_postgres=info"
+                .parse()
+                .expect("a valid static directive"),
+        )
     }
 }
 
@@ -178,5 +202,53 @@ impl Extractor for Headers<'_> {
     }
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::{layer::SubscriberExt, Layer};
+
+    use super::log_filter;
+
+    /// Whether an event of `target` at `level` would be logged under `rust_log`.
+    fn logs(rust_log: Option<&str>, target: &str, level: Level) -> bool {
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::sink)
+                .with_filter(log_filter(rust_log)),
+        );
+        tracing::subscriber::with_default(subscriber, || match (target, level) {
+            ("tokio_postgres::query", Level::DEBUG) => {
+                tracing::enabled!(target: "tokio_postgres::query", Level::DEBUG)
+            }
+            ("students_svc", Level::DEBUG) => {
+                tracing::enabled!(target: "students_svc", Level::DEBUG)
+            }
+            ("students_svc", Level::INFO) => tracing::enabled!(target: "students_svc", Level::INFO),
+            _ => unreachable!("not a case of these tests"),
+        })
+    }
+
+    #[test]
+    fn statement_parameters_stay_out_of_logs_unless_asked_for_by_name() {
+        assert!(logs(Some("debug"), "students_svc", Level::DEBUG));
+        assert!(!logs(Some("debug"), "tokio_postgres::query", Level::DEBUG));
+        assert!(!logs(
+            Some("students_svc=debug,info"),
+            "tokio_postgres::query",
+            Level::DEBUG
+        ));
+        assert!(logs(
+            Some("info,tokio_postgres=debug"),
+            "tokio_postgres::query",
+            Level::DEBUG
+        ));
+        // Unset, blank or invalid: info.
+        for spec in [None, Some(" "), Some("=oops=")] {
+            assert!(logs(spec, "students_svc", Level::INFO), "{spec:?}");
+            assert!(!logs(spec, "students_svc", Level::DEBUG), "{spec:?}");
+        }
     }
 }
