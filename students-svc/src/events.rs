@@ -9,6 +9,7 @@ use chrono::Utc;
 use deadpool_postgres::GenericClient;
 use prost::Message;
 use proto::events::v1::{self as ev, event::Payload};
+use tokio_postgres::Statement;
 use uuid::Uuid;
 
 use crate::convert::timestamp;
@@ -83,6 +84,33 @@ pub async fn record_all<C: GenericClient>(
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    let stmt = prepare(c).await?;
+    insert(c, &stmt, origin, events).await
+}
+
+/// The outbox INSERT, prepared (cached per connection).
+pub async fn prepare<C: GenericClient>(c: &C) -> Result<Statement, ServiceError> {
+    Ok(c.prepare_cached(
+        // clock_timestamp(), not now(): the event is written at the end
+        // of its transaction, so this is close to the commit, and the
+        // publish lag measured from it is the relay's, not the change's.
+        "INSERT INTO outbox (event_id, school_id, event_type, payload, created_at) \
+         SELECT e, $2, t, p, clock_timestamp() \
+         FROM unnest($1::uuid[], $3::text[], $4::bytea[]) \
+         WITH ORDINALITY AS x(e, t, p, n) ORDER BY n",
+    )
+    .await?)
+}
+
+/// Inserts `events` with the statement of [`prepare`]. Encodes them, then
+/// sends the INSERT when first polled: nothing in between waits, which
+/// [`platform::db::Pipelined::commit`] relies on.
+pub async fn insert<C: GenericClient>(
+    c: &C,
+    stmt: &Statement,
+    origin: Origin,
+    events: Vec<Pending>,
+) -> Result<Vec<Uuid>, ServiceError> {
     let now = Utc::now();
     let trace = trace_context();
     let n = events.len();
@@ -108,18 +136,7 @@ pub async fn record_all<C: GenericClient>(
         types.push(e.event_type);
         payloads.push(msg.encode_to_vec());
     }
-    let stmt = c
-        .prepare_cached(
-            // clock_timestamp(), not now(): the event is written at the end
-            // of its transaction, so this is close to the commit, and the
-            // publish lag measured from it is the relay's, not the change's.
-            "INSERT INTO outbox (event_id, school_id, event_type, payload, created_at) \
-             SELECT e, $2, t, p, clock_timestamp() \
-             FROM unnest($1::uuid[], $3::text[], $4::bytea[]) \
-             WITH ORDINALITY AS x(e, t, p, n) ORDER BY n",
-        )
-        .await?;
-    c.execute(&stmt, &[&ids, &origin.school_id, &types, &payloads])
+    c.execute(stmt, &[&ids, &origin.school_id, &types, &payloads])
         .await?;
     Ok(ids)
 }

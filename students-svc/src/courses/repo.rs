@@ -893,13 +893,13 @@ async fn select_session<C: GenericClient>(
     )
 }
 
-/// Marks (or overrides) a whole session in four round trips whatever the
-/// class size: BEGIN; the course, access and enrolment check pipelined with
-/// the upsert (its audit rows and the session read back in the same
-/// statement); at most one outbox INSERT; COMMIT. The upsert runs before its
-/// check has answered (one round trip less on the busiest write path); when
-/// the check fails the transaction is rolled back, so nothing is written. An
-/// entry for a student not enrolled fails the whole request, naming its index.
+/// Marks (or overrides) a whole session in two round trips whatever the
+/// class size: BEGIN with the course, access and enrolment check and the
+/// upsert (its audit rows and the session read back in the same statement);
+/// then the outbox INSERT (when anything changed) with COMMIT. The upsert
+/// runs before its check has answered; when the check fails the
+/// transaction is rolled back, so nothing is written. An entry for a
+/// student not enrolled fails the whole request, naming its index.
 pub async fn mark_attendance(
     pool: &Pool,
     school_id: Uuid,
@@ -909,10 +909,10 @@ pub async fn mark_attendance(
     m: &Marks,
 ) -> Result<Vec<AttendanceRow>, ServiceError> {
     platform::db::timed("mark_attendance", async move {
-        let mut client = pool.get().await?;
-        let tx = client.transaction().await?;
-        let s = &m.session;
-        let check = tx
+        let client = pool.get().await?;
+        // Prepared first (cached per connection): what goes out with BEGIN
+        // and COMMIT must be sendable at once.
+        let check = client
             .prepare_cached(
                 "SELECT c.teacher_id, ARRAY( \
                    SELECT x.n FROM unnest($3::uuid[]) WITH ORDINALITY AS x(student_id, n) \
@@ -923,12 +923,16 @@ pub async fn mark_attendance(
                  FROM courses c WHERE c.school_id = $1 AND c.id = $2",
             )
             .await?;
-        let upsert = tx
+        let upsert = client
             .prepare_cached(match kind {
                 MarkKind::Mark => MARK_SQL,
                 MarkKind::Override => OVERRIDE_SQL,
             })
             .await?;
+        let outbox = events::prepare(&client).await?;
+        let tx = platform::db::Pipelined::new(client);
+        let c = tx.client();
+        let s = &m.session;
         let statuses: Vec<&str> = m.statuses.iter().map(|s| s.as_str()).collect();
         let check_params: [&(dyn ToSql + Sync); 4] =
             [&school_id, &s.course_id, &m.student_ids, &s.date];
@@ -942,76 +946,107 @@ pub async fn mark_attendance(
             &m.texts,
             &actor,
         ];
-        // Polled together, the two are pipelined on the connection.
-        let (checked, upserted) = tokio::join!(
-            tx.query_opt(&check, &check_params),
-            tx.query(&upsert, &upsert_params)
-        );
-        let Some(course) = checked? else {
-            return Err(ServiceError::NotFound("course"));
-        };
-        access.check(course.try_get(0)?)?;
-        let missing: Vec<i64> = course.try_get(1)?;
-        if !missing.is_empty() {
-            let list = match kind {
-                MarkKind::Mark => "entries",
-                MarkKind::Override => "overrides",
-            };
-            let violations = missing
-                .iter()
-                .map(|n| FieldViolation {
-                    field: format!("{list}[{}].student_id", n - 1),
-                    message: "the student is not enrolled in this course".into(),
-                })
-                .collect();
-            return Err(ServiceError::Invalid(violations));
-        }
-        let rows = upserted?;
-        let mut session = Vec::with_capacity(rows.len());
-        let mut changes = Vec::new();
-        for r in &rows {
-            let row = AttendanceRow::from_row(r)?;
-            if r.try_get::<_, bool>(11)? {
-                changes.push(ev::AttendanceChange {
-                    student_id: row.student_id.to_string(),
-                    effective_status: row
-                        .effective_status
-                        .map(|st| st.as_str().to_owned())
-                        .unwrap_or_default(),
-                    revision: row.revision,
-                });
+        let (checked, upserted) = tx
+            .begin(async {
+                // Polled together, the two are pipelined on the connection.
+                tokio::join!(
+                    c.query_opt(&check, &check_params),
+                    c.query(&upsert, &upsert_params)
+                )
+            })
+            .await?;
+        match session_and_event(access, kind, s, checked, upserted) {
+            Err(e) => {
+                // A failed rollback drops the connection instead (Pipelined).
+                let _ = tx.rollback().await;
+                Err(e)
             }
-            session.push(row);
+            Ok((session, None)) => {
+                tx.commit(async { Ok::<_, ServiceError>(()) }).await?;
+                Ok(session)
+            }
+            Ok((session, Some(event))) => {
+                let origin = Origin::user(school_id, actor);
+                tx.commit(events::insert(c, &outbox, origin, vec![event]))
+                    .await?;
+                Ok(session)
+            }
         }
-        if !changes.is_empty() {
-            let payload = ev::AttendanceMarked {
-                course_id: s.course_id.to_string(),
-                date: s.date.format("%Y-%m-%d").to_string(),
-                period: s.period.get() as u32,
-                changes,
-            };
-            let aggregate = Aggregate {
-                kind: "attendance_session",
-                id: s.course_id,
-            };
-            let event = match kind {
-                MarkKind::Mark => Pending::new(
-                    aggregate,
-                    "attendance.marked",
-                    Payload::AttendanceMarked(payload),
-                ),
-                MarkKind::Override => Pending::new(
-                    aggregate,
-                    "attendance.overridden",
-                    Payload::AttendanceOverridden(payload),
-                ),
-            };
-            events::record(&tx, Origin::user(school_id, actor), event).await?;
-        }
-        tx.commit().await?;
-        Ok(session)
     })
     .await
+}
+
+/// The outcome of a session's check and upsert: the session after it and
+/// the event to record when anything changed, or why nothing may be kept.
+fn session_and_event(
+    access: Access,
+    kind: MarkKind,
+    s: &Session,
+    checked: Result<Option<Row>, tokio_postgres::Error>,
+    upserted: Result<Vec<Row>, tokio_postgres::Error>,
+) -> Result<(Vec<AttendanceRow>, Option<Pending>), ServiceError> {
+    let Some(course) = checked? else {
+        return Err(ServiceError::NotFound("course"));
+    };
+    access.check(course.try_get(0)?)?;
+    let missing: Vec<i64> = course.try_get(1)?;
+    if !missing.is_empty() {
+        let list = match kind {
+            MarkKind::Mark => "entries",
+            MarkKind::Override => "overrides",
+        };
+        let violations = missing
+            .iter()
+            .map(|n| FieldViolation {
+                field: format!("{list}[{}].student_id", n - 1),
+                message: "the student is not enrolled in this course".into(),
+            })
+            .collect();
+        return Err(ServiceError::Invalid(violations));
+    }
+    let rows = upserted?;
+    let mut session = Vec::with_capacity(rows.len());
+    let mut changes = Vec::new();
+    for r in &rows {
+        let row = AttendanceRow::from_row(r)?;
+        if r.try_get::<_, bool>(11)? {
+            changes.push(ev::AttendanceChange {
+                student_id: row.student_id.to_string(),
+                effective_status: row
+                    .effective_status
+                    .map(|st| st.as_str().to_owned())
+                    .unwrap_or_default(),
+                revision: row.revision,
+            });
+        }
+        session.push(row);
+    }
+    if changes.is_empty() {
+        return Ok((session, None));
+    }
+    let payload = ev::AttendanceMarked {
+        course_id: s.course_id.to_string(),
+        date: s.date.format("%Y-%m-%d").to_string(),
+        period: s.period.get() as u32,
+        changes,
+    };
+    let aggregate = Aggregate {
+        kind: "attendance_session",
+        id: s.course_id,
+    };
+    let event = match kind {
+        MarkKind::Mark => Pending::new(
+            aggregate,
+            "attendance.marked",
+            Payload::AttendanceMarked(payload),
+        ),
+        MarkKind::Override => Pending::new(
+            aggregate,
+            "attendance.overridden",
+            Payload::AttendanceOverridden(payload),
+        ),
+    };
+    Ok((session, Some(event)))
 }
 
 pub async fn get_session(

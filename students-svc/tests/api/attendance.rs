@@ -702,7 +702,8 @@ async fn marking_runs_a_fixed_number_of_statements_whatever_the_class_size() {
         counts.push(counter.get());
     }
     // BEGIN, the course/access/enrolment check and the upsert (with its audit
-    // rows and the session read back), the outbox row, COMMIT.
+    // rows and the session read back), the outbox row, COMMIT (sent in two
+    // flights, see platform::db::Pipelined).
     assert_eq!(counts, [5, 5], "statements for 5 and 40 students");
     // A replay changes nothing and records no event: one statement fewer.
     counter.reset();

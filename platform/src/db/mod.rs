@@ -1,11 +1,15 @@
 //! Postgres: a pool whose every wait is bounded, and migrations applied once
 //! under an advisory lock so several replicas can start at the same time.
 
+mod pipelined;
+
 use std::time::Duration;
 
 use anyhow::Context;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
+
+pub use pipelined::Pipelined;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -41,7 +45,8 @@ pub fn pg_config(url: &str, s: &PoolSettings) -> anyhow::Result<tokio_postgres::
 pub fn pool(url: &str, s: &PoolSettings) -> anyhow::Result<Pool> {
     let cfg = pg_config(url, s)?;
     // Fast recycling skips a round-trip per checkout; safe because no code
-    // leaves session state behind (migrations use their own connection).
+    // leaves session state behind (migrations use their own connection, and
+    // a `Pipelined` transaction that did not end closes its connection).
     let mgr = Manager::from_config(
         cfg,
         NoTls,
