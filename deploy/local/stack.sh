@@ -4,13 +4,15 @@
 # Usage: deploy/local/stack.sh up|down|status|env
 #
 # Environment:
-#   STACK       run (default) | test | bench   -> state dir <repo>/.stack/$STACK/ and port set
+#   STACK       run (default) | test | bench | clock -> state dir <repo>/.stack/$STACK/ and port set
 #   REDIS_MODE  standalone (default) | cluster | both   (only used by `up`)
 #   PG_PORT, REDIS_PORT, REDIS_CLUSTER_BASE_PORT         override the port set
 #
 #   STACK=run : Postgres 55432, Redis 56379, Redis cluster 57000-57005
 #   STACK=test: Postgres 55532, Redis 56479, Redis cluster 57100-57105 (fsync off)
 #   STACK=bench: Postgres 55632, Redis 56579, Redis cluster 57200-57205
+#   STACK=clock: Postgres 55732, Redis 56679, Redis cluster 57300-57305 (fsync
+#                off; `TEST_CLOCK=... make test` starts it under libfaketime)
 #   Cluster bus ports: port+10000, or port-10000 when that would exceed 65535
 #   (so 47000-47005 / 47100-47105 for the default sets).
 #
@@ -33,7 +35,8 @@ case "$STACK" in
   run)  def_pg=55432; def_redis=56379; def_cluster=57000 ;;
   test) def_pg=55532; def_redis=56479; def_cluster=57100 ;;
   bench) def_pg=55632; def_redis=56579; def_cluster=57200 ;;
-  *) die "STACK must be 'run', 'test' or 'bench' (got '$STACK')" ;;
+  clock) def_pg=55732; def_redis=56679; def_cluster=57300 ;;
+  *) die "STACK must be 'run', 'test', 'bench' or 'clock' (got '$STACK')" ;;
 esac
 case "$REDIS_MODE" in
   standalone|cluster|both) ;;
@@ -222,7 +225,7 @@ shared_buffers = 256MB"
 # per-statement timings for benchmark analysis (pg_stat_statements)
 shared_preload_libraries = 'pg_stat_statements'"
   fi
-  if [[ $STACK == test ]]; then
+  if [[ $STACK == test || $STACK == clock ]]; then
     block+="
 # throwaway test data: trade durability for speed
 fsync = off

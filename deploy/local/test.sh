@@ -2,34 +2,75 @@
 # `make test`: a stack of its own (never `make run`'s data), format and lint
 # checks, the disallowed-dependency check, the Kubernetes manifest checks,
 # then the whole test suite.
+#
+# `TEST_CLOCK="2027-12-31 12:00:00" make test` runs the suite with the clock
+# moved to that UTC time instead: a stack of its own (STACK=clock), whose
+# Postgres and Redis run under libfaketime with the same offset as the tests
+# (so `now()` in SQL and `Utc::now()` in Rust agree), built on the real clock
+# and torn down afterwards. It skips the format, lint and manifest checks,
+# which do not read the clock. It proves that no test depends on the day it
+# runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-export STACK=test
-REDIS_MODE=both deploy/local/stack.sh up
 
-echo "== cargo fmt --check"
-cargo fmt --all --check
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
-echo "== dependency rules"
-# The gateway reaches data only through services: no database driver in it.
-if cargo tree -p gateway -e normal --prefix none --format '{p}' | grep -E '^(tokio-postgres|postgres|deadpool-postgres|sqlx) '; then
-  echo "gateway must not depend on a database driver" >&2
-  exit 1
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+clock_env=()
+if [[ -n ${TEST_CLOCK:-} ]]; then
+  target="$(date -ud "$TEST_CLOCK" +%s)" || { echo "TEST_CLOCK: not a date: $TEST_CLOCK" >&2; exit 2; }
+  if [[ ! -e $FAKETIME_LIB ]]; then
+    if [[ $EUID -ne 0 ]]; then
+      echo "TEST_CLOCK needs libfaketime: sudo apt-get install -y libfaketime" >&2
+      exit 1
+    fi
+    apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q libfaketime >&2
+  fi
+  # One fixed offset for every process (not "@time", which each process
+  # would count from its own start): the clock keeps running, a day ahead.
+  # Monotonic clocks and file times stay real (timeouts, cargo's freshness).
+  offset=$((target - $(date +%s)))
+  [[ $offset -lt 0 ]] || offset="+$offset"
+  clock_env=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="${offset}s" DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1)
+  export STACK=clock
+  # Servers started on an earlier offset must not keep their clock.
+  deploy/local/stack.sh down >/dev/null 2>&1 || true
+  rm -rf "$ROOT/.stack/clock"
+  trap 'deploy/local/stack.sh down >/dev/null 2>&1 || true' EXIT
+  env "${clock_env[@]}" REDIS_MODE=both deploy/local/stack.sh up
+else
+  export STACK=test
+  REDIS_MODE=both deploy/local/stack.sh up
+
+  echo "== cargo fmt --check"
+  cargo fmt --all --check
+  echo "== cargo clippy"
+  cargo clippy --workspace --all-targets -- -D warnings
+  echo "== dependency rules"
+  # The gateway reaches data only through services: no database driver in it.
+  if cargo tree -p gateway -e normal --prefix none --format '{p}' | grep -E '^(tokio-postgres|postgres|deadpool-postgres|sqlx) '; then
+    echo "gateway must not depend on a database driver" >&2
+    exit 1
+  fi
+
+  echo "== kubernetes manifests"
+  deploy/k8s/check.sh
 fi
-
-echo "== kubernetes manifests"
-deploy/k8s/check.sh
 
 set -a
 # shellcheck disable=SC1091
-. .stack/test/env
+. ".stack/$STACK/env"
 set +a
 # Each test creates its own database; drop those of earlier runs.
 psql "$PG_ADMIN_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" |
   while read -r db; do psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 
-echo "== cargo test"
-cargo test --workspace --all-targets
+if [[ -n ${TEST_CLOCK:-} ]]; then
+  cargo test --workspace --all-targets --no-run
+  echo "== cargo test, clock at $(env "${clock_env[@]}" date -u '+%F %T') UTC (Postgres says $(psql "$PG_ADMIN_URL" -Atqc "SELECT now() AT TIME ZONE 'UTC'"))"
+  env "${clock_env[@]}" cargo test --workspace --all-targets
+else
+  echo "== cargo test"
+  cargo test --workspace --all-targets
+fi

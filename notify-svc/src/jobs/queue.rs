@@ -4,7 +4,6 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use platform::db::timed;
 use uuid::Uuid;
@@ -296,14 +295,19 @@ pub async fn depth<C: GenericClient>(
 /// bounded batch per call (`dead` ones stay until an operator acts).
 pub async fn prune<C: GenericClient>(
     client: &C,
-    before: DateTime<Utc>,
+    retention: Duration,
 ) -> Result<u64, tokio_postgres::Error> {
+    // The cut-off is computed by the database from its own clock, the one
+    // that wrote `updated_at`: a pod whose clock is skewed (or a test with a
+    // moved clock) cannot prune jobs that are still young.
     let stmt = client
         .prepare_cached(
             "DELETE FROM jobs WHERE id IN ( \
-               SELECT id FROM jobs WHERE status IN ('succeeded', 'failed') AND updated_at < $1 \
+               SELECT id FROM jobs WHERE status IN ('succeeded', 'failed') \
+                 AND updated_at < now() - make_interval(secs => $1) \
                ORDER BY updated_at LIMIT 10000)",
         )
         .await?;
-    timed("jobs_prune", client.execute(&stmt, &[&before])).await
+    let secs = retention.as_secs_f64();
+    timed("jobs_prune", client.execute(&stmt, &[&secs])).await
 }

@@ -369,12 +369,7 @@ async fn housekeeping_round(shared: &Shared) -> anyhow::Result<()> {
         shared.wake.notify_waiters();
     }
     metrics::record_depth(&queue::depth(&client).await?);
-    let retention =
-        chrono::Duration::from_std(shared.settings.retention).unwrap_or(chrono::Duration::MAX);
-    let before = chrono::Utc::now()
-        .checked_sub_signed(retention)
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    let pruned = queue::prune(&client, before).await?;
+    let pruned = queue::prune(&client, shared.settings.retention).await?;
     if pruned > 0 {
         tracing::info!(jobs.pruned = pruned, "pruned finished jobs");
     }

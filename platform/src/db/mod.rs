@@ -35,8 +35,11 @@ impl Default for PoolSettings {
 pub fn pg_config(url: &str, s: &PoolSettings) -> anyhow::Result<tokio_postgres::Config> {
     let mut cfg: tokio_postgres::Config = url.parse().context("invalid database URL")?;
     cfg.connect_timeout(s.connect_timeout);
+    // Sessions run in UTC whatever the server's default: a `date` compared
+    // with a `timestamptz` (a withdrawal, a mark's day) is cast at midnight
+    // UTC, the same day the services compute with chrono's `Utc`.
     cfg.options(format!(
-        "-c statement_timeout={}",
+        "-c statement_timeout={} -c TimeZone=UTC",
         s.statement_timeout.as_millis()
     ));
     Ok(cfg)

@@ -1,3 +1,4 @@
+use chrono::Datelike;
 use pb::AttendanceStatus as S;
 use platform::caller::{Caller, Role};
 use proto::common::v1 as common;
@@ -371,8 +372,11 @@ async fn entries_for_students_not_enrolled_fail_the_whole_request() {
     assert_eq!(app.count("attendance_audit").await, 0);
     assert!(attendance_events(&app.events().await).is_empty());
 
-    // A withdrawn student can no longer be marked for later days.
-    app.enrolments()
+    // A withdrawn student can still be marked for the day of the withdrawal,
+    // and no longer for any later day. The days are counted from the
+    // withdrawal itself, so the test means the same whatever day it runs.
+    let withdrawn = app
+        .enrolments()
         .withdraw(with_caller(
             &k.admin,
             pb::WithdrawRequest {
@@ -381,14 +385,26 @@ async fn entries_for_students_not_enrolled_fail_the_whole_request() {
             },
         ))
         .await
-        .unwrap();
-    let err = mark(
-        &app,
-        &k.tess,
-        marks(&k.course.id, 28, vec![entry(&k.students[1], S::Present)]),
-    )
-    .await
-    .unwrap_err();
+        .unwrap()
+        .into_inner();
+    let at = withdrawn.withdrawn_at.expect("withdrawn_at is set");
+    let withdrawal_day = chrono::DateTime::from_timestamp(at.seconds, at.nanos as u32)
+        .unwrap()
+        .date_naive();
+    let on = |d: chrono::NaiveDate| pb::MarkAttendanceRequest {
+        course_id: k.course.id.clone(),
+        date: Some(common::Date {
+            year: d.year(),
+            month: d.month(),
+            day: d.day(),
+        }),
+        period: 0,
+        entries: vec![entry(&k.students[1], S::Present)],
+    };
+    mark(&app, &k.tess, on(withdrawal_day)).await.unwrap();
+    let err = mark(&app, &k.tess, on(withdrawal_day + chrono::Days::new(1)))
+        .await
+        .unwrap_err();
     assert_eq!(violations(&err), ["entries[0].student_id"]);
 }
 
