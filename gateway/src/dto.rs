@@ -99,22 +99,22 @@ pub(crate) fn instant(t: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>
 
 /// A UUID a service sent; the nil UUID if it sent none.
 pub(crate) fn uuid_or_nil(s: &str) -> Uuid {
-    Uuid::parse_str(s).unwrap_or_default()
+    platform::text::parse_uuid(s).unwrap_or_default()
 }
 
 fn opt_uuid(s: &str) -> Option<Uuid> {
-    Uuid::parse_str(s).ok()
+    platform::text::parse_uuid(s)
 }
 
 /// Parses `YYYY-MM-DD` into the proto date.
 pub fn parse_date(field: &str, s: &str) -> Result<common::Date, ApiError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    platform::text::parse_date(s)
         .map(|d| common::Date {
             year: d.year(),
             month: d.month(),
             day: d.day(),
         })
-        .map_err(|_| ApiError::field(field, "must be a calendar date formatted YYYY-MM-DD"))
+        .ok_or_else(|| ApiError::field(field, "must be a calendar date formatted YYYY-MM-DD"))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

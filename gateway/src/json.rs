@@ -53,15 +53,30 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::MalformedBody(format!("the request body is not valid JSON: {inner}"))
         } else {
+            let message = strip_position(&inner.to_string());
+            let parent = if path == "." { String::new() } else { path };
             ApiError::Validation(vec![FieldError {
-                field: if path == "." { String::new() } else { path },
-                message: strip_position(&inner.to_string()),
+                field: field_of(&parent, &message),
+                message,
             }])
         }
     })?;
     de.end()
         .map_err(|_| ApiError::MalformedBody("trailing data after the JSON body".into()))?;
     Ok(value)
+}
+
+/// The field an error is about. serde's path ends at the object for a
+/// field that is missing or given twice; its message names the field.
+fn field_of(parent: &str, message: &str) -> String {
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix)?.split('`').next());
+    match named {
+        Some(name) if parent.is_empty() => name.to_owned(),
+        Some(name) => format!("{parent}.{name}"),
+        None => parent.to_owned(),
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -75,5 +90,57 @@ fn strip_position(msg: &str) -> String {
 pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     web::Query::<T>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|e| ApiError::field("query", strip_position(&e.to_string())))
+        .map_err(|e| {
+            let message = strip_position(&e.to_string());
+            match field_of("", &message) {
+                named if !named.is_empty() => ApiError::field(&named, message),
+                _ => ApiError::field("query", message),
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        email: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        admission_no: String,
+        login: Option<Inner>,
+    }
+
+    fn fields(body: &str) -> Vec<(String, String)> {
+        match parse::<Outer>(body.as_bytes()) {
+            Err(ApiError::Validation(f)) => f.into_iter().map(|e| (e.field, e.message)).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_and_duplicated_fields_are_named() {
+        assert_eq!(
+            fields("{}"),
+            [("admission_no".into(), "missing field `admission_no`".into())]
+        );
+        assert_eq!(
+            fields(r#"{"admission_no": "A", "login": {}}"#),
+            [("login.email".into(), "missing field `email`".into())]
+        );
+        assert_eq!(
+            fields(r#"{"admission_no": "A", "admission_no": "B"}"#)[0].0,
+            "admission_no"
+        );
+        assert_eq!(fields(r#"{"admission_no": 5}"#)[0].0, "admission_no");
+    }
 }

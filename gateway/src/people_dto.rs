@@ -162,7 +162,7 @@ impl From<pb::Guardian> for Guardian {
                 push: n.push,
             },
             version: g.version,
-            user_id: Uuid::parse_str(&g.user_id).ok(),
+            user_id: platform::text::parse_uuid(&g.user_id),
             students: g.students.into_iter().map(Into::into).collect(),
             created_at: instant(g.created_at),
             updated_at: instant(g.updated_at),
@@ -276,9 +276,9 @@ impl ListGuardiansParams {
         let page = page(self.limit.as_deref(), self.cursor, &mut errors);
         let student_id = match self.student_id.as_deref() {
             None => String::new(),
-            Some(s) => match Uuid::parse_str(s) {
-                Ok(id) => id.to_string(),
-                Err(_) => {
+            Some(s) => match platform::text::parse_uuid(s) {
+                Some(id) => id.to_string(),
+                None => {
                     errors.push(FieldError {
                         field: "student_id".into(),
                         message: "must be a UUID".into(),

@@ -3,7 +3,6 @@
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
-use tonic_types::StatusExt;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
@@ -34,15 +33,24 @@ pub enum ApiError {
     LimiterUnavailable,
     #[error("this route only accepts a WebSocket upgrade")]
     NotWebSocket,
+    /// The path exists, not with this method; `Allow` lists those it takes.
+    #[error("this path does not take this method; the Allow header lists those it does")]
+    MethodNotAllowed,
+    /// The request's headers are larger than the gateway reads.
+    #[error("the request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
     /// A gateway-side dependency (the realtime subscriber) is away.
     #[error("{0}")]
     Unavailable(&'static str),
     /// An error answered by a service, mapped through the design's table.
+    /// `field_count` is how many field errors the service found; it may have
+    /// listed fewer (platform::status::MAX_FIELD_ERRORS).
     #[error("{message}")]
     Upstream {
         code: tonic::Code,
         message: String,
         fields: Vec<FieldError>,
+        field_count: usize,
     },
 }
 
@@ -59,6 +67,7 @@ impl ApiError {
             code: tonic::Code::Internal,
             message: "internal error".into(),
             fields: Vec::new(),
+            field_count: 0,
         }
     }
 
@@ -75,6 +84,8 @@ impl ApiError {
             Self::RateLimited => (429, "rate_limited"),
             Self::LimiterUnavailable | Self::Unavailable(_) => (503, "unavailable"),
             Self::NotWebSocket => (400, "websocket_upgrade_required"),
+            Self::MethodNotAllowed => (405, "method_not_allowed"),
+            Self::HeadersTooLarge(_) => (431, "headers_too_large"),
             Self::Upstream { code, .. } => platform::status::http_for(*code),
         };
         (
@@ -86,25 +97,27 @@ impl ApiError {
 
 impl From<tonic::Status> for ApiError {
     fn from(s: tonic::Status) -> Self {
-        // tonic reports its own client and server timeouts as CANCELLED; the
-        // gateway never cancels a call it still waits for, so this is a
-        // missed deadline.
+        // A status with a source was made on this side of the connection,
+        // from a transport error (an h2 reset, a frame or header list over
+        // its limit), not answered by the service: whatever code tonic gave
+        // it (RESOURCE_EXHAUSTED, INVALID_ARGUMENT...), it is not the
+        // client's fault and must not read as "slow down" or "fix your
+        // request". Only an unreachable service or a timeout keeps its code.
+        let from_transport = std::error::Error::source(&s).is_some();
         let code = match s.code() {
+            // tonic reports its own client and server timeouts as CANCELLED;
+            // the gateway never cancels a call it still waits for, so this
+            // is a missed deadline.
             tonic::Code::Cancelled => tonic::Code::DeadlineExceeded,
+            c @ (tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) => c,
+            _ if from_transport => tonic::Code::Internal,
             c => c,
         };
-        let fields = s
-            .get_details_bad_request()
-            .map(|br| {
-                br.field_violations
-                    .into_iter()
-                    .map(|v| FieldError {
-                        field: v.field,
-                        message: v.description,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (listed, field_count) = platform::status::field_errors(&s);
+        let fields = listed
+            .into_iter()
+            .map(|(field, message)| FieldError { field, message })
+            .collect();
         let message = match platform::status::public_message(code) {
             None => s.message().to_owned(),
             Some(fixed) => {
@@ -118,6 +131,7 @@ impl From<tonic::Status> for ApiError {
             code,
             message,
             fields,
+            field_count,
         }
     }
 }
@@ -133,8 +147,32 @@ pub struct Problem {
     pub code: &'static str,
     pub detail: String,
     pub request_id: String,
+    /// The first field errors found, at most 20 (a request with 1,000 bad
+    /// entries is answered with the first 20 and `error_count` 1000).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
     pub errors: Vec<FieldError>,
+    /// How many field errors were found in all; present with `errors`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<usize>,
+}
+
+impl Problem {
+    /// A problem with the field errors bounded: at most
+    /// [`platform::status::MAX_FIELD_ERRORS`] listed, each clipped, and the
+    /// total (`found`, or the list's length if larger) in `error_count`.
+    pub fn with_errors(mut self, errors: &[FieldError], found: usize) -> Self {
+        self.errors = errors
+            .iter()
+            .take(platform::status::MAX_FIELD_ERRORS)
+            .map(|e| FieldError {
+                field: platform::status::clip(&e.field),
+                message: platform::status::clip(&e.message),
+            })
+            .collect();
+        self.error_count = (!errors.is_empty()).then_some(found.max(errors.len()));
+        self
+    }
 }
 
 impl ResponseError for ApiError {
@@ -144,10 +182,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code) = self.status_and_code();
-        let errors = match self {
-            Self::Validation(f) => f.clone(),
-            Self::Upstream { fields, .. } => fields.clone(),
-            _ => Vec::new(),
+        let (errors, found): (&[FieldError], usize) = match self {
+            Self::Validation(f) => (f, f.len()),
+            Self::Upstream {
+                fields,
+                field_count,
+                ..
+            } => (fields, *field_count),
+            _ => (&[], 0),
         };
         let body = Problem {
             kind: "about:blank",
@@ -156,10 +198,21 @@ impl ResponseError for ApiError {
             code,
             detail: self.to_string(),
             request_id: crate::middleware::current_request_id(),
-            errors,
-        };
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(body)
+            errors: Vec::new(),
+            error_count: None,
+        }
+        .with_errors(errors, found);
+        let mut res = HttpResponse::build(status);
+        res.content_type("application/problem+json");
+        if let Self::Upstream {
+            code: tonic::Code::ResourceExhausted,
+            ..
+        } = self
+        {
+            // A service too busy to take the call (sign-ins in progress):
+            // worth a retry after a moment, as the 429 says.
+            res.insert_header((actix_web::http::header::RETRY_AFTER, 1u32));
+        }
+        res.json(body)
     }
 }

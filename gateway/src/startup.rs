@@ -10,7 +10,7 @@ use std::{
 use actix_cors::Cors;
 use actix_web::{
     http::header,
-    middleware::{from_fn, Compress, DefaultHeaders},
+    middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers},
     web, App, HttpServer,
 };
 use anyhow::Context;
@@ -164,7 +164,12 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))
+                .wrap(ErrorHandlers::new().handler(
+                    actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                    crate::middleware::method_not_allowed,
+                ))
                 .wrap(from_fn(crate::edge::edge))
+                .wrap(from_fn(crate::middleware::header_limit))
                 .wrap(Compress::default())
                 .wrap(cors)
                 .wrap(

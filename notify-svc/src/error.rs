@@ -1,7 +1,6 @@
 //! notify-svc's gRPC boundary: one error type, mapped exhaustively to status.
 
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -49,13 +48,7 @@ impl From<ServiceError> for Status {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid { field, message } => {
-                let mut details = ErrorDetails::new();
-                details.add_bad_request_violation(field.clone(), message.clone());
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("{field}: {message}"),
-                    details,
-                )
+                platform::status::invalid_argument([(field.as_str(), message.as_str())])
             }
             ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
             ServiceError::Unavailable => Status::unavailable("database busy, retry shortly"),

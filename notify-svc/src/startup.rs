@@ -35,6 +35,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The gRPC services notify-svc serves, by their full names (health checks).
+const SERVICES: &[&str] = &[
+    <proto::notify::v1::notification_service_server::NotificationServiceServer<
+        crate::inbox::InboxApi,
+    > as tonic::server::NamedService>::NAME,
+];
+
 pub struct Application {
     listener: TcpListener,
     admin: TcpListener,
@@ -110,6 +117,11 @@ impl Application {
     /// consumer (the event being applied finishes) and lets calls drain.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (reporter, health) = platform::grpc::health().await;
+        // Clients and probes may ask by service name, as they do of
+        // students-svc; NOT_SERVING under the same name when draining.
+        reporter
+            .set_service_status(SERVICES[0], tonic_health::ServingStatus::Serving)
+            .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
         let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
         let admin = platform::metrics::Admin::spawn(self.admin, move || {
@@ -159,7 +171,7 @@ impl Application {
             )
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),
-                platform::grpc::drain_on(signal, reporter, &[], self.drain_delay),
+                platform::grpc::drain_on(signal, reporter, SERVICES, self.drain_delay),
             )
             .await
             .context("gRPC server failed");

@@ -3,7 +3,9 @@
 //! - [`telemetry`]: tracing-subscriber set-up (JSON or pretty logs).
 //! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
 //! - [`caller`]: the authenticated caller carried in gRPC metadata.
-//! - [`status`]: the one gRPC → HTTP status table (design.md §6).
+//! - [`status`]: the one gRPC → HTTP status table (docs/ARCHITECTURE.md) and
+//!   bounded field errors.
+//! - [`text`]: strict parsing of ids, dates and display text.
 //! - [`balance`]: client-side balancing over healthy replicas.
 //! - [`grpc`]: client channels with timeouts, server health and listeners.
 //! - [`metrics`]: the Prometheus recorder, the admin `/metrics` listener and
@@ -25,6 +27,7 @@ pub mod metrics;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;
+pub mod text;
 
 #[cfg(feature = "db")]
 pub mod db;

@@ -6,7 +6,7 @@ use platform::caller::{Caller, Role};
 use proto::students::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{parse_id, NewStudent, NewUser, StudentFilter};
+use crate::domain::{parse_id, NameList, NewStudent, NewUser, StudentFilter};
 use crate::error::ServiceError;
 use crate::events::Origin;
 use crate::requests::ParsedUpdate;
@@ -214,7 +214,9 @@ impl pb::student_service_server::StudentService for Api {
         Ok(Response::new(pb::ListStudentsResponse {
             students: rows.into_iter().map(Into::into).collect(),
             page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+                next_cursor: next
+                    .map(|c| c.encode(NameList::Students))
+                    .unwrap_or_default(),
             }),
         }))
     }

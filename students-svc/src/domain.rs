@@ -58,7 +58,7 @@ pub(crate) fn nothing() -> ServiceError {
 
 /// A UUID field, as a violation message when it is not one.
 pub(crate) fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw).map_err(|_| "must be a UUID".to_owned())
+    platform::text::parse_uuid(raw).ok_or_else(|| "must be a UUID".to_owned())
 }
 
 pub(crate) const BAD_CURSOR: &str = "cursor is not one this server issued";
@@ -81,16 +81,12 @@ pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(raw: &str) -> Result
     serde_json::from_slice(&bytes).map_err(|_| BAD_CURSOR.to_owned())
 }
 
+/// Display text (names, titles, rooms): something visible, at most
+/// `max_chars`, no control or bidirectional control characters.
 pub(crate) fn bounded_text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err(format!("{what} is required"));
-    }
+    let s = platform::text::display_text(raw, what)?;
     if s.chars().count() > max_chars {
         return Err(format!("{what} must be at most {max_chars} characters"));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(format!("{what} must not contain control characters"));
     }
     Ok(s.to_owned())
 }
@@ -317,7 +313,7 @@ pub fn role_to_proto(r: Role) -> common::Role {
 }
 
 pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, ServiceError> {
-    Uuid::parse_str(raw).map_err(|_| ServiceError::invalid(field, "must be a UUID"))
+    platform::text::parse_uuid(raw).ok_or_else(|| ServiceError::invalid(field, "must be a UUID"))
 }
 
 pub struct NewSchool {
@@ -384,25 +380,35 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+/// The list a name-ordered cursor pages through: students and guardians
+/// share the key's shape, and a cursor of one must not be accepted by the
+/// other (it would silently page from an unrelated name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameList {
+    Students,
+    Guardians,
+}
+
+impl NameList {
+    const fn tag(self) -> &'static str {
+        match self {
+            Self::Students => "s",
+            Self::Guardians => "p",
+        }
+    }
+}
+
 impl Cursor {
-    pub fn encode(&self) -> String {
-        use base64::Engine;
-        let json =
-            serde_json::to_vec(&(&self.family_name, &self.given_name, self.id)).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    pub fn encode(&self, list: NameList) -> String {
+        encode_cursor(&(list.tag(), &self.family_name, &self.given_name, self.id))
     }
 
-    pub fn decode(raw: &str) -> Result<Self, String> {
-        use base64::Engine;
-        const BAD: &str = "cursor is not one this server issued";
-        if raw.len() > 2048 {
-            return Err(BAD.into());
+    pub fn decode(raw: &str, list: NameList) -> Result<Self, String> {
+        let (tag, family_name, given_name, id): (String, String, String, Uuid) =
+            decode_cursor(raw)?;
+        if tag != list.tag() {
+            return Err(BAD_CURSOR.into());
         }
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| BAD.to_owned())?;
-        let (family_name, given_name, id): (String, String, Uuid) =
-            serde_json::from_slice(&bytes).map_err(|_| BAD.to_owned())?;
         Ok(Self {
             family_name,
             given_name,
@@ -525,9 +531,14 @@ mod tests {
             given_name: "Zoë".into(),
             id: Uuid::now_v7(),
         };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        assert!(Cursor::decode("not base64!").is_err());
-        assert!(Cursor::decode("eyJhIjoxfQ").is_err());
+        assert_eq!(
+            Cursor::decode(&c.encode(NameList::Students), NameList::Students).unwrap(),
+            c
+        );
+        assert!(Cursor::decode(&c.encode(NameList::Students), NameList::Guardians).is_err());
+        assert!(Cursor::decode(&c.encode(NameList::Guardians), NameList::Students).is_err());
+        assert!(Cursor::decode("not base64!", NameList::Students).is_err());
+        assert!(Cursor::decode("eyJhIjoxfQ", NameList::Students).is_err());
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The service's one error type and its exhaustive mapping to gRPC status.
 
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {
@@ -66,18 +65,11 @@ impl From<tokio_postgres::Error> for ServiceError {
 impl From<ServiceError> for Status {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(violations) => {
-                let mut details = ErrorDetails::new();
-                for v in &violations {
-                    details.add_bad_request_violation(v.field.clone(), v.message.clone());
-                }
-                let summary = violations
+            ServiceError::Invalid(violations) => platform::status::invalid_argument(
+                violations
                     .iter()
-                    .map(|v| format!("{}: {}", v.field, v.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Status::with_error_details(Code::InvalidArgument, summary, details)
-            }
+                    .map(|v| (v.field.as_str(), v.message.as_str())),
+            ),
             ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
             ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),

@@ -136,7 +136,7 @@ impl TryFrom<pb::UpdateStudentRequest> for ParsedUpdate {
         let mut v = Violations::default();
         let id = v.take(
             "id",
-            Uuid::parse_str(&r.id).map_err(|_| "must be a UUID".into()),
+            platform::text::parse_uuid(&r.id).ok_or_else(|| "must be a UUID".into()),
         );
         if r.version < 1 {
             v.add("version", "version is required and must be at least 1");
@@ -188,7 +188,7 @@ impl TryFrom<pb::ListStudentsRequest> for StudentFilter {
         let after = if page.cursor.is_empty() {
             None
         } else {
-            v.take("cursor", Cursor::decode(&page.cursor))
+            v.take("cursor", Cursor::decode(&page.cursor, NameList::Students))
         };
         let grade_level = match r.grade_level {
             Some(g) => v.take("grade_level", GradeLevel::parse(g)),

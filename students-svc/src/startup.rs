@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "attendance_write_path",
         sql: include_str!("../migrations/0007_attendance_write_path.sql"),
     },
+    Migration {
+        version: 8,
+        name: "admission_no_case",
+        sql: include_str!("../migrations/0008_admission_no_case.sql"),
+    },
 ];
 
 pub struct Application {

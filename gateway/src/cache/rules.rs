@@ -56,12 +56,10 @@ impl Route {
             .strip_prefix("guardians/")
             .and_then(|r| r.split_once("/students/"))
         {
-            return Uuid::parse_str(student).ok().map(Self::GuardianLink);
+            return platform::text::parse_uuid(student).map(Self::GuardianLink);
         }
         // Not a UUID: the handler answers 400, nothing to cache.
-        Uuid::parse_str(rest.strip_prefix("students/")?)
-            .ok()
-            .map(Self::Student)
+        platform::text::parse_uuid(rest.strip_prefix("students/")?).map(Self::Student)
     }
 }
 

@@ -256,9 +256,9 @@ impl ListInvoicesParams {
         };
         let student_id = match self.student_id.as_deref() {
             None => String::new(),
-            Some(s) => match Uuid::parse_str(s) {
-                Ok(id) => id.to_string(),
-                Err(_) => {
+            Some(s) => match platform::text::parse_uuid(s) {
+                Some(id) => id.to_string(),
+                None => {
                     err("student_id", "must be a UUID");
                     String::new()
                 }

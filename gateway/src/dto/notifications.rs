@@ -113,7 +113,7 @@ impl MarkReadBody {
             .ids
             .iter()
             .enumerate()
-            .filter(|(_, id)| Uuid::parse_str(id).is_err())
+            .filter(|(_, id)| platform::text::parse_uuid(id).is_none())
             .map(|(i, _)| FieldError {
                 field: format!("ids[{i}]"),
                 message: "must be a UUID".into(),

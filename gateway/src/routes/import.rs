@@ -186,6 +186,7 @@ pub async fn import(
         ),
         request_id: crate::middleware::current_request_id(),
         errors: Vec::new(),
+        error_count: None,
     };
     Ok(HttpResponse::UnprocessableEntity()
         .content_type("application/problem+json")

@@ -11,7 +11,7 @@ use crate::services::request;
 use crate::state::AppState;
 
 fn user_path_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::field("user_id", "must be a UUID"))
+    platform::text::parse_uuid(raw).ok_or_else(|| ApiError::field("user_id", "must be a UUID"))
 }
 
 /// Admin-only: create or replace the profile of a teacher user.

@@ -114,7 +114,18 @@ async fn limits_types_roles_and_bad_files_are_refused() {
         "invalid_argument",
     )
     .await;
-    assert_eq!(error_fields(&header_only), ["header"]);
+    // Which columns are known, then each problem: one unknown column and
+    // the five required ones missing.
+    assert_eq!(error_fields(&header_only), ["header"; 7]);
+    assert_eq!(header_only["error_count"], 7);
+    assert!(header_only["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("columns must be among: admission_no, given_name"));
+    assert_eq!(
+        header_only["errors"][1]["message"],
+        "unknown column \"nonsense\""
+    );
 
     // Over the limit: 413, and the truncated upload is never taken for a
     // whole file (the rows that did arrive are valid on their own).

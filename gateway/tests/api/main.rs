@@ -16,6 +16,7 @@ mod guardians;
 mod import;
 mod notifications;
 mod plumbing;
+mod probes;
 mod ratelimit;
 mod rollout;
 mod students;

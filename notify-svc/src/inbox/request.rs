@@ -40,7 +40,7 @@ impl Cursor {
         let micros: i64 = micros.parse().map_err(|_| bad())?;
         Ok(Self {
             created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
-            id: Uuid::parse_str(id).map_err(|_| bad())?,
+            id: platform::text::parse_uuid(id).ok_or_else(bad)?,
         })
     }
 }
@@ -94,8 +94,8 @@ impl TryFrom<pb::MarkNotificationsReadRequest> for MarkRead {
         }
         let mut ids = Vec::with_capacity(r.ids.len());
         for (i, raw) in r.ids.iter().enumerate() {
-            let id = Uuid::parse_str(raw)
-                .map_err(|_| ServiceError::invalid(format!("ids[{i}]"), "must be a UUID"))?;
+            let id = platform::text::parse_uuid(raw)
+                .ok_or_else(|| ServiceError::invalid(format!("ids[{i}]"), "must be a UUID"))?;
             if !ids.contains(&id) {
                 ids.push(id);
             }

@@ -19,15 +19,27 @@ async fn migrates_its_schema_and_serves_health() {
         .connect()
         .await
         .unwrap();
-    let status = HealthClient::new(channel)
+    let mut health = HealthClient::new(channel);
+    // The server as a whole, and the service by its full name (as grpc
+    // health probes and balancing clients ask).
+    for service in ["", "school.notify.v1.NotificationService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let unknown = health
         .check(HealthCheckRequest {
-            service: String::new(),
+            service: "school.notify.v1.Nope".into(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .status;
-    assert_eq!(status, ServingStatus::Serving as i32);
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
     let text = platform::testing::scrape(app.admin_addr).await.unwrap();
     assert!(
         text.contains("db_pool_connections{state=\"max\"}"),

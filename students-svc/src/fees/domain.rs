@@ -13,16 +13,23 @@ pub const MAX_TOTAL: i64 = 1_000_000_000_000;
 pub const MAX_LINES: usize = 100;
 pub const MAX_QUANTITY: i32 = 1000;
 
-/// An ISO 4217 code: three upper-case ASCII letters.
+/// A currency a school can bill in: an ISO 4217 code in upper case, current
+/// (not superseded, like BGN by EUR) and a real currency (not a metal, the
+/// test code XTS or "no currency" XXX).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currency(String);
 
 impl Currency {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err("currency must be an ISO 4217 code of three upper-case letters".into())
+        let known = (raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()))
+            .then(|| iso_currency::Currency::from_code(raw))
+            .flatten()
+            .filter(|c| !c.is_special() && c.is_superseded().is_none());
+        match known {
+            Some(_) => Ok(Self(raw.to_owned())),
+            None => {
+                Err("currency must be a current ISO 4217 code of three upper-case letters".into())
+            }
         }
     }
     pub fn as_str(&self) -> &str {
@@ -51,13 +58,9 @@ impl Amount {
 
 /// A line item's text: 1-200 characters after trimming, no control characters.
 pub fn description(raw: &str) -> Result<String, String> {
-    let s = raw.trim();
-    let n = s.chars().count();
-    if n == 0 || n > 200 {
+    let s = platform::text::display_text(raw, "description")?;
+    if s.chars().count() > 200 {
         return Err("description must be 1-200 characters".into());
-    }
-    if s.chars().any(char::is_control) {
-        return Err("description must not contain control characters".into());
     }
     Ok(s.to_owned())
 }
@@ -318,8 +321,14 @@ mod tests {
 
     #[test]
     fn currencies_amounts_keys() {
-        assert!(Currency::parse("USD").is_ok());
-        for bad in ["usd", "US", "USDD", "U$D", "ÉUR"] {
+        for good in ["USD", "EUR", "JPY", "KES", "CHE"] {
+            assert!(Currency::parse(good).is_ok(), "{good}");
+        }
+        // Not ISO 4217; not a currency (test code, no currency, gold);
+        // superseded (Bulgaria's lev by the euro).
+        for bad in [
+            "usd", "US", "USDD", "U$D", "ÉUR", "ZZZ", "XTS", "XXX", "XAU", "BGN",
+        ] {
             assert!(Currency::parse(bad).is_err(), "{bad}");
         }
         assert!(Amount::parse(1).is_ok() && Amount::parse(MAX_TOTAL).is_ok());

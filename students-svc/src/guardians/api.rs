@@ -10,7 +10,7 @@ use super::domain::{GuardianFilter, GuardianUpdate, NewGuardian, NewLink};
 use super::{repo, requests::unlink_ids};
 use crate::api::origin;
 use crate::api::require;
-use crate::domain::parse_id;
+use crate::domain::{parse_id, NameList};
 use crate::error::ServiceError;
 use crate::passwords;
 
@@ -66,7 +66,9 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         Ok(Response::new(pb::ListGuardiansResponse {
             guardians: rows.into_iter().map(|(g, l)| guardian(g, l)).collect(),
             page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+                next_cursor: next
+                    .map(|c| c.encode(NameList::Guardians))
+                    .unwrap_or_default(),
             }),
         }))
     }

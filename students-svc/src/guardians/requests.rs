@@ -6,7 +6,9 @@ use uuid::Uuid;
 use super::domain::*;
 use crate::domain::nothing;
 use crate::domain::DEFAULT_PAGE;
-use crate::domain::{page_limit, Cursor, Email, NewLogin, NewPassword, PersonName, Violations};
+use crate::domain::{
+    page_limit, Cursor, Email, NameList, NewLogin, NewPassword, PersonName, Violations,
+};
 use crate::error::ServiceError;
 
 fn uuid(v: &mut Violations, field: &str, raw: &str) -> Option<Uuid> {
@@ -121,7 +123,7 @@ impl TryFrom<pb::ListGuardiansRequest> for GuardianFilter {
         let after = if page.cursor.is_empty() {
             None
         } else {
-            v.take("cursor", Cursor::decode(&page.cursor))
+            v.take("cursor", Cursor::decode(&page.cursor, NameList::Guardians))
         };
         let student_id = if r.student_id.is_empty() {
             None

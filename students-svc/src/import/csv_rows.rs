@@ -137,10 +137,20 @@ impl Layout {
                 width: header.len(),
             })
         } else {
+            // One violation per problem (a header may have thousands: the
+            // answer lists the first and counts them all), after the one
+            // naming the known columns, so that one is always listed.
             let known: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
-            Err(ServiceError::invalid(
-                "header",
-                format!("{} (columns: {})", problems.join("; "), known.join(", ")),
+            let hint = FieldViolation {
+                field: "header".into(),
+                message: format!("columns must be among: {}", known.join(", ")),
+            };
+            let each = problems.into_iter().map(|message| FieldViolation {
+                field: "header".into(),
+                message,
+            });
+            Err(ServiceError::Invalid(
+                std::iter::once(hint).chain(each).collect(),
             ))
         }
     }
@@ -303,7 +313,8 @@ pub fn parse(input: impl Read, today: NaiveDate, limits: Limits) -> Result<Parse
         }
         match parse_row(&record, &layout, today) {
             Ok(student) => {
-                let key = student.admission_no.as_str().to_owned();
+                // Case-blind, as the database's unique index.
+                let key = student.admission_no.as_str().to_lowercase();
                 if let Some(first) = seen.get(&key) {
                     out.error(
                         max,

@@ -68,7 +68,7 @@ pub async fn insert_students(
                  SELECT id, $1, a, g, f, d, gl, s, st FROM unnest($2::uuid[], $3::text[], \
                  $4::text[], $5::text[], $6::date[], $7::int2[], $8::text[], $9::text[]) \
                  WITH ORDINALITY AS x(id, a, g, f, d, gl, s, st, n) ORDER BY n \
-                 ON CONFLICT (school_id, admission_no) DO NOTHING \
+                 ON CONFLICT (school_id, lower(admission_no)) DO NOTHING \
                  RETURNING {STUDENT_COLS}"
             ))
             .await?;

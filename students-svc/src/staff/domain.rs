@@ -6,7 +6,9 @@ use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use uuid::Uuid;
 
-use crate::domain::{page_limit, Violations, DEFAULT_PAGE};
+use crate::domain::{
+    decode_cursor, encode_cursor, page_limit, Violations, BAD_CURSOR, DEFAULT_PAGE,
+};
 use crate::error::ServiceError;
 use crate::guardians::domain::Phone;
 
@@ -18,8 +20,8 @@ pub struct Subject(String);
 
 impl Subject {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
-        if s.is_empty() || s.chars().count() > 40 || s.chars().any(char::is_control) {
+        let s = platform::text::display_text(raw, "subject")?;
+        if s.chars().count() > 40 {
             return Err("subject must be 1-40 characters without control characters".into());
         }
         Ok(Self(s.to_owned()))
@@ -79,7 +81,7 @@ impl TryFrom<pb::SaveStaffProfileRequest> for StaffProfileInput {
         let mut v = Violations::default();
         let user_id = v.take(
             "user_id",
-            Uuid::parse_str(&r.user_id).map_err(|_| "must be a UUID".to_owned()),
+            platform::text::parse_uuid(&r.user_id).ok_or_else(|| "must be a UUID".to_owned()),
         );
         let phone = v.take("phone", Phone::parse_optional(&r.phone));
         let mut subjects = Vec::with_capacity(r.subjects.len().min(MAX_SUBJECTS));
@@ -131,22 +133,14 @@ pub struct StaffCursor {
 
 impl StaffCursor {
     pub fn encode(&self) -> String {
-        use base64::Engine;
-        let json = serde_json::to_vec(&(&self.full_name, self.id)).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        encode_cursor(&("t", &self.full_name, self.id))
     }
 
     pub fn decode(raw: &str) -> Result<Self, String> {
-        use base64::Engine;
-        const BAD: &str = "cursor is not one this server issued";
-        if raw.len() > 2048 {
-            return Err(BAD.into());
+        let (tag, full_name, id): (String, String, Uuid) = decode_cursor(raw)?;
+        if tag != "t" {
+            return Err(BAD_CURSOR.into());
         }
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| BAD.to_owned())?;
-        let (full_name, id): (String, Uuid) =
-            serde_json::from_slice(&bytes).map_err(|_| BAD.to_owned())?;
         Ok(Self { full_name, id })
     }
 }
