@@ -18,7 +18,8 @@
 //!   the envelope, the per-school channel, the publisher and the subscriber.
 //! - [`events`] (feature `events`): stream keys and the consumer-group
 //!   consumer that applies each domain event in one Postgres transaction.
-//! - [`testing`] (feature `testing`): a fresh database per test.
+//! - [`testing`] (feature `testing`): a fresh database per test, and the
+//!   helpers every crate's tests share (polling, gRPC codes, Redis URLs).
 
 pub mod balance;
 pub mod caller;

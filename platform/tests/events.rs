@@ -10,6 +10,7 @@ use platform::{
     db::PoolSettings,
     events::{stream_key, Consumer, ConsumerSettings, Event, Handler},
     redis::RedisSettings,
+    testing::redis::{cluster_url, standalone_url},
 };
 use prost::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -177,18 +178,14 @@ async fn shutdown_finishes_the_current_event_and_starts_no_other(url: String) {
     );
 }
 
-fn url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run `make test`"))
-}
-
 #[tokio::test]
 async fn shutdown_finishes_the_current_event_and_starts_no_other_standalone() {
-    shutdown_finishes_the_current_event_and_starts_no_other(url("REDIS_STANDALONE_URL")).await;
+    shutdown_finishes_the_current_event_and_starts_no_other(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn shutdown_finishes_the_current_event_and_starts_no_other_cluster() {
-    shutdown_finishes_the_current_event_and_starts_no_other(url("REDIS_CLUSTER_URL")).await;
+    shutdown_finishes_the_current_event_and_starts_no_other(cluster_url()).await;
 }
 
 /// Entries read together are applied in one transaction and acknowledged
@@ -269,10 +266,10 @@ async fn a_read_applies_together_and_once(url: String) {
 
 #[tokio::test]
 async fn a_read_applies_together_and_once_standalone() {
-    a_read_applies_together_and_once(url("REDIS_STANDALONE_URL")).await;
+    a_read_applies_together_and_once(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn a_read_applies_together_and_once_cluster() {
-    a_read_applies_together_and_once(url("REDIS_CLUSTER_URL")).await;
+    a_read_applies_together_and_once(cluster_url()).await;
 }

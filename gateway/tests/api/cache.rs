@@ -7,7 +7,11 @@ use std::{
 };
 
 use futures::future::join_all;
-use platform::testing::{PrivateRedis, PrivateRedisCluster};
+use platform::testing::{
+    eventually,
+    redis::{cluster_url, redis_url},
+    PrivateRedis, PrivateRedisCluster,
+};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -17,24 +21,6 @@ fn x_cache(r: &Response) -> &str {
     r.headers()
         .get("x-cache")
         .map_or("none", |v| v.to_str().unwrap())
-}
-
-fn cluster_url() -> String {
-    std::env::var("REDIS_CLUSTER_URL")
-        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`")
-}
-
-/// Polls `probe` until it returns true; fails after `timeout`.
-async fn eventually<F, Fut>(what: &str, timeout: Duration, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !probe().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 async fn no_answer_crosses_schools_or_roles(redis_url: String) {
@@ -541,11 +527,11 @@ async fn metrics_count_hits_and_misses_off_the_public_port() {
     // only add to them).
     assert!(
         value(
-            "http_server_requests_total{method=\"GET\",route=\"/api/v1/students\",status=\"200\"}"
+            "http_server_requests_total{method=\"GET\",route=\"/api/v1/students\",class=\"read\",status=\"200\"}"
         ) >= 3
     );
     assert!(value("gateway_ratelimit_decisions_total{class=\"read\",decision=\"allowed\"}") >= 3);
-    assert!(text.contains("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/students\",le=\"0.005\"}"), "{text}");
+    assert!(text.contains("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/students\",class=\"read\",le=\"0.005\"}"), "{text}");
     // Not on the public listener.
     let r = gw.http.get(gw.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);

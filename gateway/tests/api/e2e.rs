@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use platform::testing::redis::redis_url;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

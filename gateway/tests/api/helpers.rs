@@ -3,7 +3,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use gateway::{cache::Stats, config::Config, startup::Application};
-use platform::testing::{fresh_database, TestDatabase};
+use platform::testing::{eventually, fresh_database, redis::redis_url, TestDatabase};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -27,10 +27,6 @@ pub fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
         platform::telemetry::init(platform::telemetry::LogFormat::Pretty);
     }
-}
-
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").expect("REDIS_URL is not set: run the tests with `make test`")
 }
 
 /// Starts students-svc in-process (port 0) on a fresh database.
@@ -97,18 +93,18 @@ pub fn spawn_instance(config: Config) -> Instance {
 /// Waits until the instance reaches students-svc and Redis (it connects to
 /// Redis in the background; a cluster takes a moment).
 pub async fn wait_ready(base: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = reqwest::get(format!("{base}/readyz")).await;
-        if let Ok(r) = r {
+    eventually(
+        &format!("{base} to be ready"),
+        Duration::from_secs(15),
+        || async {
+            let Ok(r) = reqwest::get(format!("{base}/readyz")).await else {
+                return false;
+            };
             let body: Value = r.json().await.unwrap_or_default();
-            if body["status"] == "ready" {
-                return;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "{base} not ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            body["status"] == "ready"
+        },
+    )
+    .await;
 }
 
 pub fn spawn_gateway_with(config: Config) -> (String, Instance) {

@@ -12,6 +12,7 @@ use platform::{
     events::stream_key,
     realtime::{self, Kind, Target},
     redis::RedisSettings,
+    testing::redis::cluster_url,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -27,11 +28,6 @@ use crate::helpers::*;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn cluster_url() -> String {
-    std::env::var("REDIS_CLUSTER_URL")
-        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`")
-}
 
 /// notify-svc in-process on the test's database, consuming a stream
 /// registry of the test's own so it never takes other tests' events.

@@ -1,3 +1,4 @@
+use platform::testing::redis::cluster_url;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -159,9 +160,7 @@ async fn readiness_follows_dependencies() {
 /// `make test` starts one beside the standalone server.
 #[tokio::test]
 async fn readiness_over_a_redis_cluster() {
-    let cluster = std::env::var("REDIS_CLUSTER_URL")
-        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`");
-    let gw = spawn_configured(|c| c.redis_url = cluster).await;
+    let gw = spawn_configured(|c| c.redis_url = cluster_url()).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let r = gw.http.get(gw.url("/readyz")).send().await.unwrap();

@@ -1,4 +1,5 @@
 use futures::future::join_all;
+use platform::testing::redis::{cluster_url, redis_url};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -15,9 +16,7 @@ async fn limits_hold_exactly_across_two_instances_standalone() {
 
 #[tokio::test]
 async fn limits_hold_exactly_across_two_instances_cluster() {
-    let cluster = std::env::var("REDIS_CLUSTER_URL")
-        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`");
-    limits_hold_exactly_across_two_instances(cluster).await;
+    limits_hold_exactly_across_two_instances(cluster_url()).await;
 }
 
 /// N + k concurrent reads (the cached path: limit and lookup in one script)

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use platform::testing::fresh_database;
+use platform::testing::{fresh_database, redis::redis_url};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};

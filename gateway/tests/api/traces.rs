@@ -5,7 +5,7 @@
 
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use opentelemetry_proto::tonic::{
@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::{
     common::v1::any_value::Value as AnyValue,
     trace::v1::Span,
 };
+use platform::testing::{eventually, redis::redis_url};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -133,9 +134,10 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
     assert_eq!(r.status(), StatusCode::CREATED);
 
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (gateway_span, service_span) = loop {
-        {
+    let (gateway_span, service_span) = eventually(
+        "the spans of the trace to arrive",
+        Duration::from_secs(20),
+        || async {
             let spans = receiver.0.lock().unwrap();
             let ours: Vec<&(String, Span)> = spans
                 .iter()
@@ -146,22 +148,17 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
                     .find(|(svc, s)| svc == service && s.name == name)
                     .map(|(_, s)| s.clone())
             };
-            if let (Some(g), Some(s)) = (find("gateway", "http"), find("students-svc", "grpc")) {
-                // The school's creation happened in this trace, nowhere else.
-                let elsewhere = spans.iter().filter(|(_, s)| {
-                    attr(s, "rpc.path").is_some_and(|p| p.ends_with("/CreateSchool"))
-                        && hex(&s.trace_id) != trace_id
-                });
-                assert_eq!(elsewhere.count(), 0);
-                break (g, s);
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "spans of the trace did not arrive"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+            let (g, s) = (find("gateway", "http")?, find("students-svc", "grpc")?);
+            // The school's creation happened in this trace, nowhere else.
+            let elsewhere = spans.iter().filter(|(_, s)| {
+                attr(s, "rpc.path").is_some_and(|p| p.ends_with("/CreateSchool"))
+                    && hex(&s.trace_id) != trace_id
+            });
+            assert_eq!(elsewhere.count(), 0);
+            Some((g, s))
+        },
+    )
+    .await;
     assert_eq!(
         hex(&gateway_span.parent_span_id),
         caller_span,

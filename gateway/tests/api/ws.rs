@@ -11,6 +11,11 @@ use platform::{
     caller::{Caller, Role},
     realtime::{self, Kind, Target},
     redis::RedisSettings,
+    testing::{
+        eventually,
+        redis::{cluster_url, redis_url},
+        PrivateRedis,
+    },
 };
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -22,19 +27,12 @@ use tokio_tungstenite::{
 };
 use uuid::Uuid;
 
-use platform::testing::PrivateRedis;
-
-use crate::helpers::{redis_url, spawn_configured, spawn_instance, Instance};
+use crate::helpers::{spawn_configured, spawn_instance, Instance};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(15);
 const ALLOWED_ORIGIN: &str = "https://app.example.test";
-
-fn cluster_url() -> String {
-    std::env::var("REDIS_CLUSTER_URL")
-        .expect("REDIS_CLUSTER_URL is not set: run the tests with `make test`")
-}
 
 /// A gateway for WebSocket tests: no students-svc is needed (tokens are
 /// minted with the gateway's own key), so it waits only for the realtime
@@ -446,8 +444,7 @@ async fn the_gauge_follows_open_sockets(redis: String) {
         1
     );
     // The last socket of the school left: its channel is unsubscribed.
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually("the school's channel to be unsubscribed", WAIT, || async {
         let n = realtime::publish(
             &gw.publisher,
             school,
@@ -458,12 +455,9 @@ async fn the_gauge_follows_open_sockets(redis: String) {
         .await
         .unwrap()
         .receivers;
-        if n == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still subscribed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        n == 0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -620,8 +614,7 @@ async fn the_subscriber_recovers_from_a_redis_restart() {
     fred::interfaces::ClientLike::init(&publisher)
         .await
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually("the user's channel to be re-subscribed", WAIT, || async {
         let sent = realtime::publish(
             &publisher,
             c.school_id,
@@ -631,12 +624,9 @@ async fn the_subscriber_recovers_from_a_redis_restart() {
         )
         .await
         .unwrap();
-        if sent.receivers == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never re-subscribed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        sent.receivers == 1
+    })
+    .await;
     assert_eq!(kinds_until(&mut ws, "marker").await, ["marker"]);
     assert_eq!(readiness().await.1["realtime"], "ok");
     redis.kill();

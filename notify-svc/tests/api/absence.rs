@@ -4,11 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use platform::testing::{
+    eventually,
+    redis::{cluster_url, standalone_url},
+};
 use uuid::Uuid;
 
 use crate::helpers::{
-    attendance, eventually, guardian_created, link, redis_url, student_created, test_config, Bus,
-    Prefs, TestApp, WAIT,
+    attendance, guardian_created, link, student_created, test_config, Bus, Prefs, TestApp, WAIT,
 };
 
 /// (guardian, channels) of the school's absence notifications about `student`.
@@ -144,7 +147,7 @@ async fn absence_alerts_reach_each_linked_guardian_once(url: String) {
     );
     // The push goes out through Redis once committed; with no SMS provider
     // configured the SMS ends dead, visible to operators.
-    eventually(WAIT, "the push published and the sms given up", || async {
+    eventually("the push published and the sms given up", WAIT, || async {
         app.count(&format!(
             "SELECT count(*) FROM notify.jobs WHERE school_id = '{school}' AND \
              ((kind = 'push' AND status = 'succeeded') OR (kind = 'sms' AND status = 'dead'))"
@@ -217,10 +220,10 @@ async fn absence_alerts_reach_each_linked_guardian_once(url: String) {
 
 #[tokio::test]
 async fn absence_alerts_reach_each_linked_guardian_once_standalone() {
-    absence_alerts_reach_each_linked_guardian_once(redis_url("REDIS_STANDALONE_URL")).await;
+    absence_alerts_reach_each_linked_guardian_once(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn absence_alerts_reach_each_linked_guardian_once_cluster() {
-    absence_alerts_reach_each_linked_guardian_once(redis_url("REDIS_CLUSTER_URL")).await;
+    absence_alerts_reach_each_linked_guardian_once(cluster_url()).await;
 }

@@ -10,13 +10,17 @@ use platform::{
     db::PoolSettings,
     events::{Consumer, ConsumerSettings},
     redis::RedisSettings,
+    testing::{
+        eventually,
+        redis::{cluster_url, standalone_url},
+    },
 };
 use prost::Message;
 use uuid::Uuid;
 
 use crate::helpers::{
-    attendance, count, eventually, guardian_created, link, redis_url, student_created, test_config,
-    Bus, Prefs, TestApp, WAIT,
+    attendance, count, guardian_created, link, student_created, test_config, Bus, Prefs, TestApp,
+    WAIT,
 };
 
 fn text(fields: &std::collections::HashMap<String, Value>, k: &str) -> String {
@@ -70,7 +74,7 @@ async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(url: String) {
     ] {
         bus.publish(&e).await;
     }
-    eventually(WAIT, "set-up applied", || async {
+    eventually("set-up applied", WAIT, || async {
         survivor.step().await.unwrap();
         count(&db, "SELECT count(*) FROM notify.processed_events").await == 3
     })
@@ -101,7 +105,7 @@ async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(url: String) {
     );
 
     // The survivor reclaims it once idle: the inbox makes it a no-op.
-    eventually(WAIT, "reclaimed and acked", || async {
+    eventually("reclaimed and acked", WAIT, || async {
         survivor.step().await.unwrap();
         bus.pending(school, "notify").await == 0
     })
@@ -124,13 +128,12 @@ async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(url: String) {
 
 #[tokio::test]
 async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op_standalone() {
-    a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(redis_url("REDIS_STANDALONE_URL"))
-        .await;
+    a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op_cluster() {
-    a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(redis_url("REDIS_CLUSTER_URL")).await;
+    a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(cluster_url()).await;
 }
 
 async fn poison_entries_go_to_the_dead_letter_stream(url: String) {
@@ -171,7 +174,7 @@ async fn poison_entries_go_to_the_dead_letter_stream(url: String) {
     bus.publish(&student_created(school, fine, "Fay", "Fine"))
         .await;
 
-    eventually(WAIT, "three dead letters", || async {
+    eventually("three dead letters", WAIT, || async {
         bus.dead_letters(school).await.len() == 3
     })
     .await;
@@ -212,7 +215,7 @@ async fn poison_entries_go_to_the_dead_letter_stream(url: String) {
         "another school's event never writes its rows from this stream"
     );
     assert_eq!(app.processed().await, 1);
-    eventually(WAIT, "all acked", || async {
+    eventually("all acked", WAIT, || async {
         bus.pending(school, "notify").await == 0
     })
     .await;
@@ -230,12 +233,12 @@ async fn poison_entries_go_to_the_dead_letter_stream(url: String) {
 
 #[tokio::test]
 async fn poison_entries_go_to_the_dead_letter_stream_standalone() {
-    poison_entries_go_to_the_dead_letter_stream(redis_url("REDIS_STANDALONE_URL")).await;
+    poison_entries_go_to_the_dead_letter_stream(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn poison_entries_go_to_the_dead_letter_stream_cluster() {
-    poison_entries_go_to_the_dead_letter_stream(redis_url("REDIS_CLUSTER_URL")).await;
+    poison_entries_go_to_the_dead_letter_stream(cluster_url()).await;
 }
 
 /// A failover that lost a stream (and with it the group) while the consumer
@@ -272,10 +275,10 @@ async fn a_lost_consumer_group_is_recreated(url: String) {
 
 #[tokio::test]
 async fn a_lost_consumer_group_is_recreated_standalone() {
-    a_lost_consumer_group_is_recreated(redis_url("REDIS_STANDALONE_URL")).await;
+    a_lost_consumer_group_is_recreated(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn a_lost_consumer_group_is_recreated_cluster() {
-    a_lost_consumer_group_is_recreated(redis_url("REDIS_CLUSTER_URL")).await;
+    a_lost_consumer_group_is_recreated(cluster_url()).await;
 }

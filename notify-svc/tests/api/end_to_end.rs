@@ -5,6 +5,7 @@
 use platform::{
     caller::{Caller, Role},
     events::{stream_key, STREAM_REGISTRY},
+    testing::{eventually, redis::cluster_url},
 };
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
@@ -12,7 +13,7 @@ use students_svc::startup::Application as Students;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::helpers::{count, eventually, redis_url, test_config, Bus, TestApp, WAIT};
+use crate::helpers::{count, test_config, Bus, TestApp, WAIT};
 
 fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
@@ -38,7 +39,7 @@ fn guardian(given: &str, phone: &str, sms: bool, push: bool) -> pb::CreateGuardi
 
 #[tokio::test]
 async fn a_real_absence_marked_in_students_svc_alerts_each_guardian() {
-    let url = redis_url("REDIS_CLUSTER_URL");
+    let url = cluster_url();
     let db = platform::testing::fresh_database().await.unwrap();
     let mut config = students_svc::config::Config::for_database(&db.students_url);
     config.relay_enabled = true;
@@ -205,7 +206,7 @@ async fn a_real_absence_marked_in_students_svc_alerts_each_guardian() {
     let sql = format!(
         "SELECT count(*) FROM notify.notifications WHERE school_id = '{school}' AND kind = 'absence'"
     );
-    eventually(WAIT, "absence alerts", || async {
+    eventually("absence alerts", WAIT, || async {
         count(&db, &sql).await == 2
     })
     .await;

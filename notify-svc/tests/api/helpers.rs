@@ -2,18 +2,18 @@
 //! its own (so tests running beside it never share streams), and helpers
 //! that publish real encoded events the way the relay does.
 
-use std::{collections::HashMap, future::Future, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use fred::{prelude::*, types::Value};
 use notify_svc::{config::Config, Application};
-use platform::{events::stream_key, redis::RedisSettings, testing::TestDatabase};
+use platform::{
+    events::stream_key,
+    redis::RedisSettings,
+    testing::{eventually, TestDatabase},
+};
 use prost::Message;
 use proto::events::v1::{self as ev, event::Payload, Event};
 use uuid::Uuid;
-
-pub fn redis_url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run `make test`"))
-}
 
 pub async fn redis(url: &str) -> Client {
     let settings = RedisSettings {
@@ -23,19 +23,6 @@ pub async fn redis(url: &str) -> Client {
     let client = platform::redis::connect(url, &settings).expect("redis client");
     client.wait_for_connect().await.expect("redis connects");
     client
-}
-
-/// Waits for `check` to hold, polling, up to `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -180,7 +167,7 @@ impl TestApp {
     }
 
     pub async fn wait_processed(&self, n: i64) {
-        eventually(WAIT, &format!("{n} events processed"), || async {
+        eventually(&format!("{n} events processed"), WAIT, || async {
             self.processed().await >= n
         })
         .await;

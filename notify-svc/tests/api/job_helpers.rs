@@ -1,4 +1,4 @@
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use notify_svc::{
@@ -7,7 +7,7 @@ use notify_svc::{
 };
 use platform::{
     db::PoolSettings,
-    testing::{fresh_database, TestDatabase},
+    testing::{eventually, fresh_database, TestDatabase},
 };
 use uuid::Uuid;
 
@@ -118,25 +118,6 @@ pub async fn enqueue(pool: &Pool, job: &NewJob) -> Uuid {
     }
 }
 
-/// Polls `check` until it holds; fails the test after `within`.
-pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[derive(Debug)]
 pub struct JobRow {
     pub status: String,
@@ -171,10 +152,12 @@ pub async fn wait_status(db: &TestDatabase, id: Uuid, status: &str) -> JobRow {
     eventually(
         &format!("job {id} to be {status}"),
         Duration::from_secs(15),
-        || async { job(db, id).await.status == status },
+        || async {
+            let row = job(db, id).await;
+            (row.status == status).then_some(row)
+        },
     )
-    .await;
-    job(db, id).await
+    .await
 }
 
 pub async fn count_status(db: &TestDatabase, status: &str) -> i64 {

@@ -4,6 +4,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use notify_svc::jobs::{self, queue, DedupeKey, Enqueued, JobStatus, NewJob};
+use platform::testing::eventually;
 use uuid::Uuid;
 
 use crate::{

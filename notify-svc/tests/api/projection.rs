@@ -2,17 +2,16 @@
 //! snapshot never overwrites a newer one, and a link seen before its
 //! guardian's snapshot still reaches the guardian.
 
+use platform::testing::redis::standalone_url;
 use proto::events::v1::event::Payload;
 use uuid::Uuid;
 
-use crate::helpers::{
-    attendance, count, guardian_created, link, redis_url, test_config, Bus, Prefs, TestApp,
-};
+use crate::helpers::{attendance, count, guardian_created, link, test_config, Bus, Prefs, TestApp};
 
 #[tokio::test]
 async fn older_snapshots_never_overwrite_newer_ones() {
     let db = platform::testing::fresh_database().await.unwrap();
-    let bus = Bus::new(redis_url("REDIS_STANDALONE_URL")).await;
+    let bus = Bus::new(standalone_url()).await;
     let app = TestApp::spawn(db.clone(), &test_config(&db, &bus)).await;
     let (school, g, ann) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let sms = Prefs {

@@ -1,6 +1,10 @@
 //! Test support: every test gets a database of its own, laid out like
 //! production (one schema per service, each owned by that service's role),
-//! so tests run in parallel without sharing mutable state.
+//! so tests run in parallel without sharing mutable state. Also the helpers
+//! every crate's tests share: [`eventually`] (polling for something that
+//! happens in the background), [`AssertCode`] (gRPC errors), the test
+//! stack's Redis URLs and private Redis servers ([`redis`]), and the
+//! statement-counting proxy ([`pgcount`]).
 //!
 //! Reads `PG_ADMIN_URL` (a superuser) and `STUDENTS_DATABASE_URL`,
 //! `ANALYTICS_DATABASE_URL`, `NOTIFY_DATABASE_URL` (the service roles), as
@@ -89,8 +93,6 @@ pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     admin_connect(url).await
 }
 
-/// Runs a health-only service and checks that it reports SERVING, that the
-/// service schemas hold exactly `tables`, and that it stops when asked.
 /// `GET /metrics` of an admin listener, as text (plain HTTP/1.0, no client
 /// library needed).
 pub async fn scrape(addr: std::net::SocketAddr) -> anyhow::Result<String> {
@@ -109,6 +111,8 @@ pub async fn scrape(addr: std::net::SocketAddr) -> anyhow::Result<String> {
     Ok(body.to_owned())
 }
 
+/// Runs a health-only service and checks that it reports SERVING, that the
+/// service schemas hold exactly `tables`, and that it stops when asked.
 pub async fn assert_health_only(
     app: crate::health_only::Application,
     db: &TestDatabase,
@@ -169,6 +173,10 @@ pub async fn assert_health_only(
         .expect("server stopped cleanly");
 }
 
+mod grpc;
 pub mod pgcount;
-mod redis;
+mod poll;
+pub mod redis;
+pub use grpc::AssertCode;
+pub use poll::{eventually, Outcome, POLL_INTERVAL};
 pub use redis::{PrivateRedis, PrivateRedisCluster};

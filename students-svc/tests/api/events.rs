@@ -10,7 +10,11 @@ use fred::types::Value;
 use platform::caller::Caller;
 use platform::db::PoolSettings;
 use platform::redis::RedisSettings;
-use platform::testing::PrivateRedis;
+use platform::testing::{
+    eventually,
+    redis::{cluster_url, standalone_url},
+    PrivateRedis,
+};
 use prost::Message;
 use proto::events::v1::{event::Payload, Event};
 use proto::students::v1 as pb;
@@ -18,10 +22,6 @@ use students_svc::relay::{stream_key, Relay, RelaySettings, STREAM_REGISTRY};
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with, student, with_caller, TestApp};
-
-fn redis_url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run `make test`"))
-}
 
 async fn redis(url: &str) -> Client {
     let settings = RedisSettings {
@@ -31,19 +31,6 @@ async fn redis(url: &str) -> Client {
     let client = platform::redis::connect(url, &settings).expect("redis client");
     client.wait_for_connect().await.expect("redis connects");
     client
-}
-
-/// Waits for `check` to hold, polling, up to `timeout`.
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The decoded events of the outbox, in insertion order.
@@ -244,7 +231,7 @@ async fn relay_publishes_each_school_in_order(url: String) {
         create_many(&app, &a, "A", 40),
         create_many(&app, &b, "B", 40)
     );
-    eventually(Duration::from_secs(10), "outbox drained", || async {
+    eventually("outbox drained", Duration::from_secs(10), || async {
         pending(&app).await == 0
     })
     .await;
@@ -260,12 +247,12 @@ async fn relay_publishes_each_school_in_order(url: String) {
 
 #[tokio::test]
 async fn relay_publishes_each_school_in_order_standalone() {
-    relay_publishes_each_school_in_order(redis_url("REDIS_STANDALONE_URL")).await;
+    relay_publishes_each_school_in_order(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn relay_publishes_each_school_in_order_cluster() {
-    relay_publishes_each_school_in_order(redis_url("REDIS_CLUSTER_URL")).await;
+    relay_publishes_each_school_in_order(cluster_url()).await;
 }
 
 fn manual_relay(app: &TestApp, client: Client, batch: usize) -> Relay {
@@ -282,7 +269,7 @@ fn manual_relay(app: &TestApp, client: Client, batch: usize) -> Relay {
 
 #[tokio::test]
 async fn a_crash_between_publish_and_mark_duplicates_and_never_loses() {
-    let url = redis_url("REDIS_STANDALONE_URL");
+    let url = standalone_url();
     let app = spawn_app().await;
     let client = redis(&url).await;
     let admin = app.school("ev-crash").await;
@@ -310,7 +297,7 @@ async fn a_crash_between_publish_and_mark_duplicates_and_never_loses() {
 
 #[tokio::test]
 async fn concurrent_relays_publish_every_row_once_in_order() {
-    let url = redis_url("REDIS_CLUSTER_URL");
+    let url = cluster_url();
     let app = spawn_app().await;
     let client = redis(&url).await;
     let mut schools = Vec::new();
@@ -360,8 +347,8 @@ async fn redis_outage_grows_the_outbox_and_it_drains_in_order() {
     let app = spawn_app_with(relay_on(server.url())).await;
     let (a, b) = (app.school("ev-out-a").await, app.school("ev-out-b").await);
     eventually(
-        Duration::from_secs(10),
         "school events published",
+        Duration::from_secs(10),
         || async { pending(&app).await == 0 },
     )
     .await;
@@ -375,8 +362,8 @@ async fn redis_outage_grows_the_outbox_and_it_drains_in_order() {
 
     server.restart().expect("redis back");
     eventually(
-        Duration::from_secs(30),
         "outbox drained after the outage",
+        Duration::from_secs(30),
         || async { pending(&app).await == 0 },
     )
     .await;
@@ -389,7 +376,7 @@ async fn redis_outage_grows_the_outbox_and_it_drains_in_order() {
 
 #[tokio::test]
 async fn published_rows_are_pruned_after_the_retention_period() {
-    let url = redis_url("REDIS_STANDALONE_URL");
+    let url = standalone_url();
     let app = spawn_app().await;
     let admin = app.school("ev-prune").await;
     create_many(&app, &admin, "P", 3).await;
@@ -461,10 +448,10 @@ async fn relay_registers_each_stream(url: String) {
 
 #[tokio::test]
 async fn relay_registers_each_stream_standalone() {
-    relay_registers_each_stream(redis_url("REDIS_STANDALONE_URL")).await;
+    relay_registers_each_stream(standalone_url()).await;
 }
 
 #[tokio::test]
 async fn relay_registers_each_stream_cluster() {
-    relay_registers_each_stream(redis_url("REDIS_CLUSTER_URL")).await;
+    relay_registers_each_stream(cluster_url()).await;
 }

@@ -249,7 +249,10 @@ async fn guardian_staff_and_invoice_lists_run_a_fixed_number_of_statements() {
         let admin = &admin;
         async move {
             let r = staff
-                .list_staff(with_caller(admin, pb::ListStaffRequest { page: page(limit) }))
+                .list_staff(with_caller(
+                    admin,
+                    pb::ListStaffRequest { page: page(limit) },
+                ))
                 .await
                 .unwrap()
                 .into_inner();

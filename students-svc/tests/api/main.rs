@@ -14,6 +14,7 @@ mod grades;
 mod guardian_reads;
 mod guardians;
 mod import;
+mod list_statements;
 mod schema;
 mod staff;
 mod students;

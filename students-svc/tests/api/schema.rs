@@ -81,8 +81,9 @@ async fn migrations_out_of_version_order_are_refused() {
 /// UNAVAILABLE (retryable), never hang and never leak SQL.
 #[tokio::test]
 async fn pool_exhaustion_and_statement_timeouts_are_unavailable() {
+    use platform::testing::eventually;
     use proto::students::v1 as pb;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let app = spawn_app_with(|c| {
         c.db_pool_size = 1;
@@ -111,8 +112,7 @@ async fn pool_exhaustion_and_statement_timeouts_are_unavailable() {
     };
     let blocked = tokio::spawn(get(s.id.clone()));
     let watcher = platform::testing::connect(&app.db.admin_url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("the read to block", Duration::from_secs(10), || async {
         let waiting: i64 = watcher
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
@@ -122,12 +122,9 @@ async fn pool_exhaustion_and_statement_timeouts_are_unavailable() {
             .await
             .unwrap()
             .get(0);
-        if waiting == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the read never blocked");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        waiting == 1
+    })
+    .await;
 
     let starved = get(s.id.clone()).await.unwrap_err();
     assert_eq!(starved.code(), tonic::Code::Unavailable);

@@ -1,4 +1,5 @@
 use platform::caller::Caller;
+use platform::testing::AssertCode;
 use proto::common::v1 as common;
 use proto::events::v1::event::Payload;
 use proto::students::v1 as pb;
@@ -62,11 +63,10 @@ async fn save_read_and_replace_a_teacher_profile_with_events() {
         .unwrap()
         .into_inner();
     assert_eq!(by_admin, saved);
-    let denied = staff
+    staff
         .get_staff_member(with_caller(&tom, get(&tess)))
         .await
-        .unwrap_err();
-    assert_eq!(denied.code(), Code::PermissionDenied);
+        .assert_code(Code::PermissionDenied);
     let no_profile = staff
         .get_staff_member(with_caller(&tom, get(&tom)))
         .await
@@ -133,11 +133,10 @@ async fn save_read_and_replace_a_teacher_profile_with_events() {
     let mut expected = vec![tess.user_id.to_string(), tom.user_id.to_string()];
     expected.sort();
     assert_eq!(ids, expected, "admins are not staff profiles");
-    let teacher_list = staff
+    staff
         .list_staff(with_caller(&tess, list(String::new())))
         .await
-        .unwrap_err();
-    assert_eq!(teacher_list.code(), Code::PermissionDenied);
+        .assert_code(Code::PermissionDenied);
 }
 
 #[tokio::test]
@@ -162,8 +161,7 @@ async fn bad_profiles_wrong_users_and_duplicates_write_nothing() {
     let err = staff
         .save_staff_profile(with_caller(&admin, bad))
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+        .assert_code(Code::InvalidArgument);
     assert_eq!(
         violations(&err),
         [
@@ -185,50 +183,43 @@ async fn bad_profiles_wrong_users_and_duplicates_write_nothing() {
     assert_eq!(violations(&err), ["hired_on", "subjects"]);
 
     // Not a teacher: precise answers.
-    let admin_as_staff = staff
+    staff
         .save_staff_profile(with_caller(&admin, profile(&admin, "A-1")))
         .await
-        .unwrap_err();
-    assert_eq!(admin_as_staff.code(), Code::FailedPrecondition);
+        .assert_code(Code::FailedPrecondition);
     let mut ghost = profile(&tess, "G-1");
     ghost.user_id = Uuid::now_v7().to_string();
-    let unknown = staff
+    staff
         .save_staff_profile(with_caller(&admin, ghost))
         .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
+        .assert_code(Code::NotFound);
     let south = app.school("south").await;
-    let cross = staff
+    staff
         .save_staff_profile(with_caller(&south, profile(&tess, "S-1")))
         .await
-        .unwrap_err();
-    assert_eq!(cross.code(), Code::NotFound);
-    let cross = staff
+        .assert_code(Code::NotFound);
+    staff
         .get_staff_member(with_caller(&south, get(&tess)))
         .await
-        .unwrap_err();
-    assert_eq!(cross.code(), Code::NotFound);
-    let not_teacher = staff
+        .assert_code(Code::NotFound);
+    staff
         .get_staff_member(with_caller(&admin, get(&admin)))
         .await
-        .unwrap_err();
-    assert_eq!(not_teacher.code(), Code::NotFound);
-    let by_teacher = staff
+        .assert_code(Code::NotFound);
+    staff
         .save_staff_profile(with_caller(&tess, profile(&tess, "T-1")))
         .await
-        .unwrap_err();
-    assert_eq!(by_teacher.code(), Code::PermissionDenied);
+        .assert_code(Code::PermissionDenied);
 
     // Employee numbers are unique per school (other schools may reuse them).
     staff
         .save_staff_profile(with_caller(&admin, profile(&tess, "T-1")))
         .await
         .unwrap();
-    let dup = staff
+    staff
         .save_staff_profile(with_caller(&admin, profile(&tom, "T-1")))
         .await
-        .unwrap_err();
-    assert_eq!(dup.code(), Code::AlreadyExists);
+        .assert_code(Code::AlreadyExists);
     let south_teacher = app.teacher(&south, "sue@south.test").await;
     staff
         .save_staff_profile(with_caller(&south, profile(&south_teacher, "T-1")))
