@@ -32,6 +32,26 @@ if [[ ! -x $VENV/bin/kubernetes-validate ]] ||
   "$VENV/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$VALIDATE_VERSION" PyYAML
 fi
 
+# The Prometheus Operator objects of the monitoring component are checked
+# against the operator's CRD schemas (a pinned npm package, crd-check/).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing nodejs and npm"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    die "node is missing: run 'sudo apt-get install -y nodejs npm'"
+  fi
+fi
+CRD="$ROOT/.stack/tools/crd-check"
+if ! cmp -s "$K8S/crd-check/package-lock.json" "$CRD/package-lock.json" ||
+  [[ ! -d $CRD/node_modules ]]; then
+  log "installing the CRD schemas (npm ci) into $CRD"
+  rm -rf "$CRD" && mkdir -p "$CRD"
+  cp "$K8S/crd-check/package.json" "$K8S/crd-check/package-lock.json" "$CRD/"
+  (cd "$CRD" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+cp "$K8S/crd-check/validate.js" "$CRD/"
+
 mkdir -p "$OUT"
 for overlay in "$K8S"/overlays/*/; do
   name=$(basename "$overlay")
@@ -42,6 +62,10 @@ for overlay in "$K8S"/overlays/*/; do
       die "$name does not validate against Kubernetes $v"
   done
   "$VENV/bin/python" "$K8S/lint.py" "$OUT/$name.yaml" || die "$name fails the lint"
+  if grep -q '^apiVersion: monitoring.coreos.com/' "$OUT/$name.yaml"; then
+    node "$CRD/validate.js" "$OUT/$name.yaml" || die "$name: Prometheus Operator objects do not validate"
+    log "$name: Prometheus Operator objects valid"
+  fi
 done
 
 # The checks can fail: the insecure fixture must be refused by both.
@@ -50,5 +74,8 @@ if "$VENV/bin/kubernetes-validate" --strict --quiet "$K8S/tests/insecure.yaml" >
 fi
 if "$VENV/bin/python" "$K8S/lint.py" "$K8S/tests/insecure.yaml" >/dev/null; then
   die "lint accepted tests/insecure.yaml"
+fi
+if node "$CRD/validate.js" "$K8S/tests/bad-monitoring.yaml" 2>/dev/null; then
+  die "the CRD check accepted tests/bad-monitoring.yaml"
 fi
 log "all overlays valid for Kubernetes ${VERSIONS[*]} and lint-clean"

@@ -5,7 +5,9 @@
 # Environment: STACK (run | bench, default run), GATEWAY_PORT (8080),
 # GRPC_BASE_PORT (50051: students, +1 analytics, +2 notify), GATEWAY_ADMIN_LISTEN
 # (127.0.0.1:GATEWAY_PORT+1000, Prometheus /metrics; the services use +1001..+1003),
-# SEED_DEMO (1),
+# SEED_DEMO (1), PROFILE (release | debug: the build to run),
+# MONITORING (0; 1: also a Prometheus scraping every service, with the alert
+# rules, at PROMETHEUS_PORT, default GATEWAY_PORT+10),
 # RUST_LOG, LOG_FORMAT (pretty).
 set -euo pipefail
 
@@ -14,6 +16,9 @@ export STACK="${STACK:-run}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 GRPC_BASE_PORT="${GRPC_BASE_PORT:-50051}"
 SEED_DEMO="${SEED_DEMO:-1}"
+PROFILE="${PROFILE:-release}"
+MONITORING="${MONITORING:-0}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-$((GATEWAY_PORT + 10))}"
 STATE="$ROOT/.stack/$STACK"
 LOGS="$STATE/logs"
 
@@ -28,7 +33,11 @@ need_curl() {
 need_curl
 
 "$ROOT/deploy/local/stack.sh" up
-(cd "$ROOT" && cargo build --release --bins)
+case "$PROFILE" in
+  release) (cd "$ROOT" && cargo build --release --bins) ;;
+  debug) (cd "$ROOT" && cargo build --bins) ;;
+  *) echo "PROFILE must be release or debug" >&2; exit 2 ;;
+esac
 
 set -a
 # shellcheck disable=SC1091
@@ -83,9 +92,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 for svc in students-svc analytics-svc notify-svc gateway; do
-  "$ROOT/target/release/$svc" >"$LOGS/$svc.log" 2>&1 &
+  "$ROOT/target/$PROFILE/$svc" >"$LOGS/$svc.log" 2>&1 &
   pids+=($!)
 done
+if [[ $MONITORING == 1 ]]; then
+  # Scrapes the four admin listeners every 5 s and evaluates the alert rules
+  # (extracted from the PrometheusRule the cluster uses).
+  prom="$STATE/prometheus"
+  "$ROOT/deploy/monitoring/prepare.sh" "$prom" "$GATEWAY_ADMIN_LISTEN" "$STUDENTS_ADMIN_LISTEN" \
+    "$ANALYTICS_ADMIN_LISTEN" "$NOTIFY_ADMIN_LISTEN"
+  prometheus --config.file="$prom/prometheus.yml" --storage.tsdb.path="$prom/data" \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$LOGS/prometheus.log" 2>&1 &
+  pids+=($!)
+fi
 
 base="http://$GATEWAY_LISTEN"
 deadline=$((SECONDS + 60))
@@ -123,11 +142,13 @@ Schoolhouse is running.
                  -d '{"school":"demo","email":"$admin_email","password":"$admin_password"}'
   metrics      http://$GATEWAY_ADMIN_LISTEN/metrics  (admin listeners, not public;
                services: $STUDENTS_ADMIN_LISTEN, $ANALYTICS_ADMIN_LISTEN, $NOTIFY_ADMIN_LISTEN)
+$( [[ $MONITORING == 1 ]] && echo "  prometheus   http://127.0.0.1:$PROMETHEUS_PORT  (alerts: /alerts; rules from deploy/k8s/components/monitoring)")
   logs         $LOGS/
 Press Ctrl-C to stop.
 INFO
 else
   echo "Schoolhouse is running at $base (logs in $LOGS). Ctrl-C stops it."
+  if [[ $MONITORING == 1 ]]; then echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT"; fi
 fi
 
 # Stop everything as soon as any one service exits.

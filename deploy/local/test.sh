@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: a stack of its own (never `make run`'s data), format and lint
 # checks, the disallowed-dependency check, the Kubernetes manifest checks,
-# then the whole test suite.
+# the check that every test file is compiled, the whole test suite, then the
+# alerts and dashboards against a real Prometheus (deploy/monitoring/check.sh).
 #
 # `TEST_CLOCK="2027-12-31 12:00:00" make test` runs the suite with the clock
 # moved to that UTC time instead: a stack of its own (STACK=clock), whose
@@ -56,6 +57,8 @@ else
 
   echo "== kubernetes manifests"
   deploy/k8s/check.sh
+  echo "== test files compiled"
+  deploy/local/check-tests-compiled.sh
 fi
 
 set -a
@@ -73,4 +76,6 @@ if [[ -n ${TEST_CLOCK:-} ]]; then
 else
   echo "== cargo test"
   cargo test --workspace --all-targets
+  echo "== alerts and dashboards against a real Prometheus"
+  deploy/monitoring/check.sh
 fi

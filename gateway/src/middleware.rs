@@ -99,6 +99,10 @@ pub async fn request_context(
     let rid = RequestId(id.clone());
     req.extensions_mut().insert(rid.clone());
     let method = method_label(req.method());
+    // The rate-limit class (`read`, `write`, `login`, `expensive`; `none` for
+    // probes and the spec): SLOs are per class.
+    let class = crate::ratelimit::RouteClass::of(req.method(), req.path())
+        .map_or("none", crate::ratelimit::RouteClass::name);
     let path = req.path().to_owned();
     let span = tracing::info_span!("http", request.id = %id, http.method = %method,
         http.route = tracing::field::Empty, trace.id = tracing::field::Empty);
@@ -112,10 +116,10 @@ pub async fn request_context(
     let route = route_label(&res);
     span.record("http.route", route.as_str());
     metrics::histogram!("http_server_request_duration_seconds",
-        "method" => method, "route" => route.clone())
+        "method" => method, "route" => route.clone(), "class" => class)
     .record(elapsed.as_secs_f64());
     metrics::counter!("http_server_requests_total",
-        "method" => method, "route" => route, "status" => status.to_string())
+        "method" => method, "route" => route, "class" => class, "status" => status.to_string())
     .increment(1);
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -199,6 +199,8 @@ impl Application {
         let handle = server.handle();
         let stats = self.cache.stats.clone();
         let recorder = web::Data::new(platform::metrics::recorder());
+        // After the recorder is installed: series registered before it are lost.
+        crate::ratelimit::register();
         let admin_hub = web::Data::from(hub.clone());
         let admin = HttpServer::new(move || {
             App::new()

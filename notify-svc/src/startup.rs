@@ -124,6 +124,7 @@ impl Application {
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
         let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
+        platform::db::register_metrics();
         let admin = platform::metrics::Admin::spawn(self.admin, move || {
             let s = pool.status();
             let gauge = |state: &'static str, v: usize| {

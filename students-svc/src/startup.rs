@@ -141,6 +141,7 @@ impl Application {
         }
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "students-svc serving");
         let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
+        platform::db::register_metrics();
         let admin = platform::metrics::Admin::spawn(self.admin, move || {
             // Sampled at scrape time.
             let s = pool.status();

@@ -46,6 +46,26 @@ impl Decision {
     }
 }
 
+/// Every `decision` of `gateway_ratelimit_decisions_total`.
+const DECISIONS: [&str; 5] = [
+    "allowed",
+    "refused",
+    "local_allowed",
+    "local_refused",
+    "unavailable",
+];
+
+/// Exports every decision series at zero, so the "Redis unavailable" alert
+/// and the dashboards see a series before the first such decision.
+pub fn register() {
+    for class in RouteClass::ALL {
+        for decision in DECISIONS {
+            metrics::counter!("gateway_ratelimit_decisions_total", "class" => class.name(), "decision" => decision)
+                .increment(0);
+        }
+    }
+}
+
 /// `gateway_ratelimit_decisions_total{class,decision}`: allowed | refused
 /// (Redis), local_allowed | local_refused (the fallback), unavailable (503).
 pub fn record(class: RouteClass, decision: &'static str) {

@@ -56,6 +56,16 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     };
     let (students, redis) = tokio::join!(students, redis);
     let realtime = state.realtime.subscriber_connected();
+    // What each readiness probe found, for alerts (the kubelet probes every
+    // few seconds): 1 reachable, 0 not.
+    for (dependency, ok) in [
+        ("students_svc", students),
+        ("redis", redis),
+        ("realtime", realtime),
+    ] {
+        metrics::gauge!("gateway_dependency_up", "dependency" => dependency)
+            .set(f64::from(u8::from(ok)));
+    }
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let body = Readiness {
         status: match (students, redis && realtime) {

@@ -12,8 +12,29 @@ pub fn record_depth(depth: &BTreeMap<JobStatus, i64>) {
     }
 }
 
-/// `jobs_completed_total{kind,outcome}`, outcome one of `succeeded`,
-/// `retried`, `failed`, `dead`, `released`, `lease_lost`.
+/// Every `outcome` of `jobs_completed_total`.
+pub const OUTCOMES: [&str; 7] = [
+    "succeeded",
+    "retried",
+    "failed",
+    "dead",
+    "released",
+    "lease_lost",
+    "unrecorded",
+];
+
+/// Exports every completion series at zero from the start, so alerts and
+/// dashboards see a series (a rate of 0) before the first job of a kind ends.
+pub fn register() {
+    for kind in JobKind::ALL {
+        for outcome in OUTCOMES {
+            metrics::counter!("jobs_completed_total", "kind" => kind.as_str(), "outcome" => outcome)
+                .increment(0);
+        }
+    }
+}
+
+/// `jobs_completed_total{kind,outcome}`, outcome one of [`OUTCOMES`].
 pub fn record_completion(kind: JobKind, outcome: &'static str, ran_for: Duration) {
     metrics::counter!("jobs_completed_total", "kind" => kind.as_str(), "outcome" => outcome)
         .increment(1);

@@ -54,6 +54,7 @@ pub fn spawn_workers(
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     let sms = config.sms.client()?;
+    metrics::register();
     let listen = platform::db::pg_config(database_url, &platform::db::PoolSettings::default())?;
     Ok(Workers::start(
         pool,

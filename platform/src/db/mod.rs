@@ -45,6 +45,12 @@ pub fn pg_config(url: &str, s: &PoolSettings) -> anyhow::Result<tokio_postgres::
     Ok(cfg)
 }
 
+/// Exports the pool's counters at zero, so alerts on their increase see a
+/// series from the start. Call once the metrics recorder is installed.
+pub fn register_metrics() {
+    metrics::counter!("db_pool_timeouts_total").increment(0);
+}
+
 pub fn pool(url: &str, s: &PoolSettings) -> anyhow::Result<Pool> {
     let cfg = pg_config(url, s)?;
     // Fast recycling skips a round-trip per checkout; safe because no code

@@ -176,6 +176,12 @@ impl<H: Handler> Consumer<H> {
     /// no new one is started. Entries read but not started stay pending and
     /// are reclaimed after `claim_idle`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        // Exported at zero from the start, so alerts on an increase see it.
+        for reason in [Reason::Undecodable, Reason::MaxDeliveries] {
+            metrics::counter!("event_consumer_dead_letters_total",
+                "group" => self.settings.group.clone(), "reason" => reason.as_str())
+            .increment(0);
+        }
         tokio::pin!(shutdown);
         let base = Duration::from_millis(50);
         let mut backoff = base;

@@ -270,6 +270,8 @@ impl Relay {
     /// Runs until `shutdown` resolves; a step in progress is finished first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         const HOUSEKEEPING: Duration = Duration::from_secs(5);
+        // Exported at zero from the start, so alerts on an increase see it.
+        metrics::counter!("outbox_publish_failures_total").increment(0);
         tokio::pin!(shutdown);
         let mut backoff = self.settings.poll;
         let mut next_housekeeping = tokio::time::Instant::now();
