@@ -116,6 +116,11 @@ until curl -fsS "$base/readyz" >/dev/null 2>&1; do
   sleep 0.2
 done
 
+monitoring_line=""
+if [[ $MONITORING == 1 ]]; then
+  monitoring_line="  prometheus   http://127.0.0.1:$PROMETHEUS_PORT  (alerts: /alerts; rules from deploy/k8s/components/monitoring)
+"
+fi
 if [[ $SEED_DEMO == 1 ]]; then
   admin_email="admin@demo.school"
   admin_password="demo-password-123"
@@ -142,8 +147,7 @@ Schoolhouse is running.
                  -d '{"school":"demo","email":"$admin_email","password":"$admin_password"}'
   metrics      http://$GATEWAY_ADMIN_LISTEN/metrics  (admin listeners, not public;
                services: $STUDENTS_ADMIN_LISTEN, $ANALYTICS_ADMIN_LISTEN, $NOTIFY_ADMIN_LISTEN)
-$( [[ $MONITORING == 1 ]] && echo "  prometheus   http://127.0.0.1:$PROMETHEUS_PORT  (alerts: /alerts; rules from deploy/k8s/components/monitoring)")
-  logs         $LOGS/
+${monitoring_line}  logs         $LOGS/
 Press Ctrl-C to stop.
 INFO
 else

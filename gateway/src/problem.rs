@@ -216,3 +216,73 @@ impl ResponseError for ApiError {
         res.json(body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use actix_web::{body::MessageBody, http::header::RETRY_AFTER};
+
+    use super::*;
+
+    fn answer(status: tonic::Status) -> (u16, Option<String>, serde_json::Value) {
+        let res = ApiError::from(status).error_response();
+        let code = res.status().as_u16();
+        let retry = res
+            .headers()
+            .get(RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.into_body().try_into_bytes().unwrap();
+        (code, retry, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[test]
+    fn transport_errors_are_never_the_clients_fault() {
+        // What tonic makes of an h2 error on this side of the connection: a
+        // status with a source. Whatever its code, it is a 500 with the
+        // fixed message, never a 429 or a 400 with transport text.
+        for code in [
+            tonic::Code::ResourceExhausted,
+            tonic::Code::InvalidArgument,
+            tonic::Code::Internal,
+            tonic::Code::Unknown,
+        ] {
+            let mut s = tonic::Status::new(code, "h2 protocol error: http2 error");
+            s.set_source(Arc::new(std::io::Error::other("frame too large")));
+            let (status, retry, body) = answer(s);
+            assert_eq!((status, retry), (500, None), "{code:?}");
+            assert_eq!(body["detail"], "internal error");
+            assert_eq!(body["code"], "internal");
+        }
+        // An unreachable service stays a 503.
+        let mut s = tonic::Status::unavailable("tcp connect error");
+        s.set_source(Arc::new(std::io::Error::other("refused")));
+        assert_eq!(answer(s).0, 503);
+    }
+
+    #[test]
+    fn a_busy_service_is_a_429_with_retry_after() {
+        let (status, retry, body) = answer(tonic::Status::resource_exhausted(
+            "too many sign-ins in progress; retry shortly",
+        ));
+        assert_eq!((status, retry.as_deref()), (429, Some("1")));
+        assert_eq!(body["code"], "rate_limited");
+    }
+
+    #[test]
+    fn problems_list_at_most_twenty_errors_and_count_them_all() {
+        let errors: Vec<FieldError> = (0..1000)
+            .map(|i| FieldError {
+                field: format!("entries[{i}].student_id"),
+                message: "x".repeat(1000),
+            })
+            .collect();
+        let res = ApiError::Validation(errors).error_response();
+        let body: serde_json::Value =
+            serde_json::from_slice(&res.into_body().try_into_bytes().unwrap()).unwrap();
+        assert_eq!(body["errors"].as_array().unwrap().len(), 20);
+        assert_eq!(body["error_count"], 1000);
+        assert!(body["errors"][0]["message"].as_str().unwrap().len() <= 128);
+        assert!(body.to_string().len() < 8 * 1024);
+    }
+}
