@@ -9,6 +9,9 @@
 //! - [`people_dto`]: JSON shapes of guardians and staff profiles.
 //! - [`routes`]: handlers (parse → authorise → gRPC call → JSON).
 //! - [`services`]: gRPC clients and per-call metadata.
+//! - [`edge`]: the Redis edge of every API request: token, rate limit,
+//!   cache lookup, invalidation after writes.
+//! - [`cache`]: the response cache (Redis plus an in-process copy).
 //! - [`ratelimit`]: distributed GCRA limits per route class (Redis + Lua).
 //! - [`realtime`]: the `/api/v1/ws` hub: Redis subscriber, routing, sockets.
 //! - [`problem`]: `ApiError` → `application/problem+json`.

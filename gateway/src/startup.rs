@@ -1,5 +1,6 @@
 //! Builds the HTTP server: binds its own listener (tests use port 0), wires
-//! middleware in the order of design.md §3, and stops on a shutdown future.
+//! middleware in the order docs/ARCHITECTURE.md ("Request flow") gives, and
+//! stops on a shutdown future.
 
 use std::{
     future::Future,

@@ -1,5 +1,5 @@
 //! Realtime messages for the gateway's WebSocket clients, over Redis sharded
-//! pub/sub (design.md §3 "Realtime").
+//! pub/sub (docs/ARCHITECTURE.md, "Realtime").
 //!
 //! A publisher ([`publish`]) sends one JSON [`Envelope`] on its school's
 //! channel `rt:{school:<id>}`; every gateway instance with a client of that

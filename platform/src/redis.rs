@@ -1,5 +1,5 @@
 //! Redis (fred) with every wait bounded: fred's defaults have no command
-//! timeout, an unbounded queue and silent re-sends (design.md §7). Here a
+//! timeout, an unbounded queue and silent re-sends. Here a
 //! command times out after `command_timeout`, at most `max_queued_commands`
 //! wait, a command whose connection dropped fails instead of being sent
 //! again, and reconnects back off exponentially from 50 ms to 2 s.

@@ -121,18 +121,23 @@ impl Application {
             staff_service_server::StaffServiceServer,
         };
         let (reporter, health) = platform::grpc::health().await;
+        // The health names come from the server types added below, so a
+        // service cannot be served without being reported (or the reverse).
+        fn name<S: tonic::server::NamedService>() -> &'static str {
+            S::NAME
+        }
         let names = [
-            "school.students.v1.SchoolService",
-            "school.students.v1.AuthService",
-            "school.students.v1.UserService",
-            "school.students.v1.StudentService",
-            "school.students.v1.GuardianService",
-            "school.students.v1.StaffService",
-            "school.students.v1.CourseService",
-            "school.students.v1.EnrolmentService",
-            "school.students.v1.AttendanceService",
-            "school.students.v1.FeeService",
-            "school.students.v1.GradeService",
+            name::<SchoolServiceServer<Api>>(),
+            name::<AuthServiceServer<Api>>(),
+            name::<UserServiceServer<Api>>(),
+            name::<StudentServiceServer<Api>>(),
+            name::<GuardianServiceServer<GuardianApi>>(),
+            name::<StaffServiceServer<StaffApi>>(),
+            name::<CourseServiceServer<Api>>(),
+            name::<EnrolmentServiceServer<Api>>(),
+            name::<AttendanceServiceServer<Api>>(),
+            name::<pb::fee_service_server::FeeServiceServer<crate::fees::api::FeesApi>>(),
+            name::<pb::grade_service_server::GradeServiceServer<crate::grades::api::GradesApi>>(),
         ];
         for n in names {
             reporter

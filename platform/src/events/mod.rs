@@ -1,4 +1,4 @@
-//! Domain events on Redis Streams (design.md §3 "Events").
+//! Domain events on Redis Streams (docs/ARCHITECTURE.md, "Domain events").
 //!
 //! students-svc's relay appends each school's events to `ev:{school:<id>}`
 //! and registers that key in the set [`STREAM_REGISTRY`], so consumers find

@@ -2,7 +2,7 @@
 //!
 //! Admins reach every course's assessments; a teacher only those of the
 //! courses they teach (checked against the stored course). A student reads
-//! only their own published grades; guardians have no access yet.
+//! only their own published grades, and a guardian those of a linked child.
 
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
