@@ -6,9 +6,9 @@ use platform::caller::{Caller, Role};
 use proto::students::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::authz::{origin, require};
 use crate::domain::{parse_id, NameList, NewStudent, NewUser, StudentFilter};
 use crate::error::ServiceError;
-use crate::events::Origin;
 use crate::requests::ParsedUpdate;
 use crate::{guardians, passwords, repo};
 
@@ -28,21 +28,6 @@ impl Api {
 }
 
 type Reply<T> = Result<Response<T>, Status>;
-
-pub(crate) fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceError> {
-    if allowed.contains(&caller.role) {
-        Ok(())
-    } else {
-        Err(ServiceError::PermissionDenied(
-            "your role may not perform this action",
-        ))
-    }
-}
-
-/// The tenant and user a change is recorded for.
-pub fn origin(caller: &Caller) -> Origin {
-    Origin::user(caller.school_id, caller.user_id)
-}
 
 /// Whose student records the caller may read.
 enum StudentReach {

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use platform::caller::Role;
+use platform::limits;
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use uuid::Uuid;
@@ -97,7 +98,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, "name", 100).map(Self)
+        bounded_text(raw, "name", limits::PERSON_NAME_MAX).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -109,7 +110,7 @@ pub struct SchoolName(String);
 
 impl SchoolName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, "school name", 200).map(Self)
+        bounded_text(raw, "school name", limits::SCHOOL_NAME_MAX).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -123,7 +124,7 @@ pub struct Slug(String);
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim().to_ascii_lowercase();
-        let ok_len = (3..=40).contains(&s.len());
+        let ok_len = (limits::SLUG_MIN..=limits::SLUG_MAX).contains(&s.len());
         let ok_chars = s
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -144,12 +145,12 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim().to_lowercase();
-        let valid = s.len() <= 254
+        let valid = s.len() <= limits::EMAIL_MAX
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && match s.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
-                        && local.len() <= 64
+                        && local.len() <= limits::EMAIL_LOCAL_MAX
                         && !domain.contains('@')
                         && domain.contains('.')
                         && !domain.starts_with('.')
@@ -174,7 +175,7 @@ pub struct NewPassword(String);
 impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let n = raw.chars().count();
-        if !(10..=128).contains(&n) {
+        if !(limits::PASSWORD_MIN..=limits::PASSWORD_MAX).contains(&n) {
             return Err("password must be 10-128 characters".into());
         }
         Ok(Self(raw.to_owned()))
@@ -197,7 +198,7 @@ pub struct AdmissionNo(String);
 impl AdmissionNo {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
-        let ok = (1..=32).contains(&s.len())
+        let ok = (1..=limits::ADMISSION_NO_MAX).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'.'));
         if ok {
@@ -217,7 +218,7 @@ pub struct GradeLevel(i16);
 
 impl GradeLevel {
     pub fn parse(raw: i32) -> Result<Self, String> {
-        if (0..=12).contains(&raw) {
+        if (limits::GRADE_LEVEL_MIN..=limits::GRADE_LEVEL_MAX).contains(&raw) {
             Ok(Self(raw as i16))
         } else {
             Err("grade level must be between 0 and 12".into())
@@ -235,7 +236,7 @@ pub struct Section(String);
 impl Section {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
-        if s.chars().count() > 16 || !s.chars().all(|c| c.is_alphanumeric() || c == '-') {
+        if s.chars().count() > limits::SECTION_MAX || !s.chars().all(|c| c.is_alphanumeric() || c == '-') {
             return Err("section must be at most 16 letters, digits or '-'".into());
         }
         Ok(Self(s.to_owned()))
@@ -369,7 +370,7 @@ impl StudentPatch {
     }
 }
 
-pub const MAX_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = limits::PAGE_MAX;
 pub const DEFAULT_PAGE: u32 = 25;
 
 /// Position after the last row of a page, in the list's sort order.

@@ -21,6 +21,7 @@
 //! - [`staff`]: teacher profiles (StaffService).
 
 pub mod api;
+pub mod authz;
 pub mod config;
 pub mod convert;
 pub mod courses;

@@ -9,36 +9,14 @@ use super::domain::{
     format_clock, AttendanceRange, CourseFilter, CourseUpdate, EnrolmentKey, Marks, NewCourse,
     NewSlot, RosterQuery, Session,
 };
-use super::repo::{
-    self, Access, AttendanceRow, CourseRow, DayRow, EnrolmentRow, MarkKind, SlotRow,
-};
+use super::repo::{self, AttendanceRow, CourseRow, DayRow, EnrolmentRow, MarkKind, SlotRow};
 use crate::api::Api;
+use crate::authz::{admin_only, staff_access, Access};
 use crate::convert::{date, timestamp};
 use crate::domain::parse_id;
 use crate::error::ServiceError;
 
 type Reply<T> = Result<Response<T>, Status>;
-
-fn admin_only(caller: &Caller) -> Result<(), ServiceError> {
-    if caller.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ServiceError::PermissionDenied(
-            "your role may not perform this action",
-        ))
-    }
-}
-
-/// Admins reach every course; teachers only the courses they teach.
-fn staff_access(caller: &Caller) -> Result<Access, ServiceError> {
-    match caller.role {
-        Role::Admin => Ok(Access::Any),
-        Role::Teacher => Ok(Access::TeacherOf(caller.user_id)),
-        Role::Student | Role::Guardian => Err(ServiceError::PermissionDenied(
-            "your role may not perform this action",
-        )),
-    }
-}
 
 #[tonic::async_trait]
 impl pb::course_service_server::CourseService for Api {

@@ -503,7 +503,7 @@ fn session(
     })
 }
 
-pub const MAX_ENTRIES: usize = 500;
+pub const MAX_ENTRIES: usize = platform::limits::MAX_ENTRIES;
 
 /// Student ids, statuses and texts in request order (the shape the
 /// UNNEST upsert takes).

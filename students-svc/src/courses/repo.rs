@@ -13,27 +13,9 @@ use super::domain::{
     format_clock, AttendanceRange, AttendanceStatus, CourseCursor, CourseFilter, CourseUpdate,
     EnrolmentKey, Marks, NewCourse, NewSlot, RosterCursor, RosterQuery, Session,
 };
+use crate::authz::{accessible_course, Access};
 use crate::error::{FieldViolation, ServiceError};
 use crate::events::{self, Aggregate, Origin, Pending};
-
-/// Who may touch a course: any course of the school (admins), or only the
-/// courses the given teacher teaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Any,
-    TeacherOf(Uuid),
-}
-
-impl Access {
-    fn check(self, course_teacher: Uuid) -> Result<(), ServiceError> {
-        match self {
-            Self::TeacherOf(t) if t != course_teacher => Err(ServiceError::PermissionDenied(
-                "you may only access the courses you teach",
-            )),
-            _ => Ok(()),
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct CourseRow {
@@ -734,22 +716,6 @@ pub async fn withdraw(
         Ok(enrolment)
     })
     .await
-}
-
-/// The course (if it exists in the school) after checking `access`.
-async fn accessible_course<C: GenericClient>(
-    c: &C,
-    school_id: Uuid,
-    course_id: Uuid,
-    access: Access,
-) -> Result<(), ServiceError> {
-    let stmt = c
-        .prepare_cached("SELECT teacher_id FROM courses WHERE school_id = $1 AND id = $2")
-        .await?;
-    match c.query_opt(&stmt, &[&school_id, &course_id]).await? {
-        None => Err(ServiceError::NotFound("course")),
-        Some(r) => access.check(r.try_get(0)?),
-    }
 }
 
 /// One page of the course's current enrolments in enrolment order.

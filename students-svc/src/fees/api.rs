@@ -7,7 +7,7 @@
 
 use super::domain::{encode_cursor, InvoiceFilter, NewInvoice, NewPayment};
 use super::repo::{self, Reader};
-use crate::api::origin;
+use crate::authz::origin;
 use crate::domain::parse_id;
 use crate::error::ServiceError;
 use deadpool_postgres::Pool;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// The largest invoice total (and so the largest payment): 10^12 minor units.
 pub const MAX_TOTAL: i64 = 1_000_000_000_000;
-pub const MAX_LINES: usize = 100;
+pub const MAX_LINES: usize = platform::limits::MAX_LINES;
 pub const MAX_QUANTITY: i32 = 1000;
 
 /// A currency a school can bill in: an ISO 4217 code in upper case, current

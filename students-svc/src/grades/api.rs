@@ -13,8 +13,8 @@ use super::domain::{
     AssessmentQuery, AssessmentUpdate, GradeEntries, NewAssessment, StudentGradesQuery,
 };
 use super::repo::{self, AssessmentRow, GradeRow, Reach, StudentGradeRow};
+use crate::authz::staff_access;
 use crate::convert::{date, timestamp};
-use crate::courses::repo::Access;
 use crate::domain::parse_id;
 use crate::error::ServiceError;
 
@@ -30,17 +30,6 @@ impl GradesApi {
 }
 
 type Reply<T> = Result<Response<T>, Status>;
-
-/// Admins reach every course; teachers only the courses they teach.
-fn staff_access(caller: &Caller) -> Result<Access, ServiceError> {
-    match caller.role {
-        Role::Admin => Ok(Access::Any),
-        Role::Teacher => Ok(Access::TeacherOf(caller.user_id)),
-        Role::Student | Role::Guardian => Err(ServiceError::PermissionDenied(
-            "your role may not perform this action",
-        )),
-    }
-}
 
 #[tonic::async_trait]
 impl pb::grade_service_server::GradeService for GradesApi {

@@ -284,7 +284,7 @@ impl TryFrom<pb::ListAssessmentsRequest> for AssessmentQuery {
     }
 }
 
-pub const MAX_ENTRIES: usize = 500;
+pub const MAX_ENTRIES: usize = platform::limits::MAX_ENTRIES;
 
 /// One assessment's scores: student ids and scores in request order (the
 /// shape the UNNEST upsert takes), each student at most once.

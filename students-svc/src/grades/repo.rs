@@ -19,7 +19,7 @@ use super::domain::{
     format_hundredths, AssessmentCursor, AssessmentQuery, AssessmentUpdate, GradeCursor,
     GradeEntries, NewAssessment, StudentGradesQuery,
 };
-use crate::courses::repo::Access;
+use crate::authz::{accessible_course, Access};
 use crate::error::{FieldViolation, ServiceError};
 use crate::events::{self, Aggregate, Origin, Pending};
 
@@ -34,15 +34,6 @@ pub enum Reach {
     Published,
     /// A guardian login: a linked child's published grades only.
     ChildOf(Uuid),
-}
-
-fn check(access: Access, course_teacher: Uuid) -> Result<(), ServiceError> {
-    match access {
-        Access::TeacherOf(t) if t != course_teacher => Err(ServiceError::PermissionDenied(
-            "you may only access the courses you teach",
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn aggregate(id: Uuid) -> Aggregate {
@@ -153,7 +144,7 @@ async fn select_assessment<C: GenericClient>(
     let Some(row) = c.query_opt(&stmt, &[&school_id, &id]).await? else {
         return Err(ServiceError::NotFound("assessment"));
     };
-    check(access, row.try_get(14)?)?;
+    access.check(row.try_get(14)?)?;
     Ok(AssessmentRow::from_row(&row)?)
 }
 
@@ -175,7 +166,7 @@ pub async fn create_assessment(
         let Some(course) = tx.query_opt(&stmt, &[&school_id, &a.course_id]).await? else {
             return Err(ServiceError::NotFound("course"));
         };
-        check(access, course.try_get(0)?)?;
+        access.check(course.try_get(0)?)?;
         let stmt = tx
             .prepare_cached(&format!(
                 "INSERT INTO assessments AS a (id, school_id, course_id, title, description, \
@@ -308,22 +299,6 @@ pub async fn update_assessment(
         Ok(assessment)
     })
     .await
-}
-
-/// The course's teacher, after checking the course exists and `access`.
-async fn accessible_course<C: GenericClient>(
-    c: &C,
-    school_id: Uuid,
-    course_id: Uuid,
-    access: Access,
-) -> Result<(), ServiceError> {
-    let stmt = c
-        .prepare_cached("SELECT teacher_id FROM courses WHERE school_id = $1 AND id = $2")
-        .await?;
-    match c.query_opt(&stmt, &[&school_id, &course_id]).await? {
-        None => Err(ServiceError::NotFound("course")),
-        Some(r) => check(access, r.try_get(0)?),
-    }
 }
 
 /// One page of the course's assessments in (due date, id) order: the

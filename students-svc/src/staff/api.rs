@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::domain::{StaffFilter, StaffProfileInput};
 use super::repo::{self, StaffRow};
-use crate::api::require;
+use crate::authz::require;
 use crate::convert::{date, timestamp};
 use crate::domain::parse_id;
 use crate::error::ServiceError;
