@@ -1,7 +1,7 @@
 //! Strict request parsing: bodies must be JSON of a known shape (unknown
 //! fields rejected) and errors name the field that is wrong.
 
-use std::{future::Future, pin::Pin};
+use std::{borrow::Cow, future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
@@ -46,7 +46,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
 /// Parses JSON, turning serde's error into a field error where it can.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let body = integral_numbers(body);
+    let mut de = serde_json::Deserializer::from_slice(&body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -64,6 +65,64 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|_| ApiError::MalformedBody("trailing data after the JSON body".into()))?;
     Ok(value)
+}
+
+/// The body with numbers written with a zero fraction (`5.0`, `-12.00`)
+/// written as integers (`5`): they are integers (JSON Schema's `integer`
+/// includes them, and the OpenAPI document says `integer`), which serde's
+/// integer types would refuse. Strings are left as they are.
+fn integral_numbers(body: &[u8]) -> Cow<'_, [u8]> {
+    if !body.contains(&b'.') {
+        return Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let (mut i, mut in_string, mut changed) = (0, false, false);
+    while i < body.len() {
+        let c = body[i];
+        if in_string {
+            out.push(c);
+            match c {
+                b'\\' if i + 1 < body.len() => {
+                    out.push(body[i + 1]);
+                    i += 1;
+                }
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if !(c == b'-' || c.is_ascii_digit()) {
+            in_string = c == b'"';
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < body.len() && matches!(body[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+            i += 1;
+        }
+        let token = &body[start..i];
+        let integral = token.iter().position(|&b| b == b'.').filter(|&dot| {
+            let fraction = &token[dot + 1..];
+            dot > 0
+                && token[dot - 1].is_ascii_digit()
+                && !fraction.is_empty()
+                && fraction.iter().all(|&b| b == b'0')
+        });
+        match integral {
+            Some(dot) => {
+                out.extend_from_slice(&token[..dot]);
+                changed = true;
+            }
+            None => out.extend_from_slice(token),
+        }
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(body)
+    }
 }
 
 /// The field an error is about. serde's path ends at the object for a
@@ -125,6 +184,24 @@ mod tests {
             Err(ApiError::Validation(f)) => f.into_iter().map(|e| (e.field, e.message)).collect(),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn integral_numbers_are_integers() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Counts {
+            a: i32,
+            b: i64,
+            c: f64,
+            s: String,
+        }
+        let c: Counts = parse(br#"{"a": 5.0, "b": -12.00, "c": 1.50, "s": "7.0 \" 3.0"}"#).unwrap();
+        assert_eq!((c.a, c.b, c.c, c.s.as_str()), (5, -12, 1.5, "7.0 \" 3.0"));
+        assert!(matches!(
+            parse::<Counts>(br#"{"a": 5.5, "b": 1, "c": 1, "s": ""}"#),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

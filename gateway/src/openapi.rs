@@ -9,6 +9,8 @@ use utoipa::{
 
 use crate::{dto, people_dto, problem, routes};
 
+mod contract;
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Schoolhouse API", version = "1"),
@@ -85,6 +87,55 @@ impl Modify for Security {
     }
 }
 
+/// The served document: utoipa's, completed by [`contract::apply`] (the
+/// common responses, headers and the services' request constraints).
+pub fn document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON");
+        contract::apply(&mut doc);
+        doc
+    })
+}
+
 pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_and_errors_are_problems() {
+        let doc = document();
+        let mut ids = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(ids.insert(id.to_owned()), "{id} twice");
+                for (status, r) in op["responses"].as_object().unwrap() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        if path == "/readyz" {
+                            continue;
+                        }
+                        assert!(
+                            r["content"].get("application/problem+json").is_some(),
+                            "{method} {path} {status}"
+                        );
+                        assert!(r["content"].get("application/json").is_none());
+                    }
+                }
+            }
+        }
+        if std::env::var_os("OPENAPI_DUMP").is_some() {
+            std::fs::write(
+                std::env::var("OPENAPI_DUMP").unwrap(),
+                serde_json::to_string_pretty(doc).unwrap(),
+            )
+            .unwrap();
+        }
+    }
 }

@@ -95,6 +95,53 @@ impl ApiError {
     }
 }
 
+/// Every stable `code` a problem can carry: those of the gateway's own
+/// errors and those of the service status table, in one sorted list (the
+/// OpenAPI document's enum).
+pub fn stable_codes() -> Vec<&'static str> {
+    let own = [
+        ApiError::Validation(Vec::new()),
+        ApiError::MalformedBody(String::new()),
+        ApiError::PayloadTooLarge(0),
+        ApiError::UnsupportedMediaType(""),
+        ApiError::Unauthenticated(""),
+        ApiError::Forbidden(""),
+        ApiError::NotFound(""),
+        ApiError::RateLimited,
+        ApiError::LimiterUnavailable,
+        ApiError::NotWebSocket,
+        ApiError::MethodNotAllowed,
+        ApiError::HeadersTooLarge(0),
+        ApiError::Unavailable(""),
+    ];
+    let mut codes: Vec<&'static str> = own
+        .iter()
+        .map(|e| match e {
+            // A new variant must be listed above (this match fails to
+            // compile until it is named here).
+            ApiError::Validation(_)
+            | ApiError::MalformedBody(_)
+            | ApiError::PayloadTooLarge(_)
+            | ApiError::UnsupportedMediaType(_)
+            | ApiError::Unauthenticated(_)
+            | ApiError::Forbidden(_)
+            | ApiError::NotFound(_)
+            | ApiError::RateLimited
+            | ApiError::LimiterUnavailable
+            | ApiError::NotWebSocket
+            | ApiError::MethodNotAllowed
+            | ApiError::HeadersTooLarge(_)
+            | ApiError::Unavailable(_)
+            | ApiError::Upstream { .. } => e.status_and_code().1,
+        })
+        .chain((0..=16).map(|c| platform::status::http_for(tonic::Code::from_i32(c)).1))
+        .chain([crate::routes::import::REJECTED])
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
 impl From<tonic::Status> for ApiError {
     fn from(s: tonic::Status) -> Self {
         // A status with a source was made on this side of the connection,

@@ -24,6 +24,7 @@
 pub mod balance;
 pub mod caller;
 pub mod grpc;
+pub mod limits;
 pub mod metrics;
 pub mod shutdown;
 pub mod status;

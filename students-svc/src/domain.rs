@@ -236,7 +236,9 @@ pub struct Section(String);
 impl Section {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
-        if s.chars().count() > limits::SECTION_MAX || !s.chars().all(|c| c.is_alphanumeric() || c == '-') {
+        if s.chars().count() > limits::SECTION_MAX
+            || !s.chars().all(|c| c.is_alphanumeric() || c == '-')
+        {
             return Err("section must be at most 16 letters, digits or '-'".into());
         }
         Ok(Self(s.to_owned()))
@@ -429,7 +431,7 @@ impl SearchPrefix {
         if s.is_empty() {
             return Ok(None);
         }
-        if s.chars().count() > 64 {
+        if s.chars().count() > limits::SEARCH_MAX {
             return Err("search text must be at most 64 characters".into());
         }
         if s.chars().any(char::is_control) {

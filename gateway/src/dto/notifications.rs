@@ -11,7 +11,7 @@ use crate::people_dto::page;
 use crate::problem::{ApiError, FieldError};
 
 /// Most ids one `POST /me/notifications/read` marks.
-pub const MAX_MARK_READ: usize = 100;
+pub const MAX_MARK_READ: usize = platform::limits::MAX_MARK_READ;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -29,6 +29,7 @@ pub enum ImportMode {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// `all` (default) or `partial`.
@@ -77,6 +78,9 @@ impl From<pb::ImportStudentsReport> for ImportReport {
         }
     }
 }
+
+/// The `code` of a rejected import's problem.
+pub const REJECTED: &str = "import_rejected";
 
 /// A rejected import: a problem document carrying the report.
 #[derive(Serialize)]
@@ -179,7 +183,7 @@ pub async fn import(
         kind: "about:blank",
         title: "Unprocessable Entity".into(),
         status: 422,
-        code: "import_rejected",
+        code: REJECTED,
         detail: format!(
             "{} row(s) have errors; nothing was imported",
             report.row_errors.len()

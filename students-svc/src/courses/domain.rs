@@ -17,7 +17,7 @@ pub struct CourseCode(String);
 impl CourseCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
-        let ok = (1..=20).contains(&s.len())
+        let ok = (1..=platform::limits::COURSE_CODE_MAX).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
         if ok {
@@ -36,7 +36,7 @@ pub struct CourseName(String);
 
 impl CourseName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        text(raw, "name", 200).map(Self)
+        text(raw, "name", platform::limits::TITLE_MAX).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -75,7 +75,7 @@ pub struct Capacity(i32);
 
 impl Capacity {
     pub fn parse(raw: i32) -> Result<Self, String> {
-        if (1..=500).contains(&raw) {
+        if (1..=platform::limits::CAPACITY_MAX).contains(&raw) {
             Ok(Self(raw))
         } else {
             Err("capacity must be between 1 and 500".into())
@@ -125,7 +125,7 @@ pub struct Room(String);
 
 impl Room {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        text(raw, "room", 40).map(Self)
+        text(raw, "room", platform::limits::ROOM_MAX).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -221,7 +221,7 @@ fn note(raw: &str, what: &str, required: bool) -> Result<String, String> {
     if !required && raw.trim().is_empty() {
         return Ok(String::new());
     }
-    text(raw, what, 500)
+    text(raw, what, platform::limits::NOTE_MAX)
 }
 
 pub struct NewCourse {

@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The largest invoice total (and so the largest payment): 10^12 minor units.
-pub const MAX_TOTAL: i64 = 1_000_000_000_000;
+pub const MAX_TOTAL: i64 = platform::limits::AMOUNT_MAX;
 pub const MAX_LINES: usize = platform::limits::MAX_LINES;
-pub const MAX_QUANTITY: i32 = 1000;
+pub const MAX_QUANTITY: i32 = platform::limits::QUANTITY_MAX;
 
 /// A currency a school can bill in: an ISO 4217 code in upper case, current
 /// (not superseded, like BGN by EUR) and a real currency (not a metal, the
@@ -59,7 +59,7 @@ impl Amount {
 /// A line item's text: 1-200 characters after trimming, no control characters.
 pub fn description(raw: &str) -> Result<String, String> {
     let s = platform::text::display_text(raw, "description")?;
-    if s.chars().count() > 200 {
+    if s.chars().count() > platform::limits::LINE_DESCRIPTION_MAX {
         return Err("description must be 1-200 characters".into());
     }
     Ok(s.to_owned())
@@ -224,7 +224,7 @@ pub fn reference(raw: &str) -> Result<Option<String>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    if s.chars().count() > 100 || s.chars().any(char::is_control) {
+    if s.chars().count() > platform::limits::REFERENCE_MAX || s.chars().any(char::is_control) {
         return Err("reference must be at most 100 characters without control characters".into());
     }
     Ok(Some(s.to_owned()))

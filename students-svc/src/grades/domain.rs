@@ -31,7 +31,7 @@ pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, "title", 200).map(Self)
+        bounded_text(raw, "title", platform::limits::TITLE_MAX).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -44,7 +44,7 @@ impl Title {
 pub struct Description(String);
 
 impl Description {
-    pub const MAX_CHARS: usize = 2000;
+    pub const MAX_CHARS: usize = platform::limits::DESCRIPTION_MAX;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
@@ -72,7 +72,7 @@ impl Description {
 pub struct Points(i32);
 
 impl Points {
-    pub const MAX: i32 = 100_000;
+    pub const MAX: i32 = platform::limits::MAX_SCORE_MAX * 100;
 
     pub fn parse(raw: i32) -> Result<Self, String> {
         if (1..=Self::MAX).contains(&raw) {
@@ -93,7 +93,7 @@ pub struct Weight(i32);
 
 impl Weight {
     pub fn parse(raw: i32) -> Result<Self, String> {
-        if (1..=10_000).contains(&raw) {
+        if (1..=platform::limits::WEIGHT_MAX * 100).contains(&raw) {
             Ok(Self(raw))
         } else {
             Err("weight must be more than 0 and at most 100 (percent)".into())

@@ -12,7 +12,7 @@ use crate::domain::{
 use crate::error::ServiceError;
 use crate::guardians::domain::Phone;
 
-pub const MAX_SUBJECTS: usize = 20;
+pub const MAX_SUBJECTS: usize = platform::limits::MAX_SUBJECTS;
 
 /// A subject taught ("Maths", "Art & Design"): 1-40 characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct Subject(String);
 impl Subject {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = platform::text::display_text(raw, "subject")?;
-        if s.chars().count() > 40 {
+        if s.chars().count() > platform::limits::SUBJECT_MAX {
             return Err("subject must be 1-40 characters without control characters".into());
         }
         Ok(Self(s.to_owned()))

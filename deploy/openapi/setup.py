@@ -1,0 +1,46 @@
+"""Creates what deploy/openapi/check.sh tests against: a school of its own
+with its admin (through the operator token), a teacher, a course with an
+enrolled student and an assessment. Prints their ids and the admin's token
+as JSON.
+
+usage: setup.py BASE_URL OPERATOR_TOKEN
+"""
+
+import json
+import sys
+import time
+import urllib.request
+
+base, operator = sys.argv[1], sys.argv[2]
+slug = f"contract-{int(time.time())}"
+password = "contract-check-password"
+
+
+def call(method, path, token, body):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode())
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+call("POST", "/api/v1/schools", operator, {
+    "name": "Contract", "slug": slug,
+    "admin": {"email": f"admin@{slug}.test", "password": password, "full_name": "Ada Admin"}})
+token = call("POST", "/api/v1/auth/login", None,
+             {"school": slug, "email": f"admin@{slug}.test", "password": password})["access_token"]
+teacher = call("POST", "/api/v1/users", token, {
+    "email": f"teacher@{slug}.test", "password": password, "full_name": "Tess Teacher",
+    "role": "teacher"})["id"]
+course = call("POST", "/api/v1/courses", token, {
+    "code": "MATH-1", "name": "Mathematics", "term": "2026-T1", "teacher_id": teacher,
+    "capacity": 30})["id"]
+student = call("POST", "/api/v1/students", token, {
+    "admission_no": "C-1", "given_name": "Sam", "family_name": "Student",
+    "date_of_birth": "2015-01-02", "grade_level": 3})["id"]
+call("POST", f"/api/v1/courses/{course}/enrolments", token, {"student_id": student})
+assessment = call("POST", f"/api/v1/courses/{course}/assessments", token, {
+    "title": "Quiz", "max_score": 10, "weight": 10, "due_date": "2026-02-02"})["id"]
+print(json.dumps({"token": token, "teacher": teacher, "course": course, "student": student,
+                  "assessment": assessment}))
