@@ -244,23 +244,32 @@ fn page_limit() -> Value {
 }
 
 /// A calendar date `YYYY-MM-DD` with every digit; `years` bounds it where the
-/// services do (days 29-31 are left out of the pattern so that every string
-/// it matches is a real date).
+/// services do. The pattern allows every day 01-31; `format: date` (RFC 3339
+/// full-date) excludes the days a month does not have, as the services do.
 fn date(years: Option<&str>) -> Value {
     match years {
         None => json!({"type": "string", "format": "date", "pattern": l::DATE_PATTERN}),
         Some(years) => json!({
             "type": "string",
             "format": "date",
-            "pattern": format!("^(?:{years})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"),
+            "pattern": format!("^(?:{years})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"),
         }),
     }
 }
 
+/// A date bounded by today as well (a birth date not after today, a hire
+/// date at most a year ahead): the pattern bounds the years, the
+/// description states the rule that moves with the calendar.
+fn date_until_today(rule: &str) -> Value {
+    let mut d = date(Some(PERSON_YEARS));
+    d["description"] = json!(rule);
+    d
+}
+
 /// Years 2000-2100, the range of the services' school dates.
 const SCHOOL_YEARS: &str = "20[0-9]{2}|2100";
-/// Years 1900-2019: birth dates must be on or before today.
-const BIRTH_YEARS: &str = "19[0-9]{2}|20[01][0-9]";
+/// Years 1900-2099, the outer range of birth and hire dates.
+const PERSON_YEARS: &str = "19[0-9]{2}|20[0-9]{2}";
 
 fn parameters(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {
@@ -430,7 +439,7 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "CreateStudentBody",
             "date_of_birth",
-            date(Some(BIRTH_YEARS)),
+            date_until_today("not after today (1900-01-01 at the earliest)"),
         ),
         ("CreateStudentBody", "grade_level", grade()),
         ("CreateStudentBody", "section", section()),
@@ -441,7 +450,7 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "UpdateStudentBody",
             "date_of_birth",
-            date(Some(BIRTH_YEARS)),
+            date_until_today("not after today (1900-01-01 at the earliest)"),
         ),
         ("UpdateStudentBody", "grade_level", grade()),
         ("UpdateStudentBody", "section", section()),
@@ -546,7 +555,11 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("UpdateGuardianBody", "phone", optional_phone()),
         ("StaffProfileBody", "phone", optional_phone()),
         ("StaffProfileBody", "employee_no", admission()),
-        ("StaffProfileBody", "hired_on", date(Some(BIRTH_YEARS))),
+        (
+            "StaffProfileBody",
+            "hired_on",
+            date_until_today("at most a year from today (1900-01-01 at the earliest)"),
+        ),
         (
             "StaffProfileBody",
             "subjects",
