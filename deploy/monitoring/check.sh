@@ -28,31 +28,12 @@ cp "$ROOT"/deploy/monitoring/tests/*.test.yml "$WORK/rules-only/"
 (cd "$WORK/rules-only" && promtool test rules ./*.test.yml)
 
 log "starting the system with Prometheus on 127.0.0.1:$PROM_PORT"
-run_pid=""
-stop() {
-  if [[ -n $run_pid ]]; then
-    kill -TERM "$run_pid" 2>/dev/null || true
-    wait "$run_pid" 2>/dev/null || true
-  fi
-}
-trap stop EXIT
-PROFILE=debug MONITORING=1 SEED_DEMO=0 LOG_FORMAT=json RUST_LOG=warn \
-  GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT=$((GATEWAY_PORT - 10000)) PROMETHEUS_PORT="$PROM_PORT" \
-  "$ROOT/deploy/local/run.sh" >"$WORK/run.log" 2>&1 &
-run_pid=$!
+# shellcheck source=deploy/local/background.sh
+. "$ROOT/deploy/local/background.sh"
 base="http://127.0.0.1:$GATEWAY_PORT"
 prom="http://127.0.0.1:$PROM_PORT"
-deadline=$((SECONDS + 300))
-until curl -fsS "$base/readyz" >/dev/null 2>&1 && curl -fsS "$prom/-/ready" >/dev/null 2>&1; do
-  kill -0 "$run_pid" 2>/dev/null || { tail -n 30 "$WORK/run.log" >&2; exit 1; }
-  ((SECONDS < deadline)) || { log "the system did not start"; tail -n 30 "$WORK/run.log" >&2; exit 1; }
-  sleep 0.5
-done
-
-set -a
-# shellcheck disable=SC1091
-. "$ROOT/.stack/$STACK/secrets.env"
-set +a
+MONITORING=1 GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT=$((GATEWAY_PORT - 10000)) \
+  PROMETHEUS_PORT="$PROM_PORT" start_system "$WORK/run.log" "$base/readyz" "$prom/-/ready"
 "$VENV/bin/python" "$ROOT/deploy/monitoring/traffic.py" "$base" "$OPERATOR_TOKEN"
 
 # Until every target is up, the notice's jobs have run, and the recording
