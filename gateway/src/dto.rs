@@ -264,31 +264,71 @@ pub struct ListStudentsParams {
 pub const DEFAULT_LIMIT: u32 = 25;
 pub const MAX_LIMIT: u32 = 100;
 
-impl ListStudentsParams {
-    pub fn into_proto(self) -> Result<pb::ListStudentsRequest, ApiError> {
-        let mut errors = Vec::new();
-        let mut err = |field: &str, message: &str| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            })
-        };
-        let limit = match self.limit.as_deref() {
+/// Collects the field errors found at the edge (query parameters, values
+/// the gateway converts), each naming its field, so one request reports
+/// them all at once.
+#[derive(Default)]
+pub(crate) struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// A list query's page: `limit` 1-100 (default 25) and its cursor.
+    pub fn page(&mut self, limit: Option<&str>, cursor: Option<String>) -> common::PageRequest {
+        let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(s) => match s.parse::<u32>() {
                 Ok(n @ 1..=MAX_LIMIT) => n,
                 _ => {
-                    err("limit", "must be an integer between 1 and 100");
+                    self.add(
+                        "limit",
+                        format!("must be an integer between 1 and {MAX_LIMIT}"),
+                    );
                     0
                 }
             },
         };
+        common::PageRequest {
+            limit,
+            cursor: cursor.unwrap_or_default(),
+        }
+    }
+
+    /// A `YYYY-MM-DD` date, or none (and an error) if it is not one.
+    pub fn date(&mut self, field: &str, raw: &str) -> Option<common::Date> {
+        match parse_date(field, raw) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.add(field, "must be a calendar date formatted YYYY-MM-DD");
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+impl ListStudentsParams {
+    pub fn into_proto(self) -> Result<pb::ListStudentsRequest, ApiError> {
+        let mut e = FieldErrors::default();
+        let page = e.page(self.limit.as_deref(), self.cursor);
         let grade_level = match self.grade_level.as_deref() {
             None => None,
             Some(s) => match s.parse::<i32>() {
                 Ok(g @ 0..=12) => Some(g),
                 _ => {
-                    err("grade_level", "must be an integer between 0 and 12");
+                    e.add("grade_level", "must be an integer between 0 and 12");
                     None
                 }
             },
@@ -298,19 +338,14 @@ impl ListStudentsParams {
             Some(s) => match StudentStatus::parse(s) {
                 Some(st) => st.to_proto(),
                 None => {
-                    err("status", "must be active, graduated or withdrawn");
+                    e.add("status", "must be active, graduated or withdrawn");
                     pb::StudentStatus::Unspecified
                 }
             },
         };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        e.finish()?;
         Ok(pb::ListStudentsRequest {
-            page: Some(common::PageRequest {
-                limit,
-                cursor: self.cursor.unwrap_or_default(),
-            }),
+            page: Some(page),
             grade_level,
             section: self.section,
             status: status.into(),

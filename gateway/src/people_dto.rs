@@ -2,42 +2,16 @@
 //! and to proto. Request bodies reject unknown fields.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::dto::{instant, parse_date, uuid_or_nil, NewLogin, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::problem::{ApiError, FieldError};
+use crate::dto::{instant, parse_date, uuid_or_nil, FieldErrors, NewLogin};
+use crate::problem::ApiError;
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
-}
-
-/// `limit` of a list query: 1-100, default 25.
-pub(crate) fn page(
-    limit: Option<&str>,
-    cursor: Option<String>,
-    errors: &mut Vec<FieldError>,
-) -> common::PageRequest {
-    let limit = match limit {
-        None => DEFAULT_LIMIT,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n @ 1..=MAX_LIMIT) => n,
-            _ => {
-                errors.push(FieldError {
-                    field: "limit".into(),
-                    message: format!("must be an integer between 1 and {MAX_LIMIT}"),
-                });
-                0
-            }
-        },
-    };
-    common::PageRequest {
-        limit,
-        cursor: cursor.unwrap_or_default(),
-    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -272,24 +246,19 @@ pub struct ListGuardiansParams {
 
 impl ListGuardiansParams {
     pub fn into_proto(self) -> Result<pb::ListGuardiansRequest, ApiError> {
-        let mut errors = Vec::new();
-        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
+        let mut e = FieldErrors::default();
+        let page = e.page(self.limit.as_deref(), self.cursor);
         let student_id = match self.student_id.as_deref() {
             None => String::new(),
             Some(s) => match platform::text::parse_uuid(s) {
                 Some(id) => id.to_string(),
                 None => {
-                    errors.push(FieldError {
-                        field: "student_id".into(),
-                        message: "must be a UUID".into(),
-                    });
+                    e.add("student_id", "must be a UUID");
                     String::new()
                 }
             },
         };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        e.finish()?;
         Ok(pb::ListGuardiansRequest {
             page: Some(page),
             student_id,
@@ -388,11 +357,9 @@ pub struct ListStaffParams {
 
 impl ListStaffParams {
     pub fn into_proto(self) -> Result<pb::ListStaffRequest, ApiError> {
-        let mut errors = Vec::new();
-        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        let mut e = FieldErrors::default();
+        let page = e.page(self.limit.as_deref(), self.cursor);
+        e.finish()?;
         Ok(pb::ListStaffRequest { page: Some(page) })
     }
 }

@@ -9,58 +9,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, MAX_LIMIT};
-use crate::problem::{ApiError, FieldError};
+use super::{instant, opt_uuid, FieldErrors};
+use crate::problem::ApiError;
 
 fn date_of(d: Option<common::Date>) -> Option<NaiveDate> {
     d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
 }
 
-/// Collects query-parameter errors, each naming its parameter.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn add(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            message: message.to_owned(),
-        });
-    }
-
-    fn page(&mut self, limit: Option<&str>, cursor: Option<String>) -> common::PageRequest {
-        let limit = match limit {
-            None => super::DEFAULT_LIMIT,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n @ 1..=MAX_LIMIT) => n,
-                _ => {
-                    self.add("limit", "must be an integer between 1 and 100");
-                    0
-                }
-            },
-        };
-        common::PageRequest {
-            limit,
-            cursor: cursor.unwrap_or_default(),
-        }
-    }
-
-    fn period(&mut self, raw: Option<&str>) -> u32 {
-        match raw {
-            None => 0,
-            Some(s) => s.parse::<u32>().unwrap_or_else(|_| {
-                self.add("period", "must be an integer between 0 and 12");
-                0
-            }),
-        }
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
+/// `period`: 0 (the whole day) or a lesson period.
+fn period(e: &mut FieldErrors, raw: Option<&str>) -> u32 {
+    match raw {
+        None => 0,
+        Some(s) => s.parse::<u32>().unwrap_or_else(|_| {
+            e.add("period", "must be an integer between 0 and 12");
+            0
+        }),
     }
 }
 
@@ -197,7 +160,7 @@ pub struct ListCoursesParams {
 
 impl ListCoursesParams {
     pub fn into_proto(self) -> Result<pb::ListCoursesRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let page = e.page(self.limit.as_deref(), self.cursor);
         e.finish()?;
         Ok(pb::ListCoursesRequest {
@@ -281,7 +244,7 @@ pub struct RosterParams {
 
 impl RosterParams {
     pub fn into_proto(self, course_id: Uuid) -> Result<pb::ListRosterRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let page = e.page(self.limit.as_deref(), self.cursor);
         e.finish()?;
         Ok(pb::ListRosterRequest {
@@ -370,8 +333,8 @@ pub struct SessionKey {
 
 impl SessionParams {
     pub fn key(self, course_id: Uuid, date: &str) -> Result<SessionKey, ApiError> {
-        let mut e = Errors::default();
-        let period = e.period(self.period.as_deref());
+        let mut e = FieldErrors::default();
+        let period = period(&mut e, self.period.as_deref());
         let date = match super::parse_date("date", date) {
             Ok(d) => Some(d),
             Err(ApiError::Validation(f)) => {
@@ -498,7 +461,7 @@ pub struct RangeParams {
 
 impl RangeParams {
     pub fn into_proto(self, student_id: Uuid) -> Result<pb::GetStudentAttendanceRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let mut date = |field: &str, raw: Option<&str>| match raw {
             None => {
                 e.add(field, "is required (YYYY-MM-DD)");

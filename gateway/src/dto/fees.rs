@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, parse_date, uuid_or_nil, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::problem::{ApiError, FieldError};
+use super::{instant, parse_date, uuid_or_nil, FieldErrors};
+use crate::problem::ApiError;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -237,29 +237,14 @@ pub struct ListInvoicesParams {
 
 impl ListInvoicesParams {
     pub fn into_proto(self) -> Result<pb::ListInvoicesRequest, ApiError> {
-        let mut errors = Vec::new();
-        let mut err = |field: &str, message: &str| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            })
-        };
-        let limit = match self.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n @ 1..=MAX_LIMIT) => n,
-                _ => {
-                    err("limit", "must be an integer between 1 and 100");
-                    0
-                }
-            },
-        };
+        let mut e = FieldErrors::default();
+        let page = e.page(self.limit.as_deref(), self.cursor);
         let student_id = match self.student_id.as_deref() {
             None => String::new(),
             Some(s) => match platform::text::parse_uuid(s) {
                 Some(id) => id.to_string(),
                 None => {
-                    err("student_id", "must be a UUID");
+                    e.add("student_id", "must be a UUID");
                     String::new()
                 }
             },
@@ -269,7 +254,7 @@ impl ListInvoicesParams {
             Some(s) => match InvoiceStatus::parse(s) {
                 Some(st) => st.to_proto(),
                 None => {
-                    err(
+                    e.add(
                         "status",
                         "must be draft, issued, partially_paid, paid or void",
                     );
@@ -277,14 +262,9 @@ impl ListInvoicesParams {
                 }
             },
         };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        e.finish()?;
         Ok(pb::ListInvoicesRequest {
-            page: Some(common::PageRequest {
-                limit,
-                cursor: self.cursor.unwrap_or_default(),
-            }),
+            page: Some(page),
             student_id,
             status: status.into(),
         })

@@ -15,8 +15,8 @@ use serde_json::Number;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, MAX_LIMIT};
-use crate::problem::{ApiError, FieldError};
+use super::{instant, opt_uuid, FieldErrors};
+use crate::problem::ApiError;
 
 fn date_of(d: Option<common::Date>) -> Option<NaiveDate> {
     d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
@@ -76,59 +76,12 @@ pub fn hundredths(n: &Number) -> Result<i32, &'static str> {
     Ok(if negative { -v } else { v })
 }
 
-/// Collects field errors found at the edge, each naming its field.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn add(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            message: message.to_owned(),
-        });
-    }
-
-    fn hundredths(&mut self, field: &str, n: &Number) -> i32 {
-        hundredths(n).unwrap_or_else(|m| {
-            self.add(field, m);
-            0
-        })
-    }
-
-    fn date(&mut self, field: &str, raw: &str) -> Option<common::Date> {
-        match super::parse_date(field, raw) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.add(field, "must be a calendar date formatted YYYY-MM-DD");
-                None
-            }
-        }
-    }
-
-    fn page(&mut self, limit: Option<&str>, cursor: Option<String>) -> common::PageRequest {
-        let limit = match limit {
-            None => super::DEFAULT_LIMIT,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n @ 1..=MAX_LIMIT) => n,
-                _ => {
-                    self.add("limit", "must be an integer between 1 and 100");
-                    0
-                }
-            },
-        };
-        common::PageRequest {
-            limit,
-            cursor: cursor.unwrap_or_default(),
-        }
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
+/// A decimal in hundredths, or 0 (and an error naming `field`).
+fn hundredths_of(e: &mut FieldErrors, field: &str, n: &Number) -> i32 {
+    hundredths(n).unwrap_or_else(|m| {
+        e.add(field, m);
+        0
+    })
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -205,9 +158,9 @@ pub struct CreateAssessmentBody {
 
 impl CreateAssessmentBody {
     pub fn into_proto(self, course_id: Uuid) -> Result<pb::CreateAssessmentRequest, ApiError> {
-        let mut e = Errors::default();
-        let max_score = e.hundredths("max_score", &self.max_score);
-        let weight = e.hundredths("weight", &self.weight);
+        let mut e = FieldErrors::default();
+        let max_score = hundredths_of(&mut e, "max_score", &self.max_score);
+        let weight = hundredths_of(&mut e, "weight", &self.weight);
         let due_date = e.date("due_date", &self.due_date);
         e.finish()?;
         Ok(pb::CreateAssessmentRequest {
@@ -239,9 +192,11 @@ pub struct UpdateAssessmentBody {
 
 impl UpdateAssessmentBody {
     pub fn into_proto(self, id: Uuid) -> Result<pb::UpdateAssessmentRequest, ApiError> {
-        let mut e = Errors::default();
-        let max_score = self.max_score.map(|n| e.hundredths("max_score", &n));
-        let weight = self.weight.map(|n| e.hundredths("weight", &n));
+        let mut e = FieldErrors::default();
+        let max_score = self
+            .max_score
+            .map(|n| hundredths_of(&mut e, "max_score", &n));
+        let weight = self.weight.map(|n| hundredths_of(&mut e, "weight", &n));
         let due_date = self.due_date.and_then(|d| e.date("due_date", &d));
         e.finish()?;
         Ok(pb::UpdateAssessmentRequest {
@@ -265,7 +220,7 @@ pub struct ListAssessmentsParams {
 
 impl ListAssessmentsParams {
     pub fn into_proto(self, course_id: Uuid) -> Result<pb::ListAssessmentsRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let page = e.page(self.limit.as_deref(), self.cursor);
         e.finish()?;
         Ok(pb::ListAssessmentsRequest {
@@ -294,13 +249,13 @@ pub struct RecordGradesBody {
 
 impl RecordGradesBody {
     pub fn into_proto(self, assessment_id: Uuid) -> Result<pb::RecordGradesRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let entries = self
             .entries
             .into_iter()
             .enumerate()
             .map(|(i, g)| pb::GradeEntry {
-                score: e.hundredths(&format!("entries[{i}].score"), &g.score),
+                score: hundredths_of(&mut e, &format!("entries[{i}].score"), &g.score),
                 student_id: g.student_id,
             })
             .collect();
@@ -367,7 +322,7 @@ pub struct StudentGradesParams {
 
 impl StudentGradesParams {
     pub fn into_proto(self, student_id: Uuid) -> Result<pb::ListStudentGradesRequest, ApiError> {
-        let mut e = Errors::default();
+        let mut e = FieldErrors::default();
         let page = e.page(self.limit.as_deref(), self.cursor);
         e.finish()?;
         Ok(pb::ListStudentGradesRequest {

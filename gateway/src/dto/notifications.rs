@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, uuid_or_nil};
-use crate::people_dto::page;
+use super::{instant, opt_uuid, uuid_or_nil, FieldErrors};
 use crate::problem::{ApiError, FieldError};
 
 /// Most ids one `POST /me/notifications/read` marks.
@@ -71,22 +70,17 @@ pub struct ListNotificationsParams {
 
 impl ListNotificationsParams {
     pub fn into_proto(self) -> Result<pb::ListMyNotificationsRequest, ApiError> {
-        let mut errors = Vec::new();
-        let page = page(self.limit.as_deref(), self.cursor, &mut errors);
+        let mut e = FieldErrors::default();
+        let page = e.page(self.limit.as_deref(), self.cursor);
         let unread_only = match self.unread.as_deref() {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
-                errors.push(FieldError {
-                    field: "unread".into(),
-                    message: "must be true or false".into(),
-                });
+                e.add("unread", "must be true or false");
                 false
             }
         };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        e.finish()?;
         Ok(pb::ListMyNotificationsRequest {
             page: Some(page),
             unread_only,
