@@ -72,20 +72,15 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// includes them, and the OpenAPI document says `integer`), which serde's
 /// integer types would refuse. Strings are left as they are.
 fn integral_numbers(body: &[u8]) -> Cow<'_, [u8]> {
-    if !body.contains(&b'.') {
-        return Cow::Borrowed(body);
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let (mut i, mut in_string, mut changed) = (0, false, false);
+    // Scanned in place; a copy is made only once a number needs rewriting,
+    // so the usual body (no `5.0`) costs no allocation.
+    let mut out: Option<Vec<u8>> = None;
+    let (mut copied, mut i, mut in_string) = (0, 0, false);
     while i < body.len() {
         let c = body[i];
         if in_string {
-            out.push(c);
             match c {
-                b'\\' if i + 1 < body.len() => {
-                    out.push(body[i + 1]);
-                    i += 1;
-                }
+                b'\\' => i += 1,
                 b'"' => in_string = false,
                 _ => {}
             }
@@ -94,7 +89,6 @@ fn integral_numbers(body: &[u8]) -> Cow<'_, [u8]> {
         }
         if !(c == b'-' || c.is_ascii_digit()) {
             in_string = c == b'"';
-            out.push(c);
             i += 1;
             continue;
         }
@@ -110,18 +104,18 @@ fn integral_numbers(body: &[u8]) -> Cow<'_, [u8]> {
                 && !fraction.is_empty()
                 && fraction.iter().all(|&b| b == b'0')
         });
-        match integral {
-            Some(dot) => {
-                out.extend_from_slice(&token[..dot]);
-                changed = true;
-            }
-            None => out.extend_from_slice(token),
+        if let Some(dot) = integral {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(body.len()));
+            out.extend_from_slice(&body[copied..start + dot]);
+            copied = i;
         }
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(body)
+    match out {
+        Some(mut out) => {
+            out.extend_from_slice(&body[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(body),
     }
 }
 
@@ -198,6 +192,11 @@ mod tests {
         }
         let c: Counts = parse(br#"{"a": 5.0, "b": -12.00, "c": 1.50, "s": "7.0 \" 3.0"}"#).unwrap();
         assert_eq!((c.a, c.b, c.c, c.s.as_str()), (5, -12, 1.5, "7.0 \" 3.0"));
+        // Nothing to rewrite (a dot in a string, a real fraction): no copy.
+        assert!(matches!(
+            integral_numbers(br#"{"e": "a.b@c.d", "c": 1.5}"#),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(
             parse::<Counts>(br#"{"a": 5.5, "b": 1, "c": 1, "s": ""}"#),
             Err(ApiError::Validation(_))
