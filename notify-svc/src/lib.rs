@@ -15,13 +15,11 @@
 //! - [`inbox`]: the NotificationService a recipient reads their inbox with.
 //! - [`jobs`]: the durable delivery queue (SMS, realtime push) and workers.
 //! - [`sms`]: the SMS provider client.
-//! - [`error`]: the gRPC boundary's error type.
 
 pub mod absence;
 pub mod config;
 pub mod deliveries;
 pub mod domain;
-pub mod error;
 pub mod handler;
 pub mod inbox;
 pub mod jobs;

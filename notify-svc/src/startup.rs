@@ -35,13 +35,6 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The gRPC services notify-svc serves, by their full names (health checks).
-const SERVICES: &[&str] = &[
-    <proto::notify::v1::notification_service_server::NotificationServiceServer<
-        crate::inbox::InboxApi,
-    > as tonic::server::NamedService>::NAME,
-];
-
 pub struct Application {
     listener: TcpListener,
     admin: TcpListener,
@@ -119,8 +112,13 @@ impl Application {
         let (reporter, health) = platform::grpc::health().await;
         // Clients and probes may ask by service name, as they do of
         // students-svc; NOT_SERVING under the same name when draining.
-        reporter
-            .set_service_status(SERVICES[0], tonic_health::ServingStatus::Serving)
+        let (names, routes) = platform::grpc::Services::default()
+            .serve(
+                proto::notify::v1::notification_service_server::NotificationServiceServer::new(
+                    crate::inbox::InboxApi::new(self.pool.clone()),
+                ),
+            )
+            .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
         let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
@@ -164,15 +162,11 @@ impl Application {
         let served = tonic::transport::Server::builder()
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
+            .add_routes(routes)
             .add_service(health)
-            .add_service(
-                proto::notify::v1::notification_service_server::NotificationServiceServer::new(
-                    crate::inbox::InboxApi::new(self.pool.clone()),
-                ),
-            )
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),
-                platform::grpc::drain_on(signal, reporter, SERVICES, self.drain_delay),
+                platform::grpc::drain_on(signal, reporter, &names, self.drain_delay),
             )
             .await
             .context("gRPC server failed");

@@ -75,6 +75,47 @@ pub fn request_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
     span
 }
 
+/// The gRPC services a server offers, each named once: adding a service
+/// both routes it and reports its health, so a service can be neither served
+/// unreported nor reported unserved.
+#[derive(Default)]
+pub struct Services {
+    routes: tonic::service::RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl Services {
+    pub fn serve<S>(mut self, svc: S) -> Self
+    where
+        S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
+            + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(svc);
+        self
+    }
+
+    /// Reports every service SERVING; returns the names and the routes to
+    /// serve (`Server::builder().add_routes(..)`).
+    pub async fn start(
+        self,
+        reporter: &HealthReporter,
+    ) -> (Vec<&'static str>, tonic::service::Routes) {
+        for n in &self.names {
+            reporter
+                .set_service_status(*n, ServingStatus::Serving)
+                .await;
+        }
+        (self.names, self.routes.routes())
+    }
+}
+
 /// Health reporter with the overall ("") status SERVING.
 pub async fn health() -> (
     HealthReporter,

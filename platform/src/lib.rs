@@ -12,12 +12,16 @@
 //!   the per-RPC metrics layer.
 //! - [`db`] (feature `db`): pooled Postgres with timeouts and migrations
 //!   applied under an advisory lock.
+//! - [`service`] (feature `db`): the services' error type, its gRPC status
+//!   mapping and the field-error collector.
+//! - [`paging`] (feature `db`): keyset cursors, page limits and page cuts.
 //! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
 //! - [`realtime`] (feature `redis`): WebSocket messages over sharded pub/sub:
 //!   the envelope, the per-school channel, the publisher and the subscriber.
 //! - [`events`] (feature `events`): stream keys and the consumer-group
 //!   consumer that applies each domain event in one Postgres transaction.
+//! - [`wire`] (feature `events`): proto times and dates.
 //! - [`testing`] (feature `testing`): a fresh database per test, and the
 //!   helpers every crate's tests share (polling, gRPC codes, Redis URLs).
 
@@ -37,9 +41,15 @@ pub mod db;
 pub mod events;
 #[cfg(feature = "db")]
 pub mod health_only;
+#[cfg(feature = "db")]
+pub mod paging;
 #[cfg(feature = "redis")]
 pub mod realtime;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "db")]
+pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "events")]
+pub mod wire;

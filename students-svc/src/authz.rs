@@ -7,8 +7,8 @@ use deadpool_postgres::GenericClient;
 use platform::caller::{Caller, Role};
 use uuid::Uuid;
 
-use crate::error::ServiceError;
 use crate::events::Origin;
+use platform::service::ServiceError;
 
 const ROLE_DENIED: &str = "your role may not perform this action";
 

@@ -12,8 +12,8 @@ use proto::events::v1::{self as ev, event::Payload};
 use tokio_postgres::Statement;
 use uuid::Uuid;
 
-use crate::convert::timestamp;
-use crate::error::ServiceError;
+use platform::service::ServiceError;
+use platform::wire::timestamp;
 
 /// The record an event is about.
 #[derive(Clone, Copy, Debug)]

@@ -10,11 +10,11 @@ use anyhow::Context;
 use rand_core::OsRng;
 use tokio::sync::oneshot;
 
-use crate::error::ServiceError;
 use argon2::{
     password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString},
     Algorithm, Argon2, Block, Params, Version,
 };
+use platform::service::ServiceError;
 
 type Job = Box<dyn FnOnce() + Send>;
 

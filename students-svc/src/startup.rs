@@ -7,9 +7,17 @@ use platform::db::{self, Migration};
 use proto::students::v1 as pb;
 use tokio::net::TcpListener;
 
-use crate::{
-    api::Api, config::Config, guardians::api::GuardianApi, relay::Relay, staff::api::StaffApi,
-};
+use crate::accounts::api::{AuthApi, UserApi};
+use crate::attendance::api::AttendanceApi;
+use crate::courses::api::CourseApi;
+use crate::enrolments::api::EnrolmentApi;
+use crate::fees::api::FeesApi;
+use crate::grades::api::GradesApi;
+use crate::guardians::api::GuardianApi;
+use crate::schools::api::SchoolApi;
+use crate::staff::api::StaffApi;
+use crate::students::api::StudentApi;
+use crate::{config::Config, relay::Relay};
 
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -58,7 +66,6 @@ pub struct Application {
     listener: TcpListener,
     admin: TcpListener,
     pool: deadpool_postgres::Pool,
-    api: Api,
     rpc_timeout: Duration,
     drain_delay: Duration,
     relay: Option<Relay>,
@@ -87,7 +94,6 @@ impl Application {
             relay,
             listener,
             admin,
-            api: Api::new(pool.clone()),
             pool,
             rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
             drain_delay: Duration::from_millis(config.drain_delay_ms),
@@ -112,38 +118,32 @@ impl Application {
         use pb::{
             attendance_service_server::AttendanceServiceServer,
             auth_service_server::AuthServiceServer, course_service_server::CourseServiceServer,
-            enrolment_service_server::EnrolmentServiceServer,
-            school_service_server::SchoolServiceServer,
+            enrolment_service_server::EnrolmentServiceServer, fee_service_server::FeeServiceServer,
+            grade_service_server::GradeServiceServer,
+            guardian_service_server::GuardianServiceServer,
+            school_service_server::SchoolServiceServer, staff_service_server::StaffServiceServer,
             student_service_server::StudentServiceServer, user_service_server::UserServiceServer,
         };
-        use pb::{
-            guardian_service_server::GuardianServiceServer,
-            staff_service_server::StaffServiceServer,
-        };
+        let pool = &self.pool;
         let (reporter, health) = platform::grpc::health().await;
-        // The health names come from the server types added below, so a
-        // service cannot be served without being reported (or the reverse).
-        fn name<S: tonic::server::NamedService>() -> &'static str {
-            S::NAME
-        }
-        let names = [
-            name::<SchoolServiceServer<Api>>(),
-            name::<AuthServiceServer<Api>>(),
-            name::<UserServiceServer<Api>>(),
-            name::<StudentServiceServer<Api>>(),
-            name::<GuardianServiceServer<GuardianApi>>(),
-            name::<StaffServiceServer<StaffApi>>(),
-            name::<CourseServiceServer<Api>>(),
-            name::<EnrolmentServiceServer<Api>>(),
-            name::<AttendanceServiceServer<Api>>(),
-            name::<pb::fee_service_server::FeeServiceServer<crate::fees::api::FeesApi>>(),
-            name::<pb::grade_service_server::GradeServiceServer<crate::grades::api::GradesApi>>(),
-        ];
-        for n in names {
-            reporter
-                .set_service_status(n, tonic_health::ServingStatus::Serving)
-                .await;
-        }
+        // Each service is added once; its health name comes from the same
+        // call, so none can be served unreported (or reported unserved).
+        let (names, routes) = platform::grpc::Services::default()
+            .serve(SchoolServiceServer::new(SchoolApi::new(pool.clone())))
+            .serve(AuthServiceServer::new(AuthApi::new(pool.clone())))
+            .serve(UserServiceServer::new(UserApi::new(pool.clone())))
+            .serve(StudentServiceServer::new(StudentApi::new(pool.clone())))
+            .serve(GuardianServiceServer::new(GuardianApi::new(pool.clone())))
+            .serve(StaffServiceServer::new(StaffApi::new(pool.clone())))
+            .serve(CourseServiceServer::new(CourseApi::new(pool.clone())))
+            .serve(EnrolmentServiceServer::new(EnrolmentApi::new(pool.clone())))
+            .serve(AttendanceServiceServer::new(AttendanceApi::new(
+                pool.clone(),
+            )))
+            .serve(GradeServiceServer::new(GradesApi::new(pool.clone())))
+            .serve(FeeServiceServer::new(FeesApi::new(pool.clone())))
+            .start(&reporter)
+            .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "students-svc serving");
         let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
         platform::db::register_metrics();
@@ -171,24 +171,8 @@ impl Application {
             .timeout(self.rpc_timeout)
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
+            .add_routes(routes)
             .add_service(health)
-            .add_service(SchoolServiceServer::new(self.api.clone()))
-            .add_service(AuthServiceServer::new(self.api.clone()))
-            .add_service(UserServiceServer::new(self.api.clone()))
-            .add_service(GuardianServiceServer::new(GuardianApi::new(
-                self.pool.clone(),
-            )))
-            .add_service(StaffServiceServer::new(StaffApi::new(self.pool.clone())))
-            .add_service(pb::fee_service_server::FeeServiceServer::new(
-                crate::fees::api::FeesApi::new(self.pool.clone()),
-            ))
-            .add_service(pb::grade_service_server::GradeServiceServer::new(
-                crate::grades::api::GradesApi::new(self.pool.clone()),
-            ))
-            .add_service(StudentServiceServer::new(self.api.clone()))
-            .add_service(CourseServiceServer::new(self.api.clone()))
-            .add_service(EnrolmentServiceServer::new(self.api.clone()))
-            .add_service(AttendanceServiceServer::new(self.api))
             .serve_with_incoming_shutdown(
                 platform::grpc::incoming(self.listener),
                 platform::grpc::drain_on(shutdown, reporter, &names, self.drain_delay),

@@ -1,71 +1,21 @@
 //! The inbox's SQL: a page is two statements pipelined (the page and the
 //! unread count) whatever its size; marking read is one statement.
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use platform::caller::Caller;
-use proto::notify::v1 as pb;
-use uuid::Uuid;
+use platform::paging::{self, Page};
+use platform::service::ServiceError;
 
-use super::request::{Cursor, ListRequest, MarkRead};
-use crate::error::ServiceError;
+use super::domain::{Cursor, ListRequest, MarkRead};
+use super::model::{Row, COLS};
 
-const COLS: &str = "n.id, n.kind, n.title, n.body, n.student_id, n.channels, n.created_at";
-
-pub struct Row {
-    id: Uuid,
-    kind: String,
-    title: String,
-    body: String,
-    student_id: Option<Uuid>,
-    channels: Vec<String>,
-    created_at: DateTime<Utc>,
-    read_at: Option<DateTime<Utc>>,
-}
-
-impl Row {
-    /// `COLS` then the read time at `read_at`.
-    fn from_row(r: &tokio_postgres::Row, read_at: usize) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            kind: r.try_get(1)?,
-            title: r.try_get(2)?,
-            body: r.try_get(3)?,
-            student_id: r.try_get(4)?,
-            channels: r.try_get(5)?,
-            created_at: r.try_get(6)?,
-            read_at: r.try_get(read_at)?,
-        })
-    }
-
-    pub fn into_proto(self) -> pb::Notification {
-        let ts = |t: DateTime<Utc>| prost_types::Timestamp {
-            seconds: t.timestamp(),
-            nanos: t.timestamp_subsec_nanos() as i32,
-        };
-        pb::Notification {
-            id: self.id.to_string(),
-            kind: match self.kind.as_str() {
-                "absence" => pb::NotificationKind::Absence,
-                _ => pb::NotificationKind::Unspecified,
-            } as i32,
-            title: self.title,
-            body: self.body,
-            student_id: self.student_id.map(|s| s.to_string()).unwrap_or_default(),
-            channels: self.channels,
-            created_at: Some(ts(self.created_at)),
-            read_at: self.read_at.map(ts),
-        }
-    }
-}
-
-pub struct Page {
-    pub rows: Vec<Row>,
-    pub next: Option<Cursor>,
+/// A page of the inbox and the caller's unread count.
+pub struct Inbox {
+    pub page: Page<Row, Cursor>,
     pub unread: u32,
 }
 
-pub async fn list(pool: &Pool, caller: &Caller, q: &ListRequest) -> Result<Page, ServiceError> {
+pub async fn list(pool: &Pool, caller: &Caller, q: &ListRequest) -> Result<Inbox, ServiceError> {
     platform::db::timed("list_my_notifications", async move {
         let client = pool.get().await?;
         let unread_only = if q.unread_only {
@@ -93,7 +43,7 @@ pub async fn list(pool: &Pool, caller: &Caller, q: &ListRequest) -> Result<Page,
                  WHERE school_id = $1 AND recipient_user_id = $2 AND read_at IS NULL",
             )
             .await?;
-        let fetch = i64::from(q.limit) + 1;
+        let fetch = paging::fetch(q.limit);
         let (created, id) = q.after.map(|c| (c.created_at, c.id)).unzip();
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             vec![&caller.school_id, &caller.user_id, &fetch];
@@ -107,23 +57,13 @@ pub async fn list(pool: &Pool, caller: &Caller, q: &ListRequest) -> Result<Page,
             client.query(&page, &params),
             client.query_one(&count, &count_params)
         );
-        let mut rows = rows?
+        let rows = rows?
             .iter()
             .map(|r| Row::from_row(r, 7))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if rows.len() > q.limit as usize {
-            rows.truncate(q.limit as usize);
-            rows.last().map(|r| Cursor {
-                created_at: r.created_at,
-                id: r.id,
-            })
-        } else {
-            None
-        };
         let unread: i64 = unread?.try_get(0)?;
-        Ok(Page {
-            rows,
-            next,
+        Ok(Inbox {
+            page: Page::cut(rows, q.limit, Row::cursor),
             unread: u32::try_from(unread).unwrap_or(u32::MAX),
         })
     })

@@ -237,3 +237,22 @@ impl From<deadpool_postgres::PoolError> for Failure {
         }
     }
 }
+
+/// The constraint a failed statement violated, when it is a unique
+/// violation (`""` when Postgres names none): how repositories turn a
+/// duplicate into ALREADY_EXISTS naming what is taken.
+pub fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+    let db = e.as_db_error()?;
+    (db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        .then(|| db.constraint().unwrap_or(""))
+}
+
+/// The constraint a failed statement violated, when it failed with `code`
+/// (`""` when Postgres names none).
+pub fn constraint_violation<'e>(
+    e: &'e tokio_postgres::Error,
+    code: &tokio_postgres::error::SqlState,
+) -> Option<&'e str> {
+    let db = e.as_db_error()?;
+    (db.code() == code).then(|| db.constraint().unwrap_or(""))
+}

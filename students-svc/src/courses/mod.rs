@@ -1,11 +1,7 @@
-//! Courses, timetable slots, enrolments and attendance.
-//!
-//! - [`domain`]: validated values and the requests parsed into them.
-//! - [`repo`]: SQL, always scoped by school id; state changes record their
-//!   events in the same transaction.
-//! - [`api`]: the `CourseService`, `EnrolmentService` and
-//!   `AttendanceService` handlers.
+//! Courses: code, name, term, teacher and capacity (`CourseService`, which
+//! also adds [`crate::timetable`] slots).
 
 pub mod api;
 pub mod domain;
+pub mod model;
 pub mod repo;

@@ -5,15 +5,16 @@
 //! a guardian reads only their linked children's, the same way (the link is
 //! checked in the statement that reads). Teachers have no access to fees.
 
-use super::domain::{encode_cursor, InvoiceFilter, NewInvoice, NewPayment};
-use super::repo::{self, Reader};
-use crate::authz::origin;
-use crate::domain::parse_id;
-use crate::error::ServiceError;
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
+use platform::service::{parse_id, ServiceError};
 use proto::students::v1 as pb;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
+
+use super::domain::{InvoiceFilter, NewInvoice, NewPayment};
+use super::repo::{self, Reader};
+use crate::authz::origin;
+use crate::Reply;
 
 #[derive(Clone)]
 pub struct FeesApi {
@@ -25,8 +26,6 @@ impl FeesApi {
         Self { pool }
     }
 }
-
-type Reply<T> = Result<Response<T>, Status>;
 
 fn admin(caller: &Caller) -> Result<(), ServiceError> {
     match caller.role {
@@ -77,7 +76,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
         let caller = Caller::read(req.metadata())?;
         let reader = reader(&caller)?;
         let mut filter = InvoiceFilter::try_from(req.into_inner())?;
-        let (rows, next) = match reader {
+        let page = match reader {
             Reader::School => repo::list_invoices(&self.pool, caller.school_id, &filter).await?,
             Reader::Student(own) => {
                 if filter.student_id.is_some_and(|asked| asked != own) {
@@ -97,11 +96,10 @@ impl pb::fee_service_server::FeeService for FeesApi {
                     ))?
             }
         };
+        let (rows, next) = page.into_parts();
         Ok(Response::new(pb::ListInvoicesResponse {
             invoices: rows.into_iter().map(Into::into).collect(),
-            page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(encode_cursor).unwrap_or_default(),
-            }),
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
     }
 

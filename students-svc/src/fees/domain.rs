@@ -1,16 +1,23 @@
-//! Fee values. Amounts are `i64` minor units; every sum is checked, and an
-//! invoice total is capped at [`MAX_TOTAL`], so nothing can overflow in Rust
-//! or in SQL.
+//! Fee values and the FeeService requests parsed into them (every field
+//! error collected). Amounts are `i64` minor units; every sum is checked,
+//! and an invoice total is capped at [`MAX_TOTAL`], so nothing can overflow
+//! in Rust or in SQL.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
+use platform::paging::{self, Keyset};
+use platform::service::{nothing, ServiceError, Violations};
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::values::uuid;
+
 /// The largest invoice total (and so the largest payment): 10^12 minor units.
 pub const MAX_TOTAL: i64 = platform::limits::AMOUNT_MAX;
+
 pub const MAX_LINES: usize = platform::limits::MAX_LINES;
+
 pub const MAX_QUANTITY: i32 = platform::limits::QUANTITY_MAX;
 
 /// A currency a school can bill in: an ISO 4217 code in upper case, current
@@ -284,26 +291,163 @@ impl NewPayment {
     }
 }
 
-/// Invoices newest first; the cursor is the last id of the previous page.
+/// Invoices newest first, after a cursor.
 pub struct InvoiceFilter {
     pub student_id: Option<Uuid>,
     pub status: Option<InvoiceStatus>,
-    pub before: Option<Uuid>,
+    pub before: Option<InvoiceCursor>,
     pub limit: u32,
 }
 
-pub fn encode_cursor(id: Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+/// Position after the last invoice of a page: invoices are listed newest
+/// first by their time-ordered id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InvoiceCursor(pub Uuid);
+
+impl Keyset for InvoiceCursor {
+    const TAG: &'static str = "i";
 }
 
-pub fn decode_cursor(raw: &str) -> Result<Uuid, String> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| "cursor is not one this server issued".to_owned())
+impl TryFrom<pb::CreateInvoiceRequest> for NewInvoice {
+    type Error = ServiceError;
+    fn try_from(r: pb::CreateInvoiceRequest) -> Result<Self, ServiceError> {
+        let mut v = Violations::default();
+        let student_id = v.take("student_id", uuid(&r.student_id));
+        let currency = v.take("currency", Currency::parse(&r.currency));
+        if r.lines.is_empty() || r.lines.len() > MAX_LINES {
+            v.add("lines", format!("an invoice has 1-{MAX_LINES} lines"));
+        }
+        let mut lines = Vec::with_capacity(r.lines.len());
+        for (i, l) in r.lines.iter().enumerate() {
+            let d = v.take(
+                &format!("lines[{i}].description"),
+                description(&l.description),
+            );
+            let q = v.take(&format!("lines[{i}].quantity"), quantity(l.quantity));
+            let u = v.take(
+                &format!("lines[{i}].unit_amount"),
+                Amount::parse(l.unit_amount),
+            );
+            if let (Some(description), Some(quantity), Some(unit)) = (d, q, u) {
+                match unit.get().checked_mul(i64::from(quantity)) {
+                    Some(amount) if amount <= MAX_TOTAL => lines.push(NewLine {
+                        description,
+                        quantity,
+                        unit_amount: unit.get(),
+                        amount,
+                    }),
+                    _ => v.add(
+                        &format!("lines[{i}]"),
+                        format!("quantity × unit_amount must not exceed {MAX_TOTAL}"),
+                    ),
+                }
+            }
+        }
+        let total = total(&lines);
+        if v.is_clean() && total.is_none() {
+            v.add(
+                "lines",
+                format!("the invoice total must not exceed {MAX_TOTAL} minor units"),
+            );
+        }
+        let issued_on = match &r.issued_on {
+            None => Some(Utc::now().date_naive()),
+            Some(d) => v.take("issued_on", fee_date(Some(d), "issued_on")),
+        };
+        let due_on = v.take("due_on", fee_date(r.due_on.as_ref(), "due_on"));
+        if let (Some(i), Some(d)) = (issued_on, due_on) {
+            if d < i {
+                v.add("due_on", "due_on must not be before issued_on");
+            }
+        }
+        let status = match InvoiceStatus::from_proto(r.status) {
+            Ok(None | Some(InvoiceStatus::Issued)) => Some(InvoiceStatus::Issued),
+            Ok(Some(InvoiceStatus::Draft)) => Some(InvoiceStatus::Draft),
+            _ => {
+                v.add("status", "a new invoice is draft or issued");
+                None
+            }
+        };
+        v.finish()?;
+        match (student_id, currency, total, issued_on, due_on, status) {
+            (
+                Some(student_id),
+                Some(currency),
+                Some(total),
+                Some(issued_on),
+                Some(due_on),
+                Some(status),
+            ) => Ok(Self {
+                student_id,
+                currency,
+                lines,
+                total,
+                issued_on,
+                due_on,
+                status,
+            }),
+            _ => Err(nothing()),
+        }
+    }
+}
+
+impl TryFrom<pb::RecordPaymentRequest> for NewPayment {
+    type Error = ServiceError;
+    fn try_from(r: pb::RecordPaymentRequest) -> Result<Self, ServiceError> {
+        let mut v = Violations::default();
+        let invoice_id = v.take("invoice_id", uuid(&r.invoice_id));
+        let key = v.take("idempotency_key", IdempotencyKey::parse(&r.idempotency_key));
+        let amount = v.take("amount", Amount::parse(r.amount));
+        let currency = v.take("currency", Currency::parse(&r.currency));
+        let method = v.take("method", PaymentMethod::from_proto(r.method));
+        let reference = v.take("reference", reference(&r.reference));
+        v.finish()?;
+        match (invoice_id, key, amount, currency, method, reference) {
+            (
+                Some(invoice_id),
+                Some(key),
+                Some(amount),
+                Some(currency),
+                Some(method),
+                Some(reference),
+            ) => Ok(Self {
+                invoice_id,
+                key,
+                amount,
+                currency,
+                method,
+                reference,
+            }),
+            _ => Err(nothing()),
+        }
+    }
+}
+
+impl TryFrom<pb::ListInvoicesRequest> for InvoiceFilter {
+    type Error = ServiceError;
+    fn try_from(r: pb::ListInvoicesRequest) -> Result<Self, ServiceError> {
+        let mut v = Violations::default();
+        let page = r.page.unwrap_or_default();
+        let limit = v.take("limit", paging::limit(page.limit));
+        let before = v
+            .take("cursor", InvoiceCursor::decode_opt(&page.cursor))
+            .flatten();
+        let student_id = if r.student_id.is_empty() {
+            None
+        } else {
+            v.take("student_id", uuid(&r.student_id))
+        };
+        let status = v
+            .take("status", InvoiceStatus::from_proto(r.status))
+            .flatten();
+        v.finish()?;
+        Ok(Self {
+            student_id,
+            status,
+            before,
+            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -367,7 +511,12 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert!(decode_cursor("nope!").is_err());
+        assert_eq!(
+            InvoiceCursor::decode(&InvoiceCursor(id).encode())
+                .unwrap()
+                .0,
+            id
+        );
+        assert!(InvoiceCursor::decode("nope!").is_err());
     }
 }

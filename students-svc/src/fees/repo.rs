@@ -4,102 +4,19 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Pool};
+use platform::paging::{self, Page};
+use platform::service::ServiceError;
 use tokio_postgres::{error::SqlState, types::ToSql, Row};
 use uuid::Uuid;
 
-use super::convert::{invoice_event, payment_event};
-use super::domain::{InvoiceFilter, InvoiceStatus, NewInvoice, NewPayment, PaymentMethod};
-use crate::error::ServiceError;
+use super::domain::{InvoiceCursor, InvoiceFilter, InvoiceStatus, NewInvoice, NewPayment};
+use super::model::{
+    invoice_changed, invoice_cols, payment_event, BalanceRow, InvoiceRow, LineRow, PaymentRow,
+    INVOICE_COLS,
+};
 use crate::events::{self, Aggregate, Origin, Pending};
 use proto::events::v1::event::Payload;
-
-#[derive(Clone, Debug)]
-pub struct LineRow {
-    pub description: String,
-    pub quantity: i32,
-    pub unit_amount: i64,
-    pub amount: i64,
-}
-
-#[derive(Clone, Debug)]
-pub struct InvoiceRow {
-    pub id: Uuid,
-    pub school_id: Uuid,
-    pub student_id: Uuid,
-    pub currency: String,
-    pub status: InvoiceStatus,
-    pub total: i64,
-    pub amount_paid: i64,
-    pub issued_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub voided_at: Option<DateTime<Utc>>,
-    pub lines: Vec<LineRow>,
-}
-
-impl InvoiceRow {
-    pub fn amount_due(&self) -> i64 {
-        self.total - self.amount_paid
-    }
-
-    fn from_row(r: &Row) -> Result<Self, ServiceError> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            school_id: r.try_get(1)?,
-            student_id: r.try_get(2)?,
-            currency: r.try_get(3)?,
-            status: InvoiceStatus::from_db(r.try_get(4)?)?,
-            total: r.try_get(5)?,
-            amount_paid: r.try_get(6)?,
-            issued_on: r.try_get(7)?,
-            due_on: r.try_get(8)?,
-            created_at: r.try_get(9)?,
-            updated_at: r.try_get(10)?,
-            voided_at: r.try_get(11)?,
-            lines: Vec::new(),
-        })
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct PaymentRow {
-    pub id: Uuid,
-    pub invoice_id: Uuid,
-    pub student_id: Uuid,
-    pub amount: i64,
-    pub currency: String,
-    pub method: PaymentMethod,
-    pub reference: Option<String>,
-    pub amount_due_after: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-impl PaymentRow {
-    fn from_row(r: &Row) -> Result<Self, ServiceError> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            invoice_id: r.try_get(1)?,
-            student_id: r.try_get(2)?,
-            amount: r.try_get(3)?,
-            currency: r.try_get(4)?,
-            method: PaymentMethod::from_db(r.try_get(5)?)?,
-            reference: r.try_get(6)?,
-            amount_due_after: r.try_get(7)?,
-            created_at: r.try_get(8)?,
-        })
-    }
-}
-
-/// One currency of a student's balance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BalanceRow {
-    pub currency: String,
-    pub invoiced: i64,
-    pub paid: i64,
-}
 
 /// Whose invoices a read may return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,15 +35,6 @@ pub enum Reader {
 const LINKS_OF_LOGIN: &str = "users u JOIN guardian_students l \
      ON l.school_id = u.school_id AND l.guardian_id = u.guardian_id";
 
-/// `INVOICE_COLS` of the alias `i`.
-fn invoice_cols(alias: &str) -> String {
-    INVOICE_COLS
-        .split(", ")
-        .map(|c| format!("{alias}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The outcome of a payment request.
 pub struct Recorded {
     pub payment: PaymentRow,
@@ -135,29 +43,9 @@ pub struct Recorded {
     pub replayed: bool,
 }
 
-const INVOICE_COLS: &str = "id, school_id, student_id, currency, status, total, amount_paid, \
-     issued_on, due_on, created_at, updated_at, voided_at";
-
 const KEY_REUSED: ServiceError = ServiceError::FailedPrecondition(
     "this Idempotency-Key was already used with a different request; use a new key",
 );
-
-fn invoice_changed(i: &InvoiceRow, event_type: &'static str) -> Pending {
-    let snapshot = invoice_event(i);
-    let payload = match event_type {
-        "invoice.drafted" => Payload::InvoiceDrafted(snapshot),
-        "invoice.voided" => Payload::InvoiceVoided(snapshot),
-        _ => Payload::InvoiceIssued(snapshot),
-    };
-    Pending::new(
-        Aggregate {
-            kind: "invoice",
-            id: i.id,
-        },
-        event_type,
-        payload,
-    )
-}
 
 /// The lines of `ids`, by invoice, in line order. One statement.
 async fn lines_of<C: GenericClient>(
@@ -350,10 +238,10 @@ pub async fn list_invoices(
     pool: &Pool,
     school_id: Uuid,
     f: &InvoiceFilter,
-) -> Result<(Vec<InvoiceRow>, Option<Uuid>), ServiceError> {
+) -> Result<Page<InvoiceRow, InvoiceCursor>, ServiceError> {
     platform::db::timed("list_invoices", async move {
         let status = f.status.map(|s| s.as_str());
-        let fetch = i64::from(f.limit) + 1;
+        let fetch = paging::fetch(f.limit);
         let mut sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE school_id = $1");
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id];
         if let Some(s) = &f.student_id {
@@ -364,7 +252,7 @@ pub async fn list_invoices(
             params.push(s);
             sql.push_str(&format!(" AND status = ${}", params.len()));
         }
-        if let Some(b) = &f.before {
+        if let Some(InvoiceCursor(b)) = &f.before {
             params.push(b);
             sql.push_str(&format!(" AND id < ${}", params.len()));
         }
@@ -388,21 +276,16 @@ pub async fn list_invoices(
 async fn page_with_lines<C: GenericClient>(
     c: &C,
     school_id: Uuid,
-    mut invoices: Vec<InvoiceRow>,
+    invoices: Vec<InvoiceRow>,
     limit: u32,
-) -> Result<(Vec<InvoiceRow>, Option<Uuid>), ServiceError> {
-    let next = if invoices.len() > limit as usize {
-        invoices.truncate(limit as usize);
-        invoices.last().map(|i| i.id)
-    } else {
-        None
-    };
-    let ids: Vec<Uuid> = invoices.iter().map(|i| i.id).collect();
+) -> Result<Page<InvoiceRow, InvoiceCursor>, ServiceError> {
+    let mut page = Page::cut(invoices, limit, InvoiceRow::cursor);
+    let ids: Vec<Uuid> = page.rows.iter().map(|i| i.id).collect();
     let mut lines = lines_of(c, school_id, &ids).await?;
-    for i in &mut invoices {
+    for i in &mut page.rows {
         i.lines = lines.remove(&i.id).unwrap_or_default();
     }
-    Ok((invoices, next))
+    Ok(page)
 }
 
 /// A guardian's page: the invoices of the children linked to the login
@@ -420,10 +303,10 @@ pub async fn list_children_invoices(
     school_id: Uuid,
     user_id: Uuid,
     f: &InvoiceFilter,
-) -> Result<Option<(Vec<InvoiceRow>, Option<Uuid>)>, ServiceError> {
+) -> Result<Option<Page<InvoiceRow, InvoiceCursor>>, ServiceError> {
     platform::db::timed("list_children_invoices", async move {
         let status = f.status.map(|s| s.as_str());
-        let fetch = i64::from(f.limit) + 1;
+        let fetch = paging::fetch(f.limit);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id, &user_id, &fetch];
         let mut links = String::new();
         if let Some(s) = &f.student_id {
@@ -435,7 +318,7 @@ pub async fn list_children_invoices(
             params.push(s);
             page.push_str(&format!(" AND status = ${}", params.len()));
         }
-        if let Some(b) = &f.before {
+        if let Some(InvoiceCursor(b)) = &f.before {
             params.push(b);
             page.push_str(&format!(" AND id < ${}", params.len()));
         }

@@ -6,17 +6,17 @@
 
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
+use platform::service::{parse_id, ServiceError};
 use proto::students::v1 as pb;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 use super::domain::{
     AssessmentQuery, AssessmentUpdate, GradeEntries, NewAssessment, StudentGradesQuery,
 };
-use super::repo::{self, AssessmentRow, GradeRow, Reach, StudentGradeRow};
+use super::model::{assessment, sheet, student_grade};
+use super::repo::{self, Reach};
 use crate::authz::staff_access;
-use crate::convert::{date, timestamp};
-use crate::domain::parse_id;
-use crate::error::ServiceError;
+use crate::Reply;
 
 #[derive(Clone)]
 pub struct GradesApi {
@@ -28,8 +28,6 @@ impl GradesApi {
         Self { pool }
     }
 }
-
-type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl pb::grade_service_server::GradeService for GradesApi {
@@ -75,12 +73,12 @@ impl pb::grade_service_server::GradeService for GradesApi {
         let caller = Caller::read(req.metadata())?;
         let access = staff_access(&caller)?;
         let q = AssessmentQuery::try_from(req.into_inner())?;
-        let (rows, next) = repo::list_assessments(&self.pool, caller.school_id, access, &q).await?;
+        let (rows, next) = repo::list_assessments(&self.pool, caller.school_id, access, &q)
+            .await?
+            .into_parts();
         Ok(Response::new(pb::ListAssessmentsResponse {
             assessments: rows.into_iter().map(assessment).collect(),
-            page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
-            }),
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
     }
 
@@ -130,66 +128,13 @@ impl pb::grade_service_server::GradeService for GradesApi {
                 )
             }
         };
-        let (rows, next) = repo::student_grades(&self.pool, caller.school_id, reach, &q).await?;
+        let (rows, next) = repo::student_grades(&self.pool, caller.school_id, reach, &q)
+            .await?
+            .into_parts();
         Ok(Response::new(pb::StudentGrades {
             student_id: q.student_id.to_string(),
             grades: rows.into_iter().map(student_grade).collect(),
-            page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
-            }),
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
-    }
-}
-
-fn assessment(a: AssessmentRow) -> pb::Assessment {
-    pb::Assessment {
-        id: a.id.to_string(),
-        course_id: a.course_id.to_string(),
-        title: a.title,
-        description: a.description,
-        max_score: a.max_score,
-        weight: a.weight,
-        due_date: Some(date(a.due_on)),
-        published_at: a.published_at.map(timestamp),
-        published_by: a.published_by.map(|u| u.to_string()).unwrap_or_default(),
-        version: a.version,
-        created_by: a.created_by.to_string(),
-        updated_by: a.updated_by.to_string(),
-        created_at: Some(timestamp(a.created_at)),
-        updated_at: Some(timestamp(a.updated_at)),
-    }
-}
-
-fn sheet(a: &AssessmentRow, grades: Vec<GradeRow>) -> pb::GradeSheet {
-    pb::GradeSheet {
-        assessment_id: a.id.to_string(),
-        course_id: a.course_id.to_string(),
-        max_score: a.max_score,
-        published_at: a.published_at.map(timestamp),
-        grades: grades
-            .into_iter()
-            .map(|g| pb::Grade {
-                student_id: g.student_id.to_string(),
-                score: g.score,
-                graded_by: g.graded_by.to_string(),
-                graded_at: Some(timestamp(g.graded_at)),
-                revision: g.revision,
-            })
-            .collect(),
-    }
-}
-
-fn student_grade(g: StudentGradeRow) -> pb::StudentGrade {
-    pb::StudentGrade {
-        assessment_id: g.assessment_id.to_string(),
-        course_id: g.course_id.to_string(),
-        course_code: g.course_code,
-        title: g.title,
-        max_score: g.max_score,
-        weight: g.weight,
-        due_date: Some(date(g.due_on)),
-        score: g.score,
-        graded_at: Some(timestamp(g.graded_at)),
-        published_at: g.published_at.map(timestamp),
     }
 }

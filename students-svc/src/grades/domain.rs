@@ -9,10 +9,10 @@ use chrono::NaiveDate;
 use proto::students::v1 as pb;
 use uuid::Uuid;
 
-use crate::courses::domain::school_date;
-use crate::domain::{bounded_text, decode_cursor, encode_cursor, nothing, uuid, BAD_CURSOR};
-use crate::domain::{page_limit, Violations, DEFAULT_PAGE};
-use crate::error::ServiceError;
+use platform::paging::{self, Keyset};
+use platform::service::{nothing, ServiceError, Violations};
+
+use crate::values::{bounded_text, school_date, uuid};
 
 /// Hundredths as a decimal without trailing zeros: 8750 → "87.5".
 pub fn format_hundredths(v: i32) -> String {
@@ -221,40 +221,22 @@ impl TryFrom<pb::UpdateAssessmentRequest> for AssessmentUpdate {
 }
 
 /// Position after the last assessment of a page: (due date, id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AssessmentCursor {
     pub due_on: NaiveDate,
     pub id: Uuid,
 }
 
-impl AssessmentCursor {
-    pub fn encode(&self) -> String {
-        encode_cursor(&("a", self.due_on, self.id))
-    }
-    pub fn decode(raw: &str) -> Result<Self, String> {
-        let (tag, due_on, id): (String, NaiveDate, Uuid) = decode_cursor(raw)?;
-        if tag != "a" {
-            return Err(BAD_CURSOR.into());
-        }
-        Ok(Self { due_on, id })
-    }
+impl Keyset for AssessmentCursor {
+    const TAG: &'static str = "a";
 }
 
 /// Position after the last grade of a student's page: the assessment id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GradeCursor(pub Uuid);
 
-impl GradeCursor {
-    pub fn encode(&self) -> String {
-        encode_cursor(&("g", self.0))
-    }
-    pub fn decode(raw: &str) -> Result<Self, String> {
-        let (tag, id): (String, Uuid) = decode_cursor(raw)?;
-        if tag != "g" {
-            return Err(BAD_CURSOR.into());
-        }
-        Ok(Self(id))
-    }
+impl Keyset for GradeCursor {
+    const TAG: &'static str = "g";
 }
 
 pub struct AssessmentQuery {
@@ -269,17 +251,15 @@ impl TryFrom<pb::ListAssessmentsRequest> for AssessmentQuery {
         let mut v = Violations::default();
         let course_id = v.take("course_id", uuid(&r.course_id));
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", page_limit(page.limit));
-        let after = if page.cursor.is_empty() {
-            None
-        } else {
-            v.take("cursor", AssessmentCursor::decode(&page.cursor))
-        };
+        let limit = v.take("limit", paging::limit(page.limit));
+        let after = v
+            .take("cursor", AssessmentCursor::decode_opt(&page.cursor))
+            .flatten();
         v.finish()?;
         Ok(Self {
             course_id: course_id.ok_or_else(nothing)?,
             after,
-            limit: limit.unwrap_or(DEFAULT_PAGE),
+            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
         })
     }
 }
@@ -349,18 +329,16 @@ impl TryFrom<pb::ListStudentGradesRequest> for StudentGradesQuery {
             v.take("course_id", uuid(&r.course_id))
         };
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", page_limit(page.limit));
-        let after = if page.cursor.is_empty() {
-            None
-        } else {
-            v.take("cursor", GradeCursor::decode(&page.cursor))
-        };
+        let limit = v.take("limit", paging::limit(page.limit));
+        let after = v
+            .take("cursor", GradeCursor::decode_opt(&page.cursor))
+            .flatten();
         v.finish()?;
         Ok(Self {
             student_id: student_id.ok_or_else(nothing)?,
             course_id,
             after,
-            limit: limit.unwrap_or(DEFAULT_PAGE),
+            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
         })
     }
 }

@@ -1,12 +1,8 @@
 //! Assessments per course and their grades: bulk grade entry, drafts until
-//! published, students reading their own published grades.
-//!
-//! - [`domain`]: validated values (points and weights in hundredths) and the
-//!   requests parsed into them.
-//! - [`repo`]: SQL, always scoped by school id; events in the same
-//!   transaction.
-//! - [`api`]: the `GradeService` handlers.
+//! published, students reading their own published grades (`GradeService`).
+//! Points and weights are kept in hundredths.
 
 pub mod api;
 pub mod domain;
+pub mod model;
 pub mod repo;

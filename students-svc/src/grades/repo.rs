@@ -9,19 +9,22 @@
 //! below a score being written, and the assessment's events are in commit
 //! order.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
+use platform::paging::{self, Page};
+use platform::service::{FieldViolation, ServiceError};
 use proto::events::v1::{self as ev, event::Payload};
-use tokio_postgres::{types::ToSql, Row};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::domain::{
     format_hundredths, AssessmentCursor, AssessmentQuery, AssessmentUpdate, GradeCursor,
     GradeEntries, NewAssessment, StudentGradesQuery,
 };
+use super::model::{
+    aggregate, score_event, AssessmentRow, GradeRow, StudentGradeRow, ASSESSMENT_COLS,
+};
 use crate::authz::{accessible_course, Access};
-use crate::error::{FieldViolation, ServiceError};
-use crate::events::{self, Aggregate, Origin, Pending};
+use crate::events::{self, Origin, Pending};
 
 /// Whose grades of a student the caller may read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,94 +37,6 @@ pub enum Reach {
     Published,
     /// A guardian login: a linked child's published grades only.
     ChildOf(Uuid),
-}
-
-fn aggregate(id: Uuid) -> Aggregate {
-    Aggregate {
-        kind: "assessment",
-        id,
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct AssessmentRow {
-    pub id: Uuid,
-    pub course_id: Uuid,
-    pub title: String,
-    pub description: String,
-    pub max_score: i32,
-    pub weight: i32,
-    pub due_on: NaiveDate,
-    pub published_at: Option<DateTime<Utc>>,
-    pub published_by: Option<Uuid>,
-    pub version: i64,
-    pub created_by: Uuid,
-    pub updated_by: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-const ASSESSMENT_COLS: &str = "a.id, a.course_id, a.title, a.description, a.max_score, \
-     a.weight, a.due_on, a.published_at, a.published_by, a.version, a.created_by, \
-     a.updated_by, a.created_at, a.updated_at";
-
-impl AssessmentRow {
-    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            course_id: r.try_get(1)?,
-            title: r.try_get(2)?,
-            description: r.try_get(3)?,
-            max_score: r.try_get(4)?,
-            weight: r.try_get(5)?,
-            due_on: r.try_get(6)?,
-            published_at: r.try_get(7)?,
-            published_by: r.try_get(8)?,
-            version: r.try_get(9)?,
-            created_by: r.try_get(10)?,
-            updated_by: r.try_get(11)?,
-            created_at: r.try_get(12)?,
-            updated_at: r.try_get(13)?,
-        })
-    }
-
-    fn event(&self) -> ev::AssessmentChanged {
-        ev::AssessmentChanged {
-            assessment_id: self.id.to_string(),
-            course_id: self.course_id.to_string(),
-            title: self.title.clone(),
-            max_score: self.max_score,
-            weight: self.weight,
-            due_date: self.due_on.format("%Y-%m-%d").to_string(),
-            published: self.published_at.is_some(),
-            version: self.version,
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct GradeRow {
-    pub student_id: Uuid,
-    pub score: i32,
-    pub graded_by: Uuid,
-    pub graded_at: DateTime<Utc>,
-    pub revision: i32,
-}
-
-/// One student's grade with its assessment and course, as a student's list
-/// shows it.
-#[derive(Clone, Debug)]
-pub struct StudentGradeRow {
-    pub assessment_id: Uuid,
-    pub course_id: Uuid,
-    pub course_code: String,
-    pub title: String,
-    pub max_score: i32,
-    pub weight: i32,
-    pub due_on: NaiveDate,
-    pub score: i32,
-    pub graded_at: DateTime<Utc>,
-    pub published_at: Option<DateTime<Utc>>,
 }
 
 /// The assessment (with its course's teacher), locked for this transaction
@@ -308,13 +223,13 @@ pub async fn list_assessments(
     school_id: Uuid,
     access: Access,
     q: &AssessmentQuery,
-) -> Result<(Vec<AssessmentRow>, Option<AssessmentCursor>), ServiceError> {
+) -> Result<Page<AssessmentRow, AssessmentCursor>, ServiceError> {
     platform::db::timed("list_assessments", async move {
         let client = pool.get().await?;
         accessible_course(&client, school_id, q.course_id, access).await?;
         // Two shapes (first page, later pages), each a range scan of
         // `assessments_by_course`.
-        let fetch = i64::from(q.limit) + 1;
+        let fetch = paging::fetch(q.limit);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id, &q.course_id, &fetch];
         let mut keyset = "";
         if let Some(c) = &q.after {
@@ -329,22 +244,16 @@ pub async fn list_assessments(
                  ORDER BY a.due_on, a.id LIMIT $3"
             ))
             .await?;
-        let mut rows = client
+        let rows = client
             .query(&stmt, &params)
             .await?
             .iter()
             .map(AssessmentRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if rows.len() > q.limit as usize {
-            rows.truncate(q.limit as usize);
-            rows.last().map(|a| AssessmentCursor {
-                due_on: a.due_on,
-                id: a.id,
-            })
-        } else {
-            None
-        };
-        Ok((rows, next))
+        Ok(Page::cut(rows, q.limit, |a| AssessmentCursor {
+            due_on: a.due_on,
+            id: a.id,
+        }))
     })
     .await
 }
@@ -387,14 +296,6 @@ const GRADE_SQL: &str = "INSERT INTO grades AS g (school_id, assessment_id, stud
        graded_at = EXCLUDED.graded_at, revision = g.revision + 1 \
      WHERE g.score IS DISTINCT FROM EXCLUDED.score \
      RETURNING g.student_id, g.score, g.revision";
-
-fn score_event(r: &Row) -> Result<ev::StudentScore, tokio_postgres::Error> {
-    Ok(ev::StudentScore {
-        student_id: r.try_get::<_, Uuid>(0)?.to_string(),
-        score: r.try_get(1)?,
-        revision: r.try_get(2)?,
-    })
-}
 
 /// The indexes of the entries whose student is not currently enrolled in
 /// the course, in order.
@@ -610,7 +511,7 @@ pub async fn student_grades(
     school_id: Uuid,
     reach: Reach,
     q: &StudentGradesQuery,
-) -> Result<(Vec<StudentGradeRow>, Option<GradeCursor>), ServiceError> {
+) -> Result<Page<StudentGradeRow, GradeCursor>, ServiceError> {
     platform::db::timed("student_grades", async move {
         let client = pool.get().await?;
         if let Reach::ChildOf(user) = reach {
@@ -649,7 +550,7 @@ pub async fn student_grades(
             Reach::All | Reach::Published | Reach::ChildOf(_) => None,
         };
         let published_only = matches!(reach, Reach::Published | Reach::ChildOf(_));
-        let fetch = i64::from(q.limit) + 1;
+        let fetch = paging::fetch(q.limit);
         let after = q.after.map(|c| c.0);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![
             &school_id,
@@ -680,7 +581,7 @@ pub async fn student_grades(
                  ORDER BY g.assessment_id LIMIT $6"
             ))
             .await?;
-        let mut rows = client
+        let rows = client
             .query(&stmt, &params)
             .await?
             .iter()
@@ -699,13 +600,7 @@ pub async fn student_grades(
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
-        let next = if rows.len() > q.limit as usize {
-            rows.truncate(q.limit as usize);
-            rows.last().map(|g| GradeCursor(g.assessment_id))
-        } else {
-            None
-        };
-        Ok((rows, next))
+        Ok(Page::cut(rows, q.limit, |g| GradeCursor(g.assessment_id)))
     })
     .await
 }

@@ -3,15 +3,15 @@
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
 use proto::students::v1 as pb;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
-use super::convert::guardian;
-use super::domain::{GuardianFilter, GuardianUpdate, NewGuardian, NewLink};
-use super::{repo, requests::unlink_ids};
+use platform::service::{parse_id, ServiceError};
+
+use super::domain::{unlink_ids, GuardianFilter, GuardianUpdate, NewGuardian, NewLink};
+use super::model::guardian;
+use super::repo;
 use crate::authz::{origin, require};
-use crate::domain::{parse_id, NameList};
-use crate::error::ServiceError;
-use crate::passwords;
+use crate::{passwords, Reply};
 
 #[derive(Clone)]
 pub struct GuardianApi {
@@ -23,8 +23,6 @@ impl GuardianApi {
         Self { pool }
     }
 }
-
-type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl pb::guardian_service_server::GuardianService for GuardianApi {
@@ -61,14 +59,12 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         let caller = Caller::read(req.metadata())?;
         require(&caller, &[Role::Admin, Role::Teacher])?;
         let filter = GuardianFilter::try_from(req.into_inner())?;
-        let (rows, next) = repo::list_guardians(&self.pool, caller.school_id, &filter).await?;
+        let (rows, next) = repo::list_guardians(&self.pool, caller.school_id, &filter)
+            .await?
+            .into_parts();
         Ok(Response::new(pb::ListGuardiansResponse {
             guardians: rows.into_iter().map(|(g, l)| guardian(g, l)).collect(),
-            page: Some(proto::common::v1::PageInfo {
-                next_cursor: next
-                    .map(|c| c.encode(NameList::Guardians))
-                    .unwrap_or_default(),
-            }),
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
     }
 
@@ -108,7 +104,9 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
     ) -> Reply<pb::ListMyChildrenResponse> {
         let caller = Caller::read(req.metadata())?;
         require(&caller, &[Role::Guardian])?;
-        let rows = repo::list_children(&self.pool, caller.school_id, caller.user_id).await?;
+        let rows =
+            crate::students::repo::list_children(&self.pool, caller.school_id, caller.user_id)
+                .await?;
         Ok(Response::new(pb::ListMyChildrenResponse {
             students: rows.into_iter().map(Into::into).collect(),
         }))

@@ -1,86 +1,18 @@
 //! Guardian SQL. Every statement is scoped by school id; every change records
 //! its domain event in the same transaction.
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
+use platform::db::unique_violation;
+use platform::paging::{self, Page};
+use platform::service::ServiceError;
 use proto::events::v1::event::Payload;
-use tokio_postgres::{error::SqlState, types::ToSql, Row};
+use tokio_postgres::{error::SqlState, types::ToSql};
 use uuid::Uuid;
 
-use super::convert::{changed, linked};
 use super::domain::*;
-use crate::domain::Cursor;
-use crate::error::ServiceError;
+use super::model::{changed, linked, GuardianRow, LinkRow, GUARDIAN_COLS, LINK_COLS};
 use crate::events::{self, Aggregate, Origin, Pending};
-use crate::repo::{unique_violation, StudentRow, STUDENT_COLS};
-
-#[derive(Clone, Debug)]
-pub struct GuardianRow {
-    pub id: Uuid,
-    pub school_id: Uuid,
-    pub given_name: String,
-    pub family_name: String,
-    pub relationship: Relationship,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub prefs: Preferences,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The guardian's portal login, if any.
-    pub user_id: Option<Uuid>,
-}
-
-#[derive(Clone, Debug)]
-pub struct LinkRow {
-    pub guardian_id: Uuid,
-    pub student_id: Uuid,
-    pub relationship: Relationship,
-    pub is_primary: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Guardian columns of `guardians g`, with its login (one index probe).
-const GUARDIAN_COLS: &str = "g.id, g.school_id, g.given_name, g.family_name, g.relationship, \
-     g.phone, g.email, g.notify_sms, g.notify_email, g.notify_push, g.version, g.created_at, \
-     g.updated_at, (SELECT u.id FROM users u WHERE u.school_id = g.school_id AND u.guardian_id = g.id) AS user_id";
-const LINK_COLS: &str = "guardian_id, student_id, relationship, is_primary, created_at";
-
-impl GuardianRow {
-    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            school_id: r.try_get(1)?,
-            given_name: r.try_get(2)?,
-            family_name: r.try_get(3)?,
-            relationship: Relationship::from_db(r.try_get(4)?),
-            phone: r.try_get(5)?,
-            email: r.try_get(6)?,
-            prefs: Preferences {
-                sms: r.try_get(7)?,
-                email: r.try_get(8)?,
-                push: r.try_get(9)?,
-            },
-            version: r.try_get(10)?,
-            created_at: r.try_get(11)?,
-            updated_at: r.try_get(12)?,
-            user_id: r.try_get(13)?,
-        })
-    }
-}
-
-impl LinkRow {
-    /// From `LINK_COLS` starting at column `at`.
-    fn from_row(r: &Row, at: usize) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            guardian_id: r.try_get(at)?,
-            student_id: r.try_get(at + 1)?,
-            relationship: Relationship::from_db(r.try_get(at + 2)?),
-            is_primary: r.try_get(at + 3)?,
-            created_at: r.try_get(at + 4)?,
-        })
-    }
-}
+use crate::values::Phone;
 
 /// Constraint violations a client can cause, as precise errors.
 fn rejected(e: tokio_postgres::Error) -> ServiceError {
@@ -240,9 +172,9 @@ pub async fn list_guardians(
     pool: &Pool,
     school_id: Uuid,
     f: &GuardianFilter,
-) -> Result<(Vec<(GuardianRow, Vec<LinkRow>)>, Option<Cursor>), ServiceError> {
+) -> Result<Page<(GuardianRow, Vec<LinkRow>), GuardianCursor>, ServiceError> {
     platform::db::timed("list_guardians", async move {
-        let fetch = i64::from(f.limit) + 1;
+        let fetch = paging::fetch(f.limit);
         let mut sql = format!("SELECT {GUARDIAN_COLS} FROM guardians g");
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id];
         if let Some(s) = &f.student_id {
@@ -273,32 +205,19 @@ pub async fn list_guardians(
         let client = pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client.query(&stmt, &params).await?;
-        let mut guardians = rows
+        let guardians = rows
             .iter()
             .map(GuardianRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if guardians.len() > f.limit as usize {
-            guardians.truncate(f.limit as usize);
-            guardians.last().map(|g| Cursor {
-                family_name: g.family_name.clone(),
-                given_name: g.given_name.clone(),
-                id: g.id,
-            })
-        } else {
-            None
-        };
-        let ids: Vec<Uuid> = guardians.iter().map(|g| g.id).collect();
+        let page = Page::cut(guardians, f.limit, GuardianRow::cursor);
+        let ids: Vec<Uuid> = page.rows.iter().map(|g| g.id).collect();
         let mut links = links_of(&client, school_id, &ids).await?;
-        let page = guardians
-            .into_iter()
-            .map(|g| {
-                let (mine, rest): (Vec<_>, Vec<_>) =
-                    links.drain(..).partition(|l| l.guardian_id == g.id);
-                links = rest;
-                (g, mine)
-            })
-            .collect();
-        Ok((page, next))
+        Ok(page.map(|g| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                links.drain(..).partition(|l| l.guardian_id == g.id);
+            links = rest;
+            (g, mine)
+        }))
     })
     .await
 }
@@ -466,70 +385,6 @@ pub async fn unlink_student(
         .await?;
         tx.commit().await?;
         Ok(link)
-    })
-    .await
-}
-
-/// Joins from the guardian login `user_id` to its linked students.
-const CHILDREN: &str = "FROM users u \
-     JOIN guardian_students l ON l.school_id = u.school_id AND l.guardian_id = u.guardian_id \
-     JOIN students s ON s.school_id = l.school_id AND s.id = l.student_id \
-     WHERE u.school_id = $1 AND u.id = $2";
-
-fn student_cols() -> String {
-    STUDENT_COLS
-        .split(", ")
-        .map(|c| format!("s.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The live students linked to the guardian login `user_id`, in name order:
-/// one statement.
-pub async fn list_children(
-    pool: &Pool,
-    school_id: Uuid,
-    user_id: Uuid,
-) -> Result<Vec<StudentRow>, ServiceError> {
-    platform::db::timed("list_children", async move {
-        let client = pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {} {CHILDREN} AND s.archived_at IS NULL \
-                 ORDER BY s.family_name, s.given_name, s.id",
-                student_cols()
-            ))
-            .await?;
-        let rows = client.query(&stmt, &[&school_id, &user_id]).await?;
-        Ok(rows
-            .iter()
-            .map(StudentRow::from_row)
-            .collect::<Result<_, _>>()?)
-    })
-    .await
-}
-
-/// The student, only if it is linked to the guardian login `user_id`: the
-/// access check and the read are one statement.
-pub async fn get_child(
-    pool: &Pool,
-    school_id: Uuid,
-    user_id: Uuid,
-    student_id: Uuid,
-) -> Result<Option<StudentRow>, ServiceError> {
-    platform::db::timed("get_child", async move {
-        let client = pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {} {CHILDREN} AND l.student_id = $3",
-                student_cols()
-            ))
-            .await?;
-        Ok(client
-            .query_opt(&stmt, &[&school_id, &user_id, &student_id])
-            .await?
-            .map(|r| StudentRow::from_row(&r))
-            .transpose()?)
     })
     .await
 }

@@ -2,16 +2,15 @@
 
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
+use platform::service::{parse_id, ServiceError};
 use proto::students::v1 as pb;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 use super::domain::{StaffFilter, StaffProfileInput};
-use super::repo::{self, StaffRow};
+use super::repo;
 use crate::authz::require;
-use crate::convert::{date, timestamp};
-use crate::domain::parse_id;
-use crate::error::ServiceError;
 use crate::events::Origin;
+use crate::Reply;
 
 #[derive(Clone)]
 pub struct StaffApi {
@@ -21,27 +20,6 @@ pub struct StaffApi {
 impl StaffApi {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
-    }
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-impl From<StaffRow> for pb::StaffMember {
-    fn from(s: StaffRow) -> Self {
-        Self {
-            user_id: s.user_id.to_string(),
-            full_name: s.full_name,
-            email: s.email,
-            active: s.active,
-            profile: s.profile.map(|p| pb::StaffProfile {
-                phone: p.phone.unwrap_or_default(),
-                subjects: p.subjects,
-                employee_no: p.employee_no,
-                hired_on: Some(date(p.hired_on)),
-                version: p.version,
-                updated_at: Some(timestamp(p.updated_at)),
-            }),
-        }
     }
 }
 
@@ -89,12 +67,12 @@ impl pb::staff_service_server::StaffService for StaffApi {
         let caller = Caller::read(req.metadata())?;
         require(&caller, &[Role::Admin])?;
         let filter = StaffFilter::try_from(req.into_inner())?;
-        let (rows, next) = repo::list_staff(&self.pool, caller.school_id, &filter).await?;
+        let (rows, next) = repo::list_staff(&self.pool, caller.school_id, &filter)
+            .await?
+            .into_parts();
         Ok(Response::new(pb::ListStaffResponse {
             staff: rows.into_iter().map(Into::into).collect(),
-            page: Some(proto::common::v1::PageInfo {
-                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
-            }),
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
     }
 }

@@ -6,11 +6,10 @@ use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use uuid::Uuid;
 
-use crate::domain::{
-    decode_cursor, encode_cursor, page_limit, Violations, BAD_CURSOR, DEFAULT_PAGE,
-};
-use crate::error::ServiceError;
-use crate::guardians::domain::Phone;
+use platform::paging::{self, Keyset};
+use platform::service::{nothing, ServiceError, Violations};
+
+use crate::values::Phone;
 
 pub const MAX_SUBJECTS: usize = platform::limits::MAX_SUBJECTS;
 
@@ -119,30 +118,20 @@ impl TryFrom<pb::SaveStaffProfileRequest> for StaffProfileInput {
                 employee_no,
                 hired_on,
             }),
-            _ => Err(anyhow::anyhow!("parse without violations yielded nothing").into()),
+            _ => Err(nothing()),
         }
     }
 }
 
 /// Position after the last row of a staff page: (full name, user id).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StaffCursor {
     pub full_name: String,
     pub id: Uuid,
 }
 
-impl StaffCursor {
-    pub fn encode(&self) -> String {
-        encode_cursor(&("t", &self.full_name, self.id))
-    }
-
-    pub fn decode(raw: &str) -> Result<Self, String> {
-        let (tag, full_name, id): (String, String, Uuid) = decode_cursor(raw)?;
-        if tag != "t" {
-            return Err(BAD_CURSOR.into());
-        }
-        Ok(Self { full_name, id })
-    }
+impl Keyset for StaffCursor {
+    const TAG: &'static str = "t";
 }
 
 pub struct StaffFilter {
@@ -155,16 +144,14 @@ impl TryFrom<pb::ListStaffRequest> for StaffFilter {
     fn try_from(r: pb::ListStaffRequest) -> Result<Self, ServiceError> {
         let mut v = Violations::default();
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", page_limit(page.limit));
-        let after = if page.cursor.is_empty() {
-            None
-        } else {
-            v.take("cursor", StaffCursor::decode(&page.cursor))
-        };
+        let limit = v.take("limit", paging::limit(page.limit));
+        let after = v
+            .take("cursor", StaffCursor::decode_opt(&page.cursor))
+            .flatten();
         v.finish()?;
         Ok(Self {
             after,
-            limit: limit.unwrap_or(DEFAULT_PAGE),
+            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
         })
     }
 }

@@ -1,7 +1,7 @@
-//! Teacher profiles: phone, subjects, employee number, hire date. [`api`]
-//! (gRPC handlers) → [`domain`] (validated values, parsed from proto) →
-//! [`repo`] (SQL, always by school id).
+//! Teacher profiles: phone, subjects, employee number, hire date
+//! (`StaffService`).
 
 pub mod api;
 pub mod domain;
+pub mod model;
 pub mod repo;

@@ -1,86 +1,17 @@
 //! Staff SQL: teacher users with their profiles, scoped by school id.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::Pool;
-use proto::events::v1::{self as ev, event::Payload};
-use tokio_postgres::{types::ToSql, Row};
+use platform::db::unique_violation;
+use platform::paging::{self, Page};
+use platform::service::ServiceError;
+use proto::events::v1::event::Payload;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::domain::{StaffCursor, StaffFilter, StaffProfileInput};
-use crate::error::ServiceError;
+use super::model::{member_select, saved, ProfileRow, StaffRow, PROFILE_COLS};
 use crate::events::{self, Aggregate, Origin, Pending};
-use crate::guardians::domain::Phone;
-use crate::repo::unique_violation;
-
-#[derive(Clone, Debug)]
-pub struct ProfileRow {
-    pub phone: Option<String>,
-    pub subjects: Vec<String>,
-    pub employee_no: String,
-    pub hired_on: NaiveDate,
-    pub version: i64,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug)]
-pub struct StaffRow {
-    pub user_id: Uuid,
-    pub full_name: String,
-    pub email: String,
-    pub active: bool,
-    pub profile: Option<ProfileRow>,
-}
-
-const PROFILE_COLS: &str =
-    "p.phone, p.subjects, p.employee_no, p.hired_on, p.version, p.updated_at";
-
-/// A teacher and their profile, if any (`users u LEFT JOIN staff_profiles p`).
-fn member_select() -> String {
-    format!(
-        "SELECT u.id, u.full_name, u.email, u.active, {PROFILE_COLS} FROM users u \
-         LEFT JOIN staff_profiles p ON p.school_id = u.school_id AND p.user_id = u.id \
-         WHERE u.school_id = $1 AND u.role = 'teacher'"
-    )
-}
-
-impl ProfileRow {
-    fn from_row(r: &Row, at: usize) -> Result<Option<Self>, tokio_postgres::Error> {
-        let Some(employee_no) = r.try_get::<_, Option<String>>(at + 2)? else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            phone: r.try_get(at)?,
-            subjects: r.try_get(at + 1)?,
-            employee_no,
-            hired_on: r.try_get(at + 3)?,
-            version: r.try_get(at + 4)?,
-            updated_at: r.try_get(at + 5)?,
-        }))
-    }
-}
-
-impl StaffRow {
-    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            user_id: r.try_get(0)?,
-            full_name: r.try_get(1)?,
-            email: r.try_get(2)?,
-            active: r.try_get(3)?,
-            profile: ProfileRow::from_row(r, 4)?,
-        })
-    }
-}
-
-fn saved(user_id: Uuid, p: &ProfileRow) -> ev::StaffProfileChanged {
-    ev::StaffProfileChanged {
-        user_id: user_id.to_string(),
-        phone: p.phone.clone().unwrap_or_default(),
-        subjects: p.subjects.clone(),
-        employee_no: p.employee_no.clone(),
-        hired_on: p.hired_on.format("%Y-%m-%d").to_string(),
-        version: p.version,
-    }
-}
+use crate::values::Phone;
 
 /// Creates or replaces the profile of teacher `user_id`, with the
 /// `staff_profile.saved` event, in one transaction. The user must exist in
@@ -187,9 +118,9 @@ pub async fn list_staff(
     pool: &Pool,
     school_id: Uuid,
     f: &StaffFilter,
-) -> Result<(Vec<StaffRow>, Option<StaffCursor>), ServiceError> {
+) -> Result<Page<StaffRow, StaffCursor>, ServiceError> {
     platform::db::timed("list_staff", async move {
-        let fetch = i64::from(f.limit) + 1;
+        let fetch = paging::fetch(f.limit);
         let mut sql = member_select();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&school_id];
         if let Some(c) = &f.after {
@@ -205,20 +136,14 @@ pub async fn list_staff(
         let client = pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client.query(&stmt, &params).await?;
-        let mut staff = rows
+        let staff = rows
             .iter()
             .map(StaffRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if staff.len() > f.limit as usize {
-            staff.truncate(f.limit as usize);
-            staff.last().map(|s| StaffCursor {
-                full_name: s.full_name.clone(),
-                id: s.user_id,
-            })
-        } else {
-            None
-        };
-        Ok((staff, next))
+        Ok(Page::cut(staff, f.limit, |s| StaffCursor {
+            full_name: s.full_name.clone(),
+            id: s.user_id,
+        }))
     })
     .await
 }

@@ -7,11 +7,12 @@ use std::{collections::HashMap, io::Read};
 use chrono::NaiveDate;
 use proto::common::v1 as common;
 
-use crate::domain::{
-    date_of_birth, AdmissionNo, GradeLevel, NewStudent, PersonName, Section, StudentStatus,
-    Violations,
+use platform::service::{FieldViolation, ServiceError, Violations};
+
+use crate::students::domain::{
+    date_of_birth, AdmissionNo, GradeLevel, NewStudent, Section, StudentStatus,
 };
-use crate::error::{FieldViolation, ServiceError};
+use crate::values::PersonName;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {

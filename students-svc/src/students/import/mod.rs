@@ -22,9 +22,9 @@ use proto::students::v1 as pb;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use tonic::Streaming;
 
-use crate::error::ServiceError;
 use crate::events::Origin;
 use csv_rows::{Limits, RowError};
+use platform::service::ServiceError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

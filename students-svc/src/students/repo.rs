@@ -1,263 +1,19 @@
-//! SQL, and nothing but SQL. Every function takes the school id (tenancy is
-//! never optional) and domain types; each runs a fixed number of statements
-//! on a pooled connection with cached prepared statements.
+//! Students' SQL. Every function takes the school id and domain types;
+//! each runs a fixed number of statements on a pooled connection with cached
+//! prepared statements.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Pool};
 use platform::caller::Role;
-use tokio_postgres::{error::SqlState, types::ToSql, Row};
+use platform::db::unique_violation;
+use platform::paging::{self, Page};
+use platform::service::ServiceError;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::convert::{student_event, user_event};
-use crate::domain::{
-    Cursor, Email, NewSchool, NewStudent, NewUser, Slug, StudentFilter, StudentPatch, StudentStatus,
-};
-use crate::error::ServiceError;
-use crate::events::{self, Aggregate, Origin, Pending};
-use proto::events::v1::event::Payload;
-
-#[derive(Clone, Debug)]
-pub struct SchoolRow {
-    pub id: Uuid,
-    pub name: String,
-    pub slug: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub school_id: Uuid,
-    pub email: String,
-    pub full_name: String,
-    pub role: Role,
-    pub active: bool,
-    pub student_id: Option<Uuid>,
-}
-
-#[derive(Clone, Debug)]
-pub struct StudentRow {
-    pub id: Uuid,
-    pub school_id: Uuid,
-    pub admission_no: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub date_of_birth: NaiveDate,
-    pub grade_level: i16,
-    pub section: String,
-    pub status: StudentStatus,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub archived_at: Option<DateTime<Utc>>,
-}
-
-pub(crate) const STUDENT_COLS: &str =
-    "id, school_id, admission_no, given_name, family_name, date_of_birth, \
-     grade_level, section, status, version, created_at, updated_at, archived_at";
-const USER_COLS: &str = "id, school_id, email, full_name, role, active, student_id";
-
-impl StudentRow {
-    pub(crate) fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
-        Ok(Self {
-            id: r.try_get(0)?,
-            school_id: r.try_get(1)?,
-            admission_no: r.try_get(2)?,
-            given_name: r.try_get(3)?,
-            family_name: r.try_get(4)?,
-            date_of_birth: r.try_get(5)?,
-            grade_level: r.try_get(6)?,
-            section: r.try_get(7)?,
-            status: StudentStatus::from_db(r.try_get(8)?),
-            version: r.try_get(9)?,
-            created_at: r.try_get(10)?,
-            updated_at: r.try_get(11)?,
-            archived_at: r.try_get(12)?,
-        })
-    }
-}
-
-impl UserRow {
-    fn from_row(r: &Row) -> Result<Self, ServiceError> {
-        let role: &str = r.try_get(4)?;
-        Ok(Self {
-            id: r.try_get(0)?,
-            school_id: r.try_get(1)?,
-            email: r.try_get(2)?,
-            full_name: r.try_get(3)?,
-            role: role
-                .parse()
-                .map_err(|_| anyhow::anyhow!("unknown role {role:?} in users"))?,
-            active: r.try_get(5)?,
-            student_id: r.try_get(6)?,
-        })
-    }
-}
-
-pub(crate) fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
-    let db = e.as_db_error()?;
-    (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(""))
-}
-
-async fn insert_user<C: GenericClient>(
-    c: &C,
-    school_id: Uuid,
-    actor: Option<Uuid>,
-    u: &NewUser,
-    hash: &str,
-    student_id: Option<Uuid>,
-) -> Result<UserRow, ServiceError> {
-    let sql = format!(
-        "INSERT INTO users (id, school_id, email, password_hash, full_name, role, student_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLS}"
-    );
-    let row = c
-        .query_one(
-            &sql,
-            &[
-                &Uuid::now_v7(),
-                &school_id,
-                &u.email.as_str(),
-                &hash,
-                &u.full_name.as_str(),
-                &u.role.as_str(),
-                &student_id,
-            ],
-        )
-        .await
-        .map_err(|e| match unique_violation(&e) {
-            Some("users_email_key") => {
-                ServiceError::AlreadyExists("a user with this e-mail already exists in the school")
-            }
-            _ => e.into(),
-        })?;
-    let user = UserRow::from_row(&row)?;
-    let event = Pending::new(
-        Aggregate {
-            kind: "user",
-            id: user.id,
-        },
-        "user.created",
-        Payload::UserCreated(user_event(&user)),
-    );
-    events::record(c, Origin { school_id, actor }, event).await?;
-    Ok(user)
-}
-
-/// A `student.*` event for `s`.
-pub(crate) fn student_changed(s: &StudentRow, event_type: &'static str) -> Pending {
-    let snapshot = student_event(s);
-    let payload = match event_type {
-        "student.created" => Payload::StudentCreated(snapshot),
-        "student.archived" => Payload::StudentArchived(snapshot),
-        _ => Payload::StudentUpdated(snapshot),
-    };
-    Pending::new(
-        Aggregate {
-            kind: "student",
-            id: s.id,
-        },
-        event_type,
-        payload,
-    )
-}
-
-pub async fn create_school(
-    pool: &Pool,
-    s: &NewSchool,
-    admin_hash: &str,
-) -> Result<(SchoolRow, UserRow), ServiceError> {
-    platform::db::timed("create_school", async move {
-        let mut client = pool.get().await?;
-        let tx = client.transaction().await?;
-        let row = tx
-            .query_one(
-                "INSERT INTO schools (id, name, slug) VALUES ($1, $2, $3) \
-             RETURNING id, name, slug, created_at",
-                &[&Uuid::now_v7(), &s.name.as_str(), &s.slug.as_str()],
-            )
-            .await
-            .map_err(|e| match unique_violation(&e) {
-                Some(_) => ServiceError::AlreadyExists("a school with this slug already exists"),
-                None => e.into(),
-            })?;
-        let school = SchoolRow {
-            id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            slug: row.try_get(2)?,
-            created_at: row.try_get(3)?,
-        };
-        let admin = insert_user(&tx, school.id, None, &s.admin, admin_hash, None).await?;
-        tx.commit().await?;
-        Ok((school, admin))
-    })
-    .await
-}
-
-pub async fn create_user(
-    pool: &Pool,
-    origin: Origin,
-    u: &NewUser,
-    hash: &str,
-) -> Result<UserRow, ServiceError> {
-    platform::db::timed("create_user", async move {
-        let mut client = pool.get().await?;
-        let tx = client.transaction().await?;
-        let user = insert_user(&tx, origin.school_id, origin.actor, u, hash, None).await?;
-        tx.commit().await?;
-        Ok(user)
-    })
-    .await
-}
-
-/// The login candidate and its stored hash, if the school and e-mail exist
-/// (a student whose record is archived can no longer sign in).
-pub async fn find_login(
-    pool: &Pool,
-    slug: &Slug,
-    email: &Email,
-) -> Result<Option<(UserRow, String)>, ServiceError> {
-    platform::db::timed("find_login", async move {
-        let client = pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT u.id, u.school_id, u.email, u.full_name, u.role, u.active, u.student_id, \
-             u.password_hash FROM users u JOIN schools s ON s.id = u.school_id \
-             LEFT JOIN students st ON st.id = u.student_id AND st.school_id = u.school_id \
-             WHERE s.slug = $1 AND u.email = $2 AND st.archived_at IS NULL",
-            )
-            .await?;
-        let Some(row) = client
-            .query_opt(&stmt, &[&slug.as_str(), &email.as_str()])
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((UserRow::from_row(&row)?, row.try_get(7)?)))
-    })
-    .await
-}
-
-pub async fn get_user(
-    pool: &Pool,
-    school_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<UserRow>, ServiceError> {
-    platform::db::timed("get_user", async move {
-        let client = pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {USER_COLS} FROM users WHERE school_id = $1 AND id = $2"
-            ))
-            .await?;
-        client
-            .query_opt(&stmt, &[&school_id, &user_id])
-            .await?
-            .map(|r| UserRow::from_row(&r))
-            .transpose()
-    })
-    .await
-}
+use super::domain::{NewStudent, StudentCursor, StudentFilter, StudentPatch};
+use super::model::{student_changed, StudentRow, STUDENT_COLS};
+use crate::accounts::{domain::NewUser, repo::insert_user};
+use crate::events::{self, Origin};
 
 fn admission_taken(e: tokio_postgres::Error) -> ServiceError {
     match unique_violation(&e) {
@@ -311,7 +67,7 @@ pub async fn create_student(
         if let (Some(login), Some(hash)) = (&s.login, login_hash) {
             let user = NewUser {
                 email: login.email.clone(),
-                password: crate::domain::NewPassword::parse(login.password.expose())
+                password: crate::values::NewPassword::parse(login.password.expose())
                     .map_err(|m| ServiceError::invalid("login.password", m))?,
                 full_name: s.given_name.clone(),
                 role: Role::Student,
@@ -460,13 +216,13 @@ pub async fn list_students(
     pool: &Pool,
     school_id: Uuid,
     f: &StudentFilter,
-) -> Result<(Vec<StudentRow>, Option<Cursor>), ServiceError> {
+) -> Result<Page<StudentRow, StudentCursor>, ServiceError> {
     platform::db::timed("list_students", async move {
         let grade = f.grade_level.map(|g| g.get());
         let section = f.section.as_ref().map(|s| s.as_str());
         let status = f.status.map(|s| s.as_str());
         let pattern = f.search.as_ref().map(|s| s.pattern());
-        let fetch = i64::from(f.limit) + 1;
+        let fetch = paging::fetch(f.limit);
 
         let mut sql = format!(
             "SELECT {STUDENT_COLS} FROM students WHERE school_id = $1 AND archived_at IS NULL"
@@ -512,21 +268,75 @@ pub async fn list_students(
         let client = pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client.query(&stmt, &params).await?;
-        let mut students = rows
+        let students = rows
             .iter()
             .map(StudentRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if students.len() > f.limit as usize {
-            students.truncate(f.limit as usize);
-            students.last().map(|s| Cursor {
-                family_name: s.family_name.clone(),
-                given_name: s.given_name.clone(),
-                id: s.id,
-            })
-        } else {
-            None
-        };
-        Ok((students, next))
+        Ok(Page::cut(students, f.limit, StudentRow::cursor))
+    })
+    .await
+}
+
+/// Joins from the guardian login `user_id` to its linked students.
+const CHILDREN: &str = "FROM users u \
+     JOIN guardian_students l ON l.school_id = u.school_id AND l.guardian_id = u.guardian_id \
+     JOIN students s ON s.school_id = l.school_id AND s.id = l.student_id \
+     WHERE u.school_id = $1 AND u.id = $2";
+
+fn student_cols() -> String {
+    STUDENT_COLS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The live students linked to the guardian login `user_id`, in name order:
+/// one statement.
+pub async fn list_children(
+    pool: &Pool,
+    school_id: Uuid,
+    user_id: Uuid,
+) -> Result<Vec<StudentRow>, ServiceError> {
+    platform::db::timed("list_children", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {} {CHILDREN} AND s.archived_at IS NULL \
+                 ORDER BY s.family_name, s.given_name, s.id",
+                student_cols()
+            ))
+            .await?;
+        let rows = client.query(&stmt, &[&school_id, &user_id]).await?;
+        Ok(rows
+            .iter()
+            .map(StudentRow::from_row)
+            .collect::<Result<_, _>>()?)
+    })
+    .await
+}
+
+/// The student, only if it is linked to the guardian login `user_id`: the
+/// access check and the read are one statement.
+pub async fn get_child(
+    pool: &Pool,
+    school_id: Uuid,
+    user_id: Uuid,
+    student_id: Uuid,
+) -> Result<Option<StudentRow>, ServiceError> {
+    platform::db::timed("get_child", async move {
+        let client = pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {} {CHILDREN} AND l.student_id = $3",
+                student_cols()
+            ))
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&school_id, &user_id, &student_id])
+            .await?
+            .map(|r| StudentRow::from_row(&r))
+            .transpose()?)
     })
     .await
 }

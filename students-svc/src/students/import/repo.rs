@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::csv_rows::RowError;
 use super::Mode;
-use crate::domain::NewStudent;
-use crate::error::ServiceError;
+use platform::service::ServiceError;
+
 use crate::events::{self, Origin};
-use crate::repo::{student_changed, StudentRow, STUDENT_COLS};
+use crate::students::domain::NewStudent;
+use crate::students::model::{student_changed, StudentRow, STUDENT_COLS};
 
 pub struct Outcome {
     pub imported: u32,
