@@ -60,6 +60,8 @@ else
   deploy/k8s/check.sh
   echo "== test files compiled"
   deploy/local/check-tests-compiled.sh
+  echo "== no import cycles between modules"
+  python3 deploy/local/check-module-cycles.py platform students-svc notify-svc analytics-svc gateway
 fi
 
 set -a

@@ -8,6 +8,7 @@ use base64::Engine;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::limits;
+use crate::service::Violations;
 
 /// Rows per page when the request names none.
 pub const DEFAULT_LIMIT: u32 = 25;
@@ -25,6 +26,14 @@ pub fn limit(raw: u32) -> Result<u32, String> {
         1..=limits::PAGE_MAX => Ok(raw),
         _ => Err(format!("limit must be between 1 and {}", limits::PAGE_MAX)),
     }
+}
+
+/// A list request's page: its size and the cursor to continue after, each
+/// error recorded under the field the client sent (`limit`, `cursor`).
+pub fn request<C: Keyset>(v: &mut Violations, limit: u32, cursor: &str) -> (u32, Option<C>) {
+    let limit = v.take("limit", self::limit(limit)).unwrap_or(DEFAULT_LIMIT);
+    let after = v.take("cursor", C::decode_opt(cursor)).flatten();
+    (limit, after)
 }
 
 /// How many rows to fetch for a page of `limit`: one more, so that a next

@@ -205,10 +205,7 @@ impl TryFrom<pb::ListCoursesRequest> for CourseFilter {
     fn try_from(r: pb::ListCoursesRequest) -> Result<Self, ServiceError> {
         let mut v = Violations::default();
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", CourseCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<CourseCursor>(&mut v, page.limit, &page.cursor);
         let term = if r.term.is_empty() {
             None
         } else {
@@ -224,7 +221,7 @@ impl TryFrom<pb::ListCoursesRequest> for CourseFilter {
             term,
             teacher_id,
             after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }

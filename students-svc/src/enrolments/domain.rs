@@ -46,15 +46,12 @@ impl TryFrom<pb::ListRosterRequest> for RosterQuery {
         let mut v = Violations::default();
         let course_id = v.take("course_id", uuid(&r.course_id));
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", RosterCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<RosterCursor>(&mut v, page.limit, &page.cursor);
         v.finish()?;
         Ok(Self {
             course_id: course_id.ok_or_else(nothing)?,
             after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }

@@ -428,10 +428,7 @@ impl TryFrom<pb::ListInvoicesRequest> for InvoiceFilter {
     fn try_from(r: pb::ListInvoicesRequest) -> Result<Self, ServiceError> {
         let mut v = Violations::default();
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let before = v
-            .take("cursor", InvoiceCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, before) = paging::request::<InvoiceCursor>(&mut v, page.limit, &page.cursor);
         let student_id = if r.student_id.is_empty() {
             None
         } else {
@@ -445,7 +442,7 @@ impl TryFrom<pb::ListInvoicesRequest> for InvoiceFilter {
             student_id,
             status,
             before,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }

@@ -251,15 +251,12 @@ impl TryFrom<pb::ListAssessmentsRequest> for AssessmentQuery {
         let mut v = Violations::default();
         let course_id = v.take("course_id", uuid(&r.course_id));
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", AssessmentCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<AssessmentCursor>(&mut v, page.limit, &page.cursor);
         v.finish()?;
         Ok(Self {
             course_id: course_id.ok_or_else(nothing)?,
             after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }
@@ -329,16 +326,13 @@ impl TryFrom<pb::ListStudentGradesRequest> for StudentGradesQuery {
             v.take("course_id", uuid(&r.course_id))
         };
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", GradeCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<GradeCursor>(&mut v, page.limit, &page.cursor);
         v.finish()?;
         Ok(Self {
             student_id: student_id.ok_or_else(nothing)?,
             course_id,
             after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }

@@ -263,10 +263,7 @@ impl TryFrom<pb::ListGuardiansRequest> for GuardianFilter {
     fn try_from(r: pb::ListGuardiansRequest) -> Result<Self, ServiceError> {
         let mut v = Violations::default();
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", GuardianCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<GuardianCursor>(&mut v, page.limit, &page.cursor);
         let student_id = if r.student_id.is_empty() {
             None
         } else {
@@ -276,7 +273,7 @@ impl TryFrom<pb::ListGuardiansRequest> for GuardianFilter {
         Ok(Self {
             student_id,
             after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
+            limit,
         })
     }
 }
@@ -358,5 +355,23 @@ mod tests {
                 Some(r)
             );
         }
+    }
+
+    #[test]
+    fn guardian_and_student_cursors_do_not_cross() {
+        use crate::students::domain::StudentCursor;
+        let s = StudentCursor {
+            family_name: "Ng".into(),
+            given_name: "Zoë".into(),
+            id: Uuid::now_v7(),
+        };
+        let g = GuardianCursor {
+            family_name: s.family_name.clone(),
+            given_name: s.given_name.clone(),
+            id: s.id,
+        };
+        assert_eq!(GuardianCursor::decode(&g.encode()).unwrap(), g);
+        assert!(StudentCursor::decode(&g.encode()).is_err());
+        assert!(GuardianCursor::decode(&s.encode()).is_err());
     }
 }

@@ -144,15 +144,9 @@ impl TryFrom<pb::ListStaffRequest> for StaffFilter {
     fn try_from(r: pb::ListStaffRequest) -> Result<Self, ServiceError> {
         let mut v = Violations::default();
         let page = r.page.unwrap_or_default();
-        let limit = v.take("limit", paging::limit(page.limit));
-        let after = v
-            .take("cursor", StaffCursor::decode_opt(&page.cursor))
-            .flatten();
+        let (limit, after) = paging::request::<StaffCursor>(&mut v, page.limit, &page.cursor);
         v.finish()?;
-        Ok(Self {
-            after,
-            limit: limit.unwrap_or(paging::DEFAULT_LIMIT),
-        })
+        Ok(Self { after, limit })
     }
 }
 
