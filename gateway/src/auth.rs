@@ -157,19 +157,9 @@ fn unix_now() -> u64 {
 #[derive(Clone, Copy, Debug)]
 pub struct VerifiedCaller(pub Caller);
 
-/// The verified caller of a request: extracting it is authentication.
+/// The verified caller of a request: extracting it is authentication (the
+/// role checks are `routes::rpc::Rpc`'s).
 pub struct Authenticated(pub Caller);
-
-impl Authenticated {
-    /// Role check for a route.
-    pub fn require(&self, allowed: &[Role]) -> Result<&Caller, ApiError> {
-        if allowed.contains(&self.0.role) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::Forbidden("your role may not perform this action"))
-        }
-    }
-}
 
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {

@@ -13,31 +13,9 @@ use actix_web::{
 use tracing::Instrument;
 use uuid::Uuid;
 
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use crate::request_id::{self, accepted, RequestId, REQUEST_ID};
+
 pub const RESPONSE_TIME: HeaderName = HeaderName::from_static("x-response-time");
-
-tokio::task_local! {
-    static CURRENT: RequestId;
-}
-
-/// The request's id, also stored in request extensions for handlers.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
-/// The id of the request being handled, for error bodies.
-pub fn current_request_id() -> String {
-    CURRENT.try_with(|r| r.0.clone()).unwrap_or_default()
-}
-
-/// A client-supplied id is kept only if it is short and plain, so it is safe
-/// to log and to forward as gRPC metadata.
-fn accepted(v: &HeaderValue) -> Option<String> {
-    let s = v.to_str().ok()?;
-    let ok = (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    ok.then(|| s.to_owned())
-}
 
 static SLOW_REQUEST: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
 
@@ -107,9 +85,7 @@ pub async fn request_context(
     let span = tracing::info_span!("http", request.id = %id, http.method = %method,
         http.route = tracing::field::Empty, trace.id = tracing::field::Empty);
     platform::telemetry::adopt_parent(&span, &IncomingHeaders(req.headers()));
-    let mut res = CURRENT
-        .scope(rid, next.call(req).instrument(span.clone()))
-        .await?;
+    let mut res = request_id::scope(rid, next.call(req).instrument(span.clone())).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     // The route pattern, never the raw path: ids must not become labels.

@@ -1,73 +1,32 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations and the
-//! DTO types, served at `/api/v1/openapi.json`.
+//! The OpenAPI 3 document, collected from the route registration (each
+//! handler's `#[utoipa::path]` and the DTO types it names), completed by
+//! [`contract`], served at `/api/v1/openapi.json`.
 
-use actix_web::HttpResponse;
+use actix_web::{web, App, HttpResponse};
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
+use utoipa_actix_web::{AppExt, UtoipaApp};
 
-use crate::{dto, people_dto, problem, routes};
+use crate::dto::import::ImportMode;
 
 mod contract;
 
+/// Where the document is served.
+pub const PATH: &str = "/api/v1/openapi.json";
+
+/// What the registration does not give: the API's info, its security
+/// schemes, and the one schema no handler annotation reaches (`ImportMode`,
+/// named by the import's query parameters, whose schema the contract pass
+/// replaces). Paths and the other schemas come from the registered handlers.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Schoolhouse API", version = "1"),
-    paths(
-        routes::auth::login, routes::auth::me, routes::schools::create, routes::users::create,
-        routes::students::list, routes::students::create, routes::students::get,
-        routes::students::update, routes::students::archive, routes::import::import,
-        routes::guardians::create, routes::guardians::list, routes::guardians::get,
-        routes::guardians::update, routes::guardians::link, routes::guardians::unlink,
-        routes::guardians::children, routes::staff::save, routes::staff::list, routes::staff::get,
-        routes::courses::create, routes::courses::list, routes::courses::get,
-        routes::courses::update, routes::courses::add_slot, routes::courses::enrol,
-        routes::courses::roster, routes::courses::withdraw, routes::courses::mark_attendance,
-        routes::courses::get_attendance, routes::courses::override_attendance,
-        routes::courses::student_attendance,
-        routes::fees::create, routes::fees::list, routes::fees::get, routes::fees::issue,
-        routes::fees::void, routes::fees::pay, routes::fees::balance,
-        routes::grades::create, routes::grades::list, routes::grades::get, routes::grades::update,
-        routes::grades::record, routes::grades::sheet, routes::grades::publish,
-        routes::grades::student_grades,
-        routes::notifications::list, routes::notifications::mark_read,
-        routes::ws::connect,
-        routes::health::live, routes::health::ready,
-    ),
-    components(schemas(
-        problem::Problem, problem::FieldError, dto::Student, dto::StudentPage, dto::StudentStatus,
-        dto::CreateStudentBody, dto::UpdateStudentBody, dto::NewLogin, dto::LoginBody,
-        dto::TokenResponse, dto::User, dto::Role, dto::CreateSchoolBody, dto::NewAdmin,
-        dto::School, dto::CreatedSchool, dto::CreateUserBody, routes::import::ImportReport,
-        routes::import::ImportRowError, routes::import::ImportMode,
-        people_dto::Guardian, people_dto::GuardianLink, people_dto::GuardianPage,
-        people_dto::Relationship, people_dto::NotificationPreferences,
-        people_dto::CreateGuardianBody, people_dto::UpdateGuardianBody,
-        people_dto::LinkStudentBody, people_dto::Children, people_dto::StaffProfileBody,
-        people_dto::StaffProfile, people_dto::StaffMember, people_dto::StaffPage,
-        dto::courses::Course, dto::courses::CoursePage, dto::courses::TimetableSlot,
-        dto::courses::CreateCourseBody, dto::courses::UpdateCourseBody, dto::courses::AddSlotBody,
-        dto::courses::Enrolment, dto::courses::EnrolmentPage, dto::courses::EnrolBody,
-        dto::courses::AttendanceStatus, dto::courses::MarkEntry, dto::courses::MarkAttendanceBody,
-        dto::courses::OverrideEntry, dto::courses::OverrideAttendanceBody,
-        dto::courses::AttendanceRecord, dto::courses::AttendanceSession,
-        dto::courses::AttendanceDay, dto::courses::StudentAttendance,
-        dto::fees::Invoice, dto::fees::InvoiceLine, dto::fees::InvoicePage, dto::fees::InvoiceStatus,
-        dto::fees::NewInvoiceLine, dto::fees::CreateInvoiceBody, dto::fees::PaymentBody,
-        dto::fees::PaymentMethod, dto::fees::Payment, dto::fees::CurrencyBalance,
-        dto::fees::StudentBalance,
-        dto::grades::Assessment, dto::grades::AssessmentPage, dto::grades::CreateAssessmentBody,
-        dto::grades::UpdateAssessmentBody, dto::grades::GradeEntryBody,
-        dto::grades::RecordGradesBody, dto::grades::Grade, dto::grades::GradeSheet,
-        dto::grades::StudentGrade, dto::grades::StudentGrades,
-        dto::notifications::Notification, dto::notifications::NotificationKind,
-        dto::notifications::NotificationPage, dto::notifications::MarkReadBody,
-        dto::notifications::MarkedRead,
-    )),
+    components(schemas(ImportMode)),
     modifiers(&Security)
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 struct Security;
 
@@ -87,19 +46,43 @@ impl Modify for Security {
     }
 }
 
-/// The served document: utoipa's, completed by [`contract::apply`] (the
-/// common responses, headers and the services' request constraints).
-pub fn document() -> &'static serde_json::Value {
-    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document is JSON");
-        contract::apply(&mut doc);
-        doc
-    })
+/// `app`, documenting what it registers from here on (utoipa-actix-web):
+/// `UtoipaApp::configure(routes::configure)` then collects every route's
+/// path, operation and schemas. [`PATH`] is registered first: the
+/// `/api/v1` scope registered after it would otherwise take the path.
+pub fn documented<T>(app: App<T>) -> UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+{
+    app.service(web::resource(PATH).route(web::get().to(serve)))
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
 }
 
-pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+/// The served document: the collected one, completed by
+/// [`contract::apply`] (the common responses, headers and the services'
+/// request constraints). Stored as app data for [`serve`].
+pub struct Document(serde_json::Value);
+
+impl Document {
+    pub fn new(collected: utoipa::openapi::OpenApi) -> Self {
+        let mut doc = serde_json::to_value(collected).expect("the document is JSON");
+        contract::apply(&mut doc);
+        Self(doc)
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+async fn serve(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.json())
 }
 
 #[cfg(test)]
@@ -108,9 +91,17 @@ mod tests {
 
     use super::*;
 
+    /// The document of the API `routes::configure` registers.
+    fn document() -> serde_json::Value {
+        let (_, collected) = documented(App::new())
+            .configure(crate::routes::configure)
+            .split_for_parts();
+        Document::new(collected).0
+    }
+
     #[test]
     fn operation_ids_are_unique_and_errors_are_problems() {
-        let doc = document();
+        let doc = &document();
         let mut ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {

@@ -95,6 +95,11 @@ impl ApiError {
     }
 }
 
+/// The `code` of a rejected import (a 422 whose problem carries the import
+/// report). Kept here, with the other codes, so that this module need not
+/// import the routes that use it.
+pub const IMPORT_REJECTED: &str = "import_rejected";
+
 /// Every stable `code` a problem can carry: those of the gateway's own
 /// errors and those of the service status table, in one sorted list (the
 /// OpenAPI document's enum).
@@ -135,7 +140,7 @@ pub fn stable_codes() -> Vec<&'static str> {
             | ApiError::Upstream { .. } => e.status_and_code().1,
         })
         .chain((0..=16).map(|c| platform::status::http_for(tonic::Code::from_i32(c)).1))
-        .chain([crate::routes::import::REJECTED])
+        .chain([IMPORT_REJECTED])
         .collect();
     codes.sort_unstable();
     codes.dedup();
@@ -244,7 +249,7 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             code,
             detail: self.to_string(),
-            request_id: crate::middleware::current_request_id(),
+            request_id: crate::request_id::current(),
             errors: Vec::new(),
             error_count: None,
         }

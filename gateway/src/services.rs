@@ -91,7 +91,7 @@ pub fn request<T>(msg: T, caller: Option<&Caller>) -> tonic::Request<T> {
     if let Some(c) = caller {
         c.write(req.metadata_mut());
     }
-    if let Ok(v) = MetadataValue::try_from(crate::middleware::current_request_id()) {
+    if let Ok(v) = MetadataValue::try_from(crate::request_id::current()) {
         req.metadata_mut().insert(REQUEST_ID, v);
     }
     platform::telemetry::inject_current(&mut platform::telemetry::Metadata(req.metadata_mut()));

@@ -5,7 +5,7 @@
 use std::{
     future::Future,
     net::{SocketAddr, TcpListener},
-    sync::{atomic::AtomicBool, Arc},
+    sync::{atomic::AtomicBool, Arc, OnceLock},
 };
 
 use actix_cors::Cors;
@@ -23,6 +23,7 @@ use crate::{
     config::Config,
     json::BodyLimit,
     middleware::request_context,
+    openapi::{self, Document},
     ratelimit::{LocalLimiter, RateLimiter},
     realtime::Hub,
     routes::import::ImportLimit,
@@ -114,6 +115,9 @@ impl Application {
         );
         let ws_grace = std::time::Duration::from_millis(self.config.ws_shutdown_grace_ms);
         let worker_hub = hub.clone();
+        // Every worker registers the same routes and so collects the same
+        // document; the first one completes it, the others share it.
+        let document: Arc<OnceLock<web::Data<Document>>> = Arc::default();
         let mut server = HttpServer::new(move || {
             let cors = origins
                 .iter()
@@ -154,8 +158,13 @@ impl Application {
                 shutting_down: flag.clone(),
                 realtime: worker_hub.clone(),
             });
-            App::new()
-                .app_data(state)
+            // The routes and, collected from them, the OpenAPI document.
+            let (app, collected) = openapi::documented(App::new())
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            let document = document.get_or_init(|| web::Data::new(Document::new(collected)));
+            app.app_data(state)
+                .app_data(document.clone())
                 .app_data(tokens.clone())
                 .app_data(web::Data::from(worker_hub.clone()))
                 .app_data(web::Data::new(limiter))
@@ -163,7 +172,6 @@ impl Application {
                 .app_data(BodyLimit(limit))
                 .app_data(ImportLimit(import_limit))
                 .app_data(web::PayloadConfig::new(limit))
-                .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))
                 .wrap(ErrorHandlers::new().handler(
                     actix_web::http::StatusCode::METHOD_NOT_ALLOWED,

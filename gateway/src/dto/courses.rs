@@ -9,12 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, FieldErrors};
+use super::{date_of, instant, opt_uuid, uuid_or_nil, FieldErrors, Page, PageParams, Paged};
 use crate::problem::ApiError;
-
-fn date_of(d: Option<common::Date>) -> Option<NaiveDate> {
-    d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
-}
 
 /// `period`: 0 (the whole day) or a lesson period.
 fn period(e: &mut FieldErrors, raw: Option<&str>) -> u32 {
@@ -43,8 +39,8 @@ pub struct TimetableSlot {
 impl From<pb::TimetableSlot> for TimetableSlot {
     fn from(s: pb::TimetableSlot) -> Self {
         Self {
-            id: opt_uuid(&s.id).unwrap_or_default(),
-            course_id: opt_uuid(&s.course_id).unwrap_or_default(),
+            id: uuid_or_nil(&s.id),
+            course_id: uuid_or_nil(&s.course_id),
             weekday: s.weekday,
             start: s.start,
             end: s.end,
@@ -75,11 +71,11 @@ pub struct Course {
 impl From<pb::Course> for Course {
     fn from(c: pb::Course) -> Self {
         Self {
-            id: opt_uuid(&c.id).unwrap_or_default(),
+            id: uuid_or_nil(&c.id),
             code: c.code,
             name: c.name,
             term: c.term,
-            teacher_id: opt_uuid(&c.teacher_id).unwrap_or_default(),
+            teacher_id: uuid_or_nil(&c.teacher_id),
             capacity: c.capacity,
             enrolled: c.enrolled,
             version: c.version,
@@ -90,12 +86,11 @@ impl From<pb::Course> for Course {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CoursePage {
-    pub items: Vec<Course>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+impl Paged for Course {
+    const PAGE: &'static str = "CoursePage";
 }
+
+pub type CoursePage = Page<Course>;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -152,19 +147,16 @@ impl UpdateCourseBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListCoursesParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
     pub term: Option<String>,
     pub teacher_id: Option<String>,
 }
 
 impl ListCoursesParams {
     pub fn into_proto(self) -> Result<pb::ListCoursesRequest, ApiError> {
-        let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        e.finish()?;
         Ok(pb::ListCoursesRequest {
-            page: Some(page),
+            page: Some(self.page.into_proto()?),
             term: self.term.unwrap_or_default(),
             teacher_id: self.teacher_id.unwrap_or_default(),
         })
@@ -211,9 +203,9 @@ pub struct Enrolment {
 impl From<pb::Enrolment> for Enrolment {
     fn from(e: pb::Enrolment) -> Self {
         Self {
-            id: opt_uuid(&e.id).unwrap_or_default(),
-            course_id: opt_uuid(&e.course_id).unwrap_or_default(),
-            student_id: opt_uuid(&e.student_id).unwrap_or_default(),
+            id: uuid_or_nil(&e.id),
+            course_id: uuid_or_nil(&e.course_id),
+            student_id: uuid_or_nil(&e.student_id),
             admission_no: e.admission_no,
             given_name: e.given_name,
             family_name: e.family_name,
@@ -223,35 +215,16 @@ impl From<pb::Enrolment> for Enrolment {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EnrolmentPage {
-    pub items: Vec<Enrolment>,
-    pub next_cursor: Option<String>,
+impl Paged for Enrolment {
+    const PAGE: &'static str = "EnrolmentPage";
 }
+
+pub type EnrolmentPage = Page<Enrolment>;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolBody {
     pub student_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RosterParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
-
-impl RosterParams {
-    pub fn into_proto(self, course_id: Uuid) -> Result<pb::ListRosterRequest, ApiError> {
-        let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        e.finish()?;
-        Ok(pb::ListRosterRequest {
-            course_id: course_id.to_string(),
-            page: Some(page),
-        })
-    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -335,14 +308,7 @@ impl SessionParams {
     pub fn key(self, course_id: Uuid, date: &str) -> Result<SessionKey, ApiError> {
         let mut e = FieldErrors::default();
         let period = period(&mut e, self.period.as_deref());
-        let date = match super::parse_date("date", date) {
-            Ok(d) => Some(d),
-            Err(ApiError::Validation(f)) => {
-                e.0.extend(f);
-                None
-            }
-            Err(other) => return Err(other),
-        };
+        let date = e.date("date", date);
         e.finish()?;
         Ok(SessionKey {
             course_id: course_id.to_string(),
@@ -417,7 +383,7 @@ pub struct AttendanceRecord {
 impl From<pb::AttendanceRecord> for AttendanceRecord {
     fn from(r: pb::AttendanceRecord) -> Self {
         Self {
-            student_id: opt_uuid(&r.student_id).unwrap_or_default(),
+            student_id: uuid_or_nil(&r.student_id),
             teacher_status: AttendanceStatus::from_proto(r.teacher_status),
             note: r.note,
             marked_by: opt_uuid(&r.marked_by),
@@ -444,7 +410,7 @@ pub struct AttendanceSession {
 impl From<pb::AttendanceSession> for AttendanceSession {
     fn from(s: pb::AttendanceSession) -> Self {
         Self {
-            course_id: opt_uuid(&s.course_id).unwrap_or_default(),
+            course_id: uuid_or_nil(&s.course_id),
             date: date_of(s.date),
             period: s.period,
             records: s.records.into_iter().map(AttendanceRecord::from).collect(),
@@ -467,13 +433,7 @@ impl RangeParams {
                 e.add(field, "is required (YYYY-MM-DD)");
                 None
             }
-            Some(s) => match super::parse_date(field, s) {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    e.add(field, "must be a calendar date formatted YYYY-MM-DD");
-                    None
-                }
-            },
+            Some(s) => e.date(field, s),
         };
         let from = date("from", self.from.as_deref());
         let to = date("to", self.to.as_deref());
@@ -506,7 +466,7 @@ pub struct StudentAttendance {
 impl From<pb::StudentAttendance> for StudentAttendance {
     fn from(s: pb::StudentAttendance) -> Self {
         Self {
-            student_id: opt_uuid(&s.student_id).unwrap_or_default(),
+            student_id: uuid_or_nil(&s.student_id),
             days: s
                 .days
                 .into_iter()

@@ -3,13 +3,12 @@
 //! dates `YYYY-MM-DD`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, parse_date, uuid_or_nil, FieldErrors};
+use super::{date_of, instant, non_empty, uuid_or_nil, FieldErrors, Page, PageParams, Paged};
 use crate::problem::ApiError;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -86,10 +85,6 @@ impl PaymentMethod {
     }
 }
 
-fn day(d: Option<common::Date>) -> Option<NaiveDate> {
-    d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct InvoiceLine {
     pub description: String,
@@ -141,8 +136,8 @@ impl From<pb::Invoice> for Invoice {
             amount_paid: i.amount_paid,
             amount_due: i.amount_due,
             status: InvoiceStatus::from_proto(i.status),
-            issued_on: day(i.issued_on),
-            due_on: day(i.due_on),
+            issued_on: date_of(i.issued_on),
+            due_on: date_of(i.due_on),
             created_at: instant(i.created_at),
             updated_at: instant(i.updated_at),
             voided_at: instant(i.voided_at),
@@ -150,13 +145,11 @@ impl From<pb::Invoice> for Invoice {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvoicePage {
-    /// Newest first.
-    pub items: Vec<Invoice>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
+impl Paged for Invoice {
+    const PAGE: &'static str = "InvoicePage";
 }
+
+pub type InvoicePage = Page<Invoice>;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,20 +182,10 @@ pub struct CreateInvoiceBody {
 
 impl CreateInvoiceBody {
     pub fn into_proto(self) -> Result<pb::CreateInvoiceRequest, ApiError> {
-        let mut errors = Vec::new();
-        let mut date = |field: &str, s: &str| match parse_date(field, s) {
-            Ok(d) => Some(d),
-            Err(ApiError::Validation(mut f)) => {
-                errors.append(&mut f);
-                None
-            }
-            Err(_) => None,
-        };
-        let issued_on = self.issued_on.as_deref().and_then(|s| date("issued_on", s));
-        let due_on = date("due_on", &self.due_on);
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        let mut e = FieldErrors::default();
+        let issued_on = self.issued_on.and_then(|s| e.date("issued_on", &s));
+        let due_on = e.date("due_on", &self.due_on);
+        e.finish()?;
         Ok(pb::CreateInvoiceRequest {
             student_id: self.student_id,
             currency: self.currency,
@@ -229,8 +212,8 @@ impl CreateInvoiceBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListInvoicesParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
     pub student_id: Option<String>,
     pub status: Option<String>,
 }
@@ -238,17 +221,8 @@ pub struct ListInvoicesParams {
 impl ListInvoicesParams {
     pub fn into_proto(self) -> Result<pb::ListInvoicesRequest, ApiError> {
         let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        let student_id = match self.student_id.as_deref() {
-            None => String::new(),
-            Some(s) => match platform::text::parse_uuid(s) {
-                Some(id) => id.to_string(),
-                None => {
-                    e.add("student_id", "must be a UUID");
-                    String::new()
-                }
-            },
-        };
+        let page = self.page.parse(&mut e);
+        let student_id = e.uuid_filter("student_id", self.student_id.as_deref());
         let status = match self.status.as_deref() {
             None => pb::InvoiceStatus::Unspecified,
             Some(s) => match InvoiceStatus::parse(s) {
@@ -322,7 +296,7 @@ impl From<pb::Payment> for Payment {
             amount: p.amount,
             currency: p.currency,
             method: PaymentMethod::from_proto(p.method),
-            reference: Some(p.reference).filter(|r| !r.is_empty()),
+            reference: non_empty(p.reference),
             invoice_amount_due_after: p.invoice_amount_due_after,
             invoice_status_after: InvoiceStatus::from_proto(p.invoice_status_after),
             created_at: instant(p.created_at),

@@ -8,19 +8,16 @@
 //! the field.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, FieldErrors};
+use super::{
+    date_of, instant, next_cursor, opt_uuid, uuid_or_nil, FieldErrors, Page, PageParams, Paged,
+};
 use crate::problem::ApiError;
-
-fn date_of(d: Option<common::Date>) -> Option<NaiveDate> {
-    d.and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day))
-}
 
 /// Hundredths as a JSON number: 8750 → 87.5 (exact to two decimals).
 fn points(h: i32) -> f64 {
@@ -112,8 +109,8 @@ pub struct Assessment {
 impl From<pb::Assessment> for Assessment {
     fn from(a: pb::Assessment) -> Self {
         Self {
-            id: opt_uuid(&a.id).unwrap_or_default(),
-            course_id: opt_uuid(&a.course_id).unwrap_or_default(),
+            id: uuid_or_nil(&a.id),
+            course_id: uuid_or_nil(&a.course_id),
             title: a.title,
             description: Some(a.description).filter(|d| !d.is_empty()),
             max_score: points(a.max_score),
@@ -131,12 +128,11 @@ impl From<pb::Assessment> for Assessment {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AssessmentPage {
-    pub items: Vec<Assessment>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+impl Paged for Assessment {
+    const PAGE: &'static str = "AssessmentPage";
 }
+
+pub type AssessmentPage = Page<Assessment>;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -211,25 +207,6 @@ impl UpdateAssessmentBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListAssessmentsParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
-
-impl ListAssessmentsParams {
-    pub fn into_proto(self, course_id: Uuid) -> Result<pb::ListAssessmentsRequest, ApiError> {
-        let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        e.finish()?;
-        Ok(pb::ListAssessmentsRequest {
-            course_id: course_id.to_string(),
-            page: Some(page),
-        })
-    }
-}
-
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GradeEntryBody {
@@ -292,8 +269,8 @@ pub struct GradeSheet {
 impl From<pb::GradeSheet> for GradeSheet {
     fn from(s: pb::GradeSheet) -> Self {
         Self {
-            assessment_id: opt_uuid(&s.assessment_id).unwrap_or_default(),
-            course_id: opt_uuid(&s.course_id).unwrap_or_default(),
+            assessment_id: uuid_or_nil(&s.assessment_id),
+            course_id: uuid_or_nil(&s.course_id),
             max_score: points(s.max_score),
             published: s.published_at.is_some(),
             published_at: instant(s.published_at),
@@ -301,7 +278,7 @@ impl From<pb::GradeSheet> for GradeSheet {
                 .grades
                 .into_iter()
                 .map(|g| Grade {
-                    student_id: opt_uuid(&g.student_id).unwrap_or_default(),
+                    student_id: uuid_or_nil(&g.student_id),
                     score: points(g.score),
                     graded_by: opt_uuid(&g.graded_by),
                     graded_at: instant(g.graded_at),
@@ -316,19 +293,16 @@ impl From<pb::GradeSheet> for GradeSheet {
 #[serde(deny_unknown_fields)]
 pub struct StudentGradesParams {
     pub course_id: Option<String>,
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
 }
 
 impl StudentGradesParams {
     pub fn into_proto(self, student_id: Uuid) -> Result<pb::ListStudentGradesRequest, ApiError> {
-        let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        e.finish()?;
         Ok(pb::ListStudentGradesRequest {
             student_id: student_id.to_string(),
             course_id: self.course_id.unwrap_or_default(),
-            page: Some(page),
+            page: Some(self.page.into_proto()?),
         })
     }
 }
@@ -360,13 +334,13 @@ pub struct StudentGrades {
 impl From<pb::StudentGrades> for StudentGrades {
     fn from(s: pb::StudentGrades) -> Self {
         Self {
-            student_id: opt_uuid(&s.student_id).unwrap_or_default(),
+            student_id: uuid_or_nil(&s.student_id),
             items: s
                 .grades
                 .into_iter()
                 .map(|g| StudentGrade {
-                    assessment_id: opt_uuid(&g.assessment_id).unwrap_or_default(),
-                    course_id: opt_uuid(&g.course_id).unwrap_or_default(),
+                    assessment_id: uuid_or_nil(&g.assessment_id),
+                    course_id: uuid_or_nil(&g.course_id),
                     course_code: g.course_code,
                     title: g.title,
                     max_score: points(g.max_score),
@@ -377,7 +351,7 @@ impl From<pb::StudentGrades> for StudentGrades {
                     published: g.published_at.is_some(),
                 })
                 .collect(),
-            next_cursor: s.page.map(|p| p.next_cursor).filter(|c| !c.is_empty()),
+            next_cursor: next_cursor(s.page),
         }
     }
 }

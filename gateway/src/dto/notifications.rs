@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{instant, opt_uuid, uuid_or_nil, FieldErrors};
-use crate::problem::{ApiError, FieldError};
+use super::{instant, items, next_cursor, opt_uuid, uuid_or_nil, FieldErrors, PageParams};
+use crate::problem::ApiError;
 
 /// Most ids one `POST /me/notifications/read` marks.
 pub const MAX_MARK_READ: usize = platform::limits::MAX_MARK_READ;
@@ -61,17 +61,30 @@ pub struct NotificationPage {
     pub unread: u32,
 }
 
+// Not a [`super::Page`]: it carries the unread count besides the page.
+impl From<pb::ListMyNotificationsResponse> for NotificationPage {
+    fn from(r: pb::ListMyNotificationsResponse) -> Self {
+        Self {
+            items: items(r.notifications),
+            next_cursor: next_cursor(r.page),
+            unread: r.unread,
+        }
+    }
+}
+
+/// Unknown parameters are ignored here (no `deny_unknown_fields`), as they
+/// always were on the inbox.
 #[derive(Debug, Deserialize)]
 pub struct ListNotificationsParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
     pub unread: Option<String>,
 }
 
 impl ListNotificationsParams {
     pub fn into_proto(self) -> Result<pb::ListMyNotificationsRequest, ApiError> {
         let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
+        let page = self.page.parse(&mut e);
         let unread_only = match self.unread.as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -98,24 +111,18 @@ pub struct MarkReadBody {
 impl MarkReadBody {
     pub fn into_proto(self) -> Result<pb::MarkNotificationsReadRequest, ApiError> {
         if self.ids.is_empty() || self.ids.len() > MAX_MARK_READ {
-            return Err(ApiError::Validation(vec![FieldError {
-                field: "ids".into(),
-                message: format!("must hold 1 to {MAX_MARK_READ} ids"),
-            }]));
+            return Err(ApiError::field(
+                "ids",
+                format!("must hold 1 to {MAX_MARK_READ} ids"),
+            ));
         }
-        let errors: Vec<FieldError> = self
-            .ids
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| platform::text::parse_uuid(id).is_none())
-            .map(|(i, _)| FieldError {
-                field: format!("ids[{i}]"),
-                message: "must be a UUID".into(),
-            })
-            .collect();
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
+        let mut e = FieldErrors::default();
+        for (i, id) in self.ids.iter().enumerate() {
+            if platform::text::parse_uuid(id).is_none() {
+                e.add(&format!("ids[{i}]"), "must be a UUID");
+            }
         }
+        e.finish()?;
         Ok(pb::MarkNotificationsReadRequest { ids: self.ids })
     }
 }
@@ -123,4 +130,12 @@ impl MarkReadBody {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MarkedRead {
     pub items: Vec<Notification>,
+}
+
+impl From<pb::MarkNotificationsReadResponse> for MarkedRead {
+    fn from(r: pb::MarkNotificationsReadResponse) -> Self {
+        Self {
+            items: items(r.notifications),
+        }
+    }
 }

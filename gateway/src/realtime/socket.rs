@@ -13,7 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, ProtocolError, Session};
 use tokio::time::{sleep_until, Instant};
 
-use super::{stats::Stats, Membership};
+use super::{
+    stats::{Reason, Stats},
+    Membership,
+};
 
 /// A close frame reaches a client that reads; one that doesn't is dropped
 /// after this.
@@ -27,45 +30,8 @@ pub struct SocketSettings {
     pub max_client_frame_bytes: usize,
 }
 
-/// Why a socket ended: `websocket_disconnects_total{reason}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
-    ClientClosed,
-    /// The connection ended without a close frame.
-    ClientGone,
-    HeartbeatTimeout,
-    TokenExpired,
-    SlowConsumer,
-    Shutdown,
-    MessageTooBig,
-    ProtocolError,
-}
-
+// Declared in `stats` (which counts them); what each sends is socket work.
 impl Reason {
-    pub const ALL: [Self; 8] = [
-        Self::ClientClosed,
-        Self::ClientGone,
-        Self::HeartbeatTimeout,
-        Self::TokenExpired,
-        Self::SlowConsumer,
-        Self::Shutdown,
-        Self::MessageTooBig,
-        Self::ProtocolError,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::ClientClosed => "client_closed",
-            Self::ClientGone => "client_gone",
-            Self::HeartbeatTimeout => "heartbeat_timeout",
-            Self::TokenExpired => "token_expired",
-            Self::SlowConsumer => "slow_consumer",
-            Self::Shutdown => "shutdown",
-            Self::MessageTooBig => "message_too_big",
-            Self::ProtocolError => "protocol_error",
-        }
-    }
-
     /// The close frame the server sends, if any.
     fn close_frame(self) -> Option<CloseReason> {
         let (code, description) = match self {

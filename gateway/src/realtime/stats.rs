@@ -4,7 +4,47 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::socket::Reason;
+/// Why a socket ended: `websocket_disconnects_total{reason}`. Declared
+/// here, with the counters keyed by it, so that the counters need not know
+/// the socket (which closes with `Reason::close_frame`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    ClientClosed,
+    /// The connection ended without a close frame.
+    ClientGone,
+    HeartbeatTimeout,
+    TokenExpired,
+    SlowConsumer,
+    Shutdown,
+    MessageTooBig,
+    ProtocolError,
+}
+
+impl Reason {
+    pub const ALL: [Self; 8] = [
+        Self::ClientClosed,
+        Self::ClientGone,
+        Self::HeartbeatTimeout,
+        Self::TokenExpired,
+        Self::SlowConsumer,
+        Self::Shutdown,
+        Self::MessageTooBig,
+        Self::ProtocolError,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ClientClosed => "client_closed",
+            Self::ClientGone => "client_gone",
+            Self::HeartbeatTimeout => "heartbeat_timeout",
+            Self::TokenExpired => "token_expired",
+            Self::SlowConsumer => "slow_consumer",
+            Self::Shutdown => "shutdown",
+            Self::MessageTooBig => "message_too_big",
+            Self::ProtocolError => "protocol_error",
+        }
+    }
+}
 
 #[derive(Default, Debug)]
 pub struct Stats {

@@ -1,9 +1,9 @@
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use platform::caller::{Caller, Role};
 use proto::students::v1 as pb;
 
-use crate::auth::Authenticated;
-use crate::dto::{LoginBody, TokenResponse, User};
+use super::rpc::{ok, Reply, Rpc};
+use crate::dto::accounts::{LoginBody, TokenResponse, User};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, Problem};
 use crate::ratelimit::{refusal, RateLimiter, RouteClass};
@@ -11,13 +11,13 @@ use crate::services::request;
 use crate::state::AppState;
 
 /// Exchange school slug, e-mail and password for an access token.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
     limiter: web::Data<RateLimiter>,
     body: JsonBody<LoginBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Reply {
     let b = body.0;
     // Per account as well as per IP (the middleware): guessing one account's
     // password from many addresses is limited too. The key lives in the
@@ -39,18 +39,10 @@ pub async fn login(
             other => return Ok(refusal(RouteClass::Login, &limiter, other)),
         }
     }
-    let reply = state
-        .services
-        .auth
-        .clone()
-        .login(request(
-            pb::LoginRequest {
-                school_slug: b.school,
-                email: b.email,
-                password: b.password,
-            },
-            None,
-        ))
+    // No caller yet: the call carries none.
+    let mut auth = state.services.auth.clone();
+    let reply = auth
+        .login(request(b.into_proto(), None))
         .await?
         .into_inner();
     let user = reply
@@ -70,24 +62,21 @@ pub async fn login(
         tracing::error!(error = %e, "cannot sign token");
         ApiError::internal()
     })?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
+    ok(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: state.tokens.ttl().as_secs(),
         user: dto,
-    }))
+    })
 }
 
 /// The signed-in user.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = Problem)))]
-pub async fn me(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .services
-        .auth
-        .clone()
-        .who_am_i(request(pb::WhoAmIRequest {}, Some(&auth.0)))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Ok().json(User::from(user)))
+pub async fn me(rpc: Rpc) -> Reply {
+    let user = rpc
+        .auth()
+        .who_am_i(rpc.request(pb::WhoAmIRequest {}))
+        .await?;
+    ok(User::from(user.into_inner()))
 }

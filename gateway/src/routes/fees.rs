@@ -18,15 +18,17 @@ use platform::caller::Role;
 use proto::students::v1 as pb;
 
 use super::path_id;
-use crate::auth::Authenticated;
+use super::rpc::{created, ok, Reply, Rpc, ADMIN};
 use crate::dto::fees::{
     CreateInvoiceBody, Invoice, InvoicePage, ListInvoicesParams, Payment, PaymentBody,
     StudentBalance,
 };
 use crate::json::{query, JsonBody};
 use crate::problem::{ApiError, Problem};
-use crate::services::request;
-use crate::state::AppState;
+
+/// Who reads invoices: admins, a student their own, a guardian their
+/// children's (students-svc narrows to those).
+const READERS: &[Role] = &[Role::Admin, Role::Student, Role::Guardian];
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 pub const REPLAYED: &str = "Idempotent-Replayed";
@@ -59,30 +61,20 @@ impl FromRequest for IdempotencyKey {
 }
 
 /// Admins: create an invoice (issued, or a draft to issue later).
-#[utoipa::path(post, path = "/api/v1/invoices", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices", tag = "fees", security(("bearer" = [])),
     request_body = CreateInvoiceBody,
     responses((status = 201, body = Invoice), (status = 400, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem, description = "no such student")))]
-pub async fn create(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-    body: JsonBody<CreateInvoiceBody>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(&[Role::Admin])?;
+pub async fn create(rpc: Rpc, body: JsonBody<CreateInvoiceBody>) -> Reply {
+    rpc.require(ADMIN)?;
     let msg = body.0.into_proto()?;
-    let i = state
-        .services
-        .fees
-        .clone()
-        .create_invoice(request(msg, Some(caller)))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Created().json(Invoice::from(i)))
+    let i = rpc.fees().create_invoice(rpc.request(msg)).await?;
+    created(Invoice::from(i.into_inner()))
 }
 
 /// Invoices newest first, keyset-paginated. A student gets only their own;
 /// a guardian their linked children's (`student_id` narrows to one child).
-#[utoipa::path(get, path = "/api/v1/invoices", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(get, path = "/invoices", tag = "fees", security(("bearer" = [])),
     params(
         ("limit" = Option<u32>, Query, description = "1-100, default 25"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
@@ -90,106 +82,62 @@ pub async fn create(
         ("status" = Option<String>, Query, description = "draft | issued | partially_paid | paid | void"),
     ),
     responses((status = 200, body = InvoicePage), (status = 400, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(&[Role::Admin, Role::Student, Role::Guardian])?;
-    let params: ListInvoicesParams = query(&req)?;
-    let reply = state
-        .services
-        .fees
-        .clone()
-        .list_invoices(request(params.into_proto()?, Some(caller)))
+pub async fn list(req: HttpRequest, rpc: Rpc) -> Reply {
+    rpc.require(READERS)?;
+    let msg = query::<ListInvoicesParams>(&req)?.into_proto()?;
+    let r = rpc
+        .fees()
+        .list_invoices(rpc.request(msg))
         .await?
         .into_inner();
-    let next = reply.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
-    Ok(HttpResponse::Ok().json(InvoicePage {
-        items: reply.invoices.into_iter().map(Invoice::from).collect(),
-        next_cursor: next,
-    }))
+    ok(InvoicePage::new(r.invoices, r.page))
 }
 
 /// One invoice with its lines. Another student's invoice is 404 to a
 /// student, and to a guardian unless the student is linked to them.
-#[utoipa::path(get, path = "/api/v1/invoices/{id}", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(get, path = "/invoices/{id}", tag = "fees", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Invoice), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(rpc: Rpc, id: web::Path<String>) -> Reply {
     let id = path_id(&id)?;
-    let caller = auth.require(&[Role::Admin, Role::Student, Role::Guardian])?;
-    let i = state
-        .services
-        .fees
-        .clone()
-        .get_invoice(request(
-            pb::GetInvoiceRequest { id: id.to_string() },
-            Some(caller),
-        ))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Ok().json(Invoice::from(i)))
+    rpc.require(READERS)?;
+    let msg = pb::GetInvoiceRequest { id: id.to_string() };
+    let i = rpc.fees().get_invoice(rpc.request(msg)).await?;
+    ok(Invoice::from(i.into_inner()))
 }
 
 /// Admins: issue a draft (an issued invoice is returned unchanged).
-#[utoipa::path(post, path = "/api/v1/invoices/{id}/issue", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices/{id}/issue", tag = "fees", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Invoice), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem, description = "the invoice is void")))]
-pub async fn issue(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(&[Role::Admin])?;
-    let id = path_id(&id)?;
-    let i = state
-        .services
-        .fees
-        .clone()
-        .issue_invoice(request(
-            pb::IssueInvoiceRequest { id: id.to_string() },
-            Some(caller),
-        ))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Ok().json(Invoice::from(i)))
+pub async fn issue(rpc: Rpc, id: web::Path<String>) -> Reply {
+    rpc.require(ADMIN)?;
+    let msg = pb::IssueInvoiceRequest {
+        id: path_id(&id)?.to_string(),
+    };
+    let i = rpc.fees().issue_invoice(rpc.request(msg)).await?;
+    ok(Invoice::from(i.into_inner()))
 }
 
 /// Admins: void an invoice that has no payments (a void one is returned
 /// unchanged).
-#[utoipa::path(post, path = "/api/v1/invoices/{id}/void", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices/{id}/void", tag = "fees", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Invoice), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem, description = "the invoice has payments")))]
-pub async fn void(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(&[Role::Admin])?;
-    let id = path_id(&id)?;
-    let i = state
-        .services
-        .fees
-        .clone()
-        .void_invoice(request(
-            pb::VoidInvoiceRequest { id: id.to_string() },
-            Some(caller),
-        ))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Ok().json(Invoice::from(i)))
+pub async fn void(rpc: Rpc, id: web::Path<String>) -> Reply {
+    rpc.require(ADMIN)?;
+    let msg = pb::VoidInvoiceRequest {
+        id: path_id(&id)?.to_string(),
+    };
+    let i = rpc.fees().void_invoice(rpc.request(msg)).await?;
+    ok(Invoice::from(i.into_inner()))
 }
 
 /// Admins: record a payment. Requires `Idempotency-Key`; see the module
 /// docs for retries.
-#[utoipa::path(post, path = "/api/v1/invoices/{id}/payments", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices/{id}/payments", tag = "fees", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path),
         ("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per payment")),
     request_body = PaymentBody,
@@ -199,21 +147,15 @@ pub async fn void(
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem, description = "exceeds the amount due, currency differs, invoice draft/void/paid, or the key was used with another body")))]
 pub async fn pay(
-    state: web::Data<AppState>,
-    auth: Authenticated,
+    rpc: Rpc,
     id: web::Path<String>,
     key: IdempotencyKey,
     body: JsonBody<PaymentBody>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(&[Role::Admin])?;
-    let id = path_id(&id)?;
-    let reply = state
-        .services
-        .fees
-        .clone()
-        .record_payment(request(body.0.into_proto(id, key.0), Some(caller)))
-        .await?
-        .into_inner();
+) -> Reply {
+    rpc.require(ADMIN)?;
+    let msg = body.0.into_proto(path_id(&id)?, key.0);
+    let reply = rpc.fees().record_payment(rpc.request(msg)).await?;
+    let reply = reply.into_inner();
     let payment = reply.payment.ok_or_else(ApiError::internal)?;
     let mut res = HttpResponse::Created();
     if reply.replayed {
@@ -224,34 +166,16 @@ pub async fn pay(
 
 /// A student's balance per currency. Students may read only their own,
 /// guardians only their linked children's.
-#[utoipa::path(get, path = "/api/v1/students/{id}/balance", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(get, path = "/students/{id}/balance", tag = "fees", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = StudentBalance), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn balance(
-    state: web::Data<AppState>,
-    auth: Authenticated,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn balance(rpc: Rpc, id: web::Path<String>) -> Reply {
     let id = path_id(&id)?;
-    let caller = &auth.0;
-    match caller.role {
-        // A guardian's link is checked by students-svc, in the read.
-        Role::Admin | Role::Guardian => {}
-        Role::Student if caller.student_id == Some(id) => {}
-        Role::Student => return Err(ApiError::Forbidden("you may only read your own balance")),
-        Role::Teacher => return Err(ApiError::Forbidden("your role may not perform this action")),
-    }
-    let b = state
-        .services
-        .fees
-        .clone()
-        .get_student_balance(request(
-            pb::GetStudentBalanceRequest {
-                student_id: id.to_string(),
-            },
-            Some(caller),
-        ))
-        .await?
-        .into_inner();
-    Ok(HttpResponse::Ok().json(StudentBalance::from(b)))
+    let readers = &[Role::Admin, Role::Guardian];
+    rpc.require_student(id, readers, "you may only read your own balance")?;
+    let msg = pb::GetStudentBalanceRequest {
+        student_id: id.to_string(),
+    };
+    let b = rpc.fees().get_student_balance(rpc.request(msg)).await?;
+    ok(StudentBalance::from(b.into_inner()))
 }

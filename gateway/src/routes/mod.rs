@@ -1,4 +1,10 @@
-//! HTTP routes under `/api/v1`, plus `/healthz` and `/readyz`.
+//! HTTP routes: `/api/v1/...`, `/healthz` and `/readyz`, each registered
+//! once, in [`configure`]. A handler's `#[utoipa::path]` attribute gives
+//! its path (relative to its scope), method and documentation; the
+//! registration below groups the handlers of a path into one resource and,
+//! through utoipa-actix-web, the OpenAPI document collects every
+//! registered handler (see `crate::openapi`). Handlers follow one shape
+//! ([`rpc`]): parse → authorise → gRPC call → JSON.
 
 pub mod auth;
 pub mod courses;
@@ -8,144 +14,85 @@ pub mod guardians;
 pub mod health;
 pub mod import;
 pub mod notifications;
+mod resource;
+pub mod rpc;
 pub mod schools;
 pub mod staff;
 pub mod students;
 pub mod users;
 pub mod ws;
 
-use actix_web::web;
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+use resource::resource;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // One resource per path with all its methods, so that a method the path
-    // does not serve is a 405 naming the ones it does (`Allow`), not a 404.
+/// Every route, one line per path: its handlers, in the order `Allow` lists
+/// their methods. One resource per path with all its methods, so that a
+/// method the path does not serve is a 405 naming the ones it does
+/// (`Allow`), not a 404. actix tries the resources in this order.
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
-        web::scope("/api/v1")
-            .service(web::resource("/auth/login").route(web::post().to(auth::login)))
-            .service(web::resource("/auth/me").route(web::get().to(auth::me)))
-            .service(web::resource("/schools").route(web::post().to(schools::create)))
-            .service(web::resource("/users").route(web::post().to(users::create)))
-            .service(
-                web::resource("/students")
-                    .route(web::get().to(students::list))
-                    .route(web::post().to(students::create)),
-            )
-            .service(web::resource("/students/import").route(web::post().to(import::import)))
-            .service(
-                web::resource("/students/{id}")
-                    .route(web::get().to(students::get))
-                    .route(web::patch().to(students::update))
-                    .route(web::delete().to(students::archive)),
-            )
-            .service(
-                web::resource("/guardians")
-                    .route(web::get().to(guardians::list))
-                    .route(web::post().to(guardians::create)),
-            )
-            .service(
-                web::resource("/guardians/{id}")
-                    .route(web::get().to(guardians::get))
-                    .route(web::patch().to(guardians::update)),
-            )
-            .service(
-                web::resource("/guardians/{id}/students/{student_id}")
-                    .route(web::put().to(guardians::link))
-                    .route(web::delete().to(guardians::unlink)),
-            )
-            .service(web::resource("/me/children").route(web::get().to(guardians::children)))
-            .service(web::resource("/me/notifications").route(web::get().to(notifications::list)))
-            .service(
-                web::resource("/me/notifications/read")
-                    .route(web::post().to(notifications::mark_read)),
-            )
-            .service(web::resource("/staff").route(web::get().to(staff::list)))
-            .service(
-                web::resource("/staff/{user_id}")
-                    .route(web::get().to(staff::get))
-                    .route(web::put().to(staff::save)),
-            )
-            .service(
-                web::resource("/students/{id}/attendance")
-                    .route(web::get().to(courses::student_attendance)),
-            )
-            .service(
-                web::resource("/courses")
-                    .route(web::get().to(courses::list))
-                    .route(web::post().to(courses::create)),
-            )
-            .service(
-                web::resource("/courses/{id}")
-                    .route(web::get().to(courses::get))
-                    .route(web::patch().to(courses::update)),
-            )
-            .service(web::resource("/courses/{id}/slots").route(web::post().to(courses::add_slot)))
-            .service(
-                web::resource("/courses/{id}/enrolments")
-                    .route(web::get().to(courses::roster))
-                    .route(web::post().to(courses::enrol)),
-            )
-            .service(
-                web::resource("/courses/{id}/enrolments/{student_id}")
-                    .route(web::delete().to(courses::withdraw)),
-            )
-            .service(
-                web::resource("/courses/{id}/attendance/{date}")
-                    .route(web::get().to(courses::get_attendance))
-                    .route(web::put().to(courses::mark_attendance)),
-            )
-            .service(
-                web::resource("/courses/{id}/attendance/{date}/overrides")
-                    .route(web::post().to(courses::override_attendance)),
-            )
-            .service(
-                web::resource("/courses/{id}/assessments")
-                    .route(web::get().to(grades::list))
-                    .route(web::post().to(grades::create)),
-            )
-            .service(
-                web::resource("/assessments/{id}")
-                    .route(web::get().to(grades::get))
-                    .route(web::patch().to(grades::update)),
-            )
-            .service(
-                web::resource("/assessments/{id}/grades")
-                    .route(web::get().to(grades::sheet))
-                    .route(web::put().to(grades::record)),
-            )
-            .service(
-                web::resource("/assessments/{id}/publish").route(web::post().to(grades::publish)),
-            )
-            .service(
-                web::resource("/students/{id}/grades").route(web::get().to(grades::student_grades)),
-            )
-            .service(web::resource("/students/{id}/balance").route(web::get().to(fees::balance)))
-            .service(
-                web::resource("/invoices")
-                    .route(web::get().to(fees::list))
-                    .route(web::post().to(fees::create)),
-            )
-            .service(web::resource("/invoices/{id}").route(web::get().to(fees::get)))
-            .service(web::resource("/invoices/{id}/issue").route(web::post().to(fees::issue)))
-            .service(web::resource("/invoices/{id}/void").route(web::post().to(fees::void)))
-            .service(web::resource("/invoices/{id}/payments").route(web::post().to(fees::pay)))
-            .service(web::resource("/ws").route(web::get().to(ws::connect)))
-            .service(web::resource("/openapi.json").route(web::get().to(crate::openapi::serve))),
+        scope::scope("/api/v1")
+            .service(resource![auth::login])
+            .service(resource![auth::me])
+            .service(resource![schools::create])
+            .service(resource![users::create])
+            .service(resource![students::list, students::create])
+            // Before `/students/{id}`, which would take `import` for an id.
+            .service(resource![import::import])
+            .service(resource![
+                students::get,
+                students::update,
+                students::archive
+            ])
+            .service(resource![guardians::list, guardians::create])
+            .service(resource![guardians::get, guardians::update])
+            .service(resource![guardians::link, guardians::unlink])
+            .service(resource![guardians::children])
+            .service(resource![notifications::list])
+            .service(resource![notifications::mark_read])
+            .service(resource![staff::list])
+            .service(resource![staff::get, staff::save])
+            .service(resource![courses::student_attendance])
+            .service(resource![courses::list, courses::create])
+            .service(resource![courses::get, courses::update])
+            .service(resource![courses::add_slot])
+            .service(resource![courses::roster, courses::enrol])
+            .service(resource![courses::withdraw])
+            .service(resource![courses::get_attendance, courses::mark_attendance])
+            .service(resource![courses::override_attendance])
+            .service(resource![grades::list, grades::create])
+            .service(resource![grades::get, grades::update])
+            .service(resource![grades::sheet, grades::record])
+            .service(resource![grades::publish])
+            .service(resource![grades::student_grades])
+            .service(resource![fees::balance])
+            .service(resource![fees::list, fees::create])
+            .service(resource![fees::get])
+            .service(resource![fees::issue])
+            .service(resource![fees::void])
+            .service(resource![fees::pay])
+            .service(resource![ws::connect]),
     )
-    .service(web::resource("/healthz").route(web::get().to(health::live)))
-    .service(web::resource("/readyz").route(web::get().to(health::ready)));
+    .service(resource![health::live])
+    .service(resource![health::ready]);
 }
 
 /// Path ids must be UUIDs: anything else is a 400 naming the parameter.
 pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
-    platform::text::parse_uuid(raw).ok_or_else(|| ApiError::field("id", "must be a UUID"))
+    named_path_id("id", raw)
 }
 
 /// The `{student_id}` segment of nested routes, checked like [`path_id`].
 pub fn student_path_id(raw: &str) -> Result<Uuid, ApiError> {
-    platform::text::parse_uuid(raw).ok_or_else(|| ApiError::field("student_id", "must be a UUID"))
+    named_path_id("student_id", raw)
+}
+
+/// A UUID path segment; a 400 naming `name` when it is not one.
+pub fn named_path_id(name: &str, raw: &str) -> Result<Uuid, ApiError> {
+    platform::text::parse_uuid(raw).ok_or_else(|| ApiError::field(name, "must be a UUID"))
 }
 
 /// Unknown routes answer problem+json like every other error.

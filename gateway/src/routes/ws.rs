@@ -11,6 +11,8 @@ use crate::{
     realtime::{socket, Hub, JoinError},
 };
 
+/// The full path (the edge middleware reads the token differently here);
+/// the handler's attribute gives it within the `/api/v1` scope.
 pub const PATH: &str = "/api/v1/ws";
 
 /// Opens the realtime WebSocket. The access token goes in
@@ -18,7 +20,7 @@ pub const PATH: &str = "/api/v1/ws";
 /// `bearer, <token>` (the server answers with `bearer`); never in the URL.
 /// Messages are JSON envelopes `{id, school, target, kind, payload,
 /// sent_at}`; see docs/ARCHITECTURE.md for close codes.
-#[utoipa::path(get, path = "/api/v1/ws", tag = "realtime",
+#[utoipa::path(get, path = "/ws", tag = "realtime",
     security(("bearer" = [])),
     responses(
         (status = 101, description = "switched to the WebSocket protocol"),

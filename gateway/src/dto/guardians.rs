@@ -1,18 +1,18 @@
-//! JSON shapes of guardians and staff profiles and their conversions from
-//! and to proto. Request bodies reject unknown fields.
+//! JSON shapes of guardians (and their links to students) and their
+//! conversions from and to proto.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use proto::students::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::dto::{instant, parse_date, uuid_or_nil, FieldErrors, NewLogin};
+use super::accounts::NewLogin;
+use super::students::Student;
+use super::{
+    instant, items, non_empty, opt_uuid, uuid_or_nil, FieldErrors, Page, PageParams, Paged,
+};
 use crate::problem::ApiError;
-
-fn non_empty(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
-}
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -136,7 +136,7 @@ impl From<pb::Guardian> for Guardian {
                 push: n.push,
             },
             version: g.version,
-            user_id: platform::text::parse_uuid(&g.user_id),
+            user_id: opt_uuid(&g.user_id),
             students: g.students.into_iter().map(Into::into).collect(),
             created_at: instant(g.created_at),
             updated_at: instant(g.updated_at),
@@ -144,12 +144,11 @@ impl From<pb::Guardian> for Guardian {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct GuardianPage {
-    pub items: Vec<Guardian>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
+impl Paged for Guardian {
+    const PAGE: &'static str = "GuardianPage";
 }
+
+pub type GuardianPage = Page<Guardian>;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -239,25 +238,16 @@ impl LinkStudentBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListGuardiansParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
     pub student_id: Option<String>,
 }
 
 impl ListGuardiansParams {
     pub fn into_proto(self) -> Result<pb::ListGuardiansRequest, ApiError> {
         let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        let student_id = match self.student_id.as_deref() {
-            None => String::new(),
-            Some(s) => match platform::text::parse_uuid(s) {
-                Some(id) => id.to_string(),
-                None => {
-                    e.add("student_id", "must be a UUID");
-                    String::new()
-                }
-            },
-        };
+        let page = self.page.parse(&mut e);
+        let student_id = e.uuid_filter("student_id", self.student_id.as_deref());
         e.finish()?;
         Ok(pb::ListGuardiansRequest {
             page: Some(page),
@@ -268,98 +258,13 @@ impl ListGuardiansParams {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Children {
-    pub items: Vec<crate::dto::Student>,
+    pub items: Vec<Student>,
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StaffProfileBody {
-    /// E.164; omit for none.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// At most 20, each 1-40 characters.
-    #[serde(default)]
-    pub subjects: Vec<String>,
-    /// Unique within the school.
-    pub employee_no: String,
-    /// `YYYY-MM-DD`.
-    pub hired_on: String,
-}
-
-impl StaffProfileBody {
-    pub fn into_proto(self, user_id: Uuid) -> Result<pb::SaveStaffProfileRequest, ApiError> {
-        Ok(pb::SaveStaffProfileRequest {
-            user_id: user_id.to_string(),
-            hired_on: Some(parse_date("hired_on", &self.hired_on)?),
-            phone: self.phone.unwrap_or_default(),
-            subjects: self.subjects,
-            employee_no: self.employee_no,
-        })
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StaffProfile {
-    pub phone: Option<String>,
-    pub subjects: Vec<String>,
-    pub employee_no: String,
-    /// `YYYY-MM-DD`.
-    #[schema(value_type = String, format = Date)]
-    pub hired_on: Option<NaiveDate>,
-    pub version: i64,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StaffMember {
-    pub user_id: Uuid,
-    pub full_name: String,
-    pub email: String,
-    pub active: bool,
-    /// Null until a profile is saved.
-    pub profile: Option<StaffProfile>,
-}
-
-impl From<pb::StaffMember> for StaffMember {
-    fn from(s: pb::StaffMember) -> Self {
+impl From<pb::ListMyChildrenResponse> for Children {
+    fn from(r: pb::ListMyChildrenResponse) -> Self {
         Self {
-            user_id: uuid_or_nil(&s.user_id),
-            full_name: s.full_name,
-            email: s.email,
-            active: s.active,
-            profile: s.profile.map(|p| StaffProfile {
-                phone: non_empty(p.phone),
-                subjects: p.subjects,
-                employee_no: p.employee_no,
-                hired_on: p
-                    .hired_on
-                    .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month, d.day)),
-                version: p.version,
-                updated_at: instant(p.updated_at),
-            }),
+            items: items(r.students),
         }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StaffPage {
-    pub items: Vec<StaffMember>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListStaffParams {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
-
-impl ListStaffParams {
-    pub fn into_proto(self) -> Result<pb::ListStaffRequest, ApiError> {
-        let mut e = FieldErrors::default();
-        let page = e.page(self.limit.as_deref(), self.cursor);
-        e.finish()?;
-        Ok(pb::ListStaffRequest { page: Some(page) })
     }
 }
