@@ -34,6 +34,7 @@ pub async fn alert(
            $6 \
          FROM unnest($2::uuid[]) AS a(student_id) \
          JOIN guardian_students gs ON gs.school_id = $1 AND gs.student_id = a.student_id \
+           AND gs.linked \
          JOIN guardians g ON g.school_id = $1 AND g.guardian_id = gs.guardian_id \
          LEFT JOIN students s ON s.school_id = $1 AND s.student_id = a.student_id \
          ON CONFLICT (school_id, guardian_id, dedupe_key) DO NOTHING \

@@ -93,6 +93,8 @@ pub struct Link {
     pub relationship: String,
     pub is_primary: bool,
     pub contact: Contact,
+    /// The pair's link version (0 from producers that had none).
+    pub version: i64,
 }
 
 impl TryFrom<&ev::GuardianLinked> for Link {
@@ -104,6 +106,7 @@ impl TryFrom<&ev::GuardianLinked> for Link {
             relationship: l.relationship.clone(),
             is_primary: l.is_primary,
             contact: l.contact.as_ref().try_into()?,
+            version: l.version,
         })
     }
 }

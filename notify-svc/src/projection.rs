@@ -53,10 +53,14 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
                  notify_email, notify_push, user_id, version) \
                VALUES ($1, $2, $5, $6, $7, $8, $9, $10, 0) \
                ON CONFLICT (school_id, guardian_id) DO NOTHING) \
-             INSERT INTO guardian_students (school_id, student_id, guardian_id, relationship, is_primary) \
-             VALUES ($1, $3, $2, $4, $11) \
+             INSERT INTO guardian_students (school_id, student_id, guardian_id, relationship, \
+               is_primary, version, linked) \
+             VALUES ($1, $3, $2, $4, $11, $12, true) \
              ON CONFLICT (school_id, student_id, guardian_id) DO UPDATE SET \
-               relationship = EXCLUDED.relationship, is_primary = EXCLUDED.is_primary",
+               relationship = EXCLUDED.relationship, is_primary = EXCLUDED.is_primary, \
+               version = EXCLUDED.version, linked = true \
+             WHERE guardian_students.version < EXCLUDED.version \
+                OR (EXCLUDED.version = 0 AND guardian_students.version = 0)",
         )
         .await?;
     let Contact {
@@ -81,6 +85,7 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
             push,
             user_id,
             &l.is_primary,
+            &l.version,
         ],
     )
     .await?;
@@ -90,12 +95,33 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
 pub async fn unlink(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Result<()> {
     let stmt = tx
         .prepare_cached(
-            "DELETE FROM guardian_students \
-             WHERE school_id = $1 AND student_id = $2 AND guardian_id = $3",
+            "WITH guardian AS ( \
+               INSERT INTO guardians (school_id, guardian_id, phone, email, notify_sms, \
+                 notify_email, notify_push, user_id, version) \
+               VALUES ($1, $3, NULL, NULL, false, false, false, NULL, 0) \
+               ON CONFLICT (school_id, guardian_id) DO NOTHING) \
+             INSERT INTO guardian_students AS gs (school_id, student_id, guardian_id, \
+               relationship, is_primary, version, linked) \
+             VALUES ($1, $2, $3, $4, false, $5, false) \
+             ON CONFLICT (school_id, student_id, guardian_id) DO UPDATE SET \
+               version = EXCLUDED.version, linked = false \
+             WHERE gs.version < EXCLUDED.version \
+                OR (EXCLUDED.version = 0 AND gs.version = 0)",
         )
         .await?;
-    tx.execute(&stmt, &[&school, &l.student_id, &l.guardian_id])
-        .await?;
+    // A tombstone: an older link event arriving later finds a newer version
+    // here and changes nothing.
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &l.student_id,
+            &l.guardian_id,
+            &l.relationship,
+            &l.version,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

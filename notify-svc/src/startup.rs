@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "inbox",
         sql: include_str!("../migrations/0004_inbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "link_versions",
+        sql: include_str!("../migrations/0005_link_versions.sql"),
+    },
 ];
 
 pub struct Application {

@@ -29,5 +29,8 @@ pub mod notify {
     }
 }
 
-// `school.analytics.v1` declares no messages yet, so prost generates nothing
-// to include; its module arrives with its RPCs.
+pub mod analytics {
+    pub mod v1 {
+        tonic::include_proto!("school.analytics.v1");
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use prost::Message;
 use proto::events::v1::{self as ev, event::Payload};
@@ -55,6 +55,27 @@ impl Origin {
             school_id,
             actor: Some(actor),
         }
+    }
+}
+
+/// The event as streams carry it.
+pub fn envelope(
+    id: Uuid,
+    origin: Origin,
+    e: Pending,
+    at: DateTime<Utc>,
+    trace_context: HashMap<String, String>,
+) -> ev::Event {
+    ev::Event {
+        event_id: id.to_string(),
+        school_id: origin.school_id.to_string(),
+        aggregate_type: e.aggregate.kind.to_owned(),
+        aggregate_id: e.aggregate.id.to_string(),
+        event_type: e.event_type.to_owned(),
+        occurred_at: Some(timestamp(at)),
+        actor_user_id: origin.actor.map(|a| a.to_string()).unwrap_or_default(),
+        trace_context,
+        payload: Some(e.payload),
     }
 }
 
@@ -121,20 +142,9 @@ pub async fn insert<C: GenericClient>(
     );
     for e in events {
         let id = Uuid::now_v7();
-        let msg = ev::Event {
-            event_id: id.to_string(),
-            school_id: origin.school_id.to_string(),
-            aggregate_type: e.aggregate.kind.to_owned(),
-            aggregate_id: e.aggregate.id.to_string(),
-            event_type: e.event_type.to_owned(),
-            occurred_at: Some(timestamp(now)),
-            actor_user_id: origin.actor.map(|a| a.to_string()).unwrap_or_default(),
-            trace_context: trace.clone(),
-            payload: Some(e.payload),
-        };
-        ids.push(id);
         types.push(e.event_type);
-        payloads.push(msg.encode_to_vec());
+        payloads.push(envelope(id, origin, e, now, trace.clone()).encode_to_vec());
+        ids.push(id);
     }
     c.execute(stmt, &[&ids, &origin.school_id, &types, &payloads])
         .await?;

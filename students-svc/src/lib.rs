@@ -12,7 +12,8 @@
 //!   [`courses`] (`CourseService`), [`timetable`] (its slots),
 //!   [`enrolments`] (`EnrolmentService`), [`attendance`]
 //!   (`AttendanceService`), [`grades`] (`GradeService`), [`fees`]
-//!   (`FeeService`).
+//!   (`FeeService`); [`export`] (`ExportService`: a school's state as
+//!   events, for read models elsewhere).
 //!
 //! Shared by the resources, importing none of them:
 //! - [`values`]: domain values several resources use (names, e-mail, ...).
@@ -30,6 +31,7 @@ pub mod config;
 pub mod courses;
 pub mod enrolments;
 pub mod events;
+pub mod export;
 pub mod fees;
 pub mod grades;
 pub mod guardians;

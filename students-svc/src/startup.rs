@@ -11,6 +11,7 @@ use crate::accounts::api::{AuthApi, UserApi};
 use crate::attendance::api::AttendanceApi;
 use crate::courses::api::CourseApi;
 use crate::enrolments::api::EnrolmentApi;
+use crate::export::api::ExportApi;
 use crate::fees::api::FeesApi;
 use crate::grades::api::GradesApi;
 use crate::guardians::api::GuardianApi;
@@ -59,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 8,
         name: "admission_no_case",
         sql: include_str!("../migrations/0008_admission_no_case.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "school_settings_and_versions",
+        sql: include_str!("../migrations/0009_school_settings_and_versions.sql"),
     },
 ];
 
@@ -118,7 +124,8 @@ impl Application {
         use pb::{
             attendance_service_server::AttendanceServiceServer,
             auth_service_server::AuthServiceServer, course_service_server::CourseServiceServer,
-            enrolment_service_server::EnrolmentServiceServer, fee_service_server::FeeServiceServer,
+            enrolment_service_server::EnrolmentServiceServer,
+            export_service_server::ExportServiceServer, fee_service_server::FeeServiceServer,
             grade_service_server::GradeServiceServer,
             guardian_service_server::GuardianServiceServer,
             school_service_server::SchoolServiceServer, staff_service_server::StaffServiceServer,
@@ -142,6 +149,7 @@ impl Application {
             )))
             .serve(GradeServiceServer::new(GradesApi::new(pool.clone())))
             .serve(FeeServiceServer::new(FeesApi::new(pool.clone())))
+            .serve(ExportServiceServer::new(ExportApi::new(pool.clone())))
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "students-svc serving");

@@ -61,6 +61,7 @@ async fn a_real_absence_marked_in_students_svc_alerts_each_guardian() {
             admin_email: "admin@e2e.test".into(),
             admin_password: "correct horse battery".into(),
             admin_full_name: "Ada Admin".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -253,12 +253,25 @@ pub fn guardian_created(school: Uuid, guardian: Uuid, given: &str, p: &Prefs) ->
 }
 
 pub fn link(school: Uuid, guardian: Uuid, student: Uuid, p: &Prefs, linked: bool) -> Event {
+    link_version(school, guardian, student, p, linked, 0)
+}
+
+/// A link or unlink carrying the pair's link `version`.
+pub fn link_version(
+    school: Uuid,
+    guardian: Uuid,
+    student: Uuid,
+    p: &Prefs,
+    linked: bool,
+    version: i64,
+) -> Event {
     let l = ev::GuardianLinked {
         guardian_id: guardian.to_string(),
         student_id: student.to_string(),
         relationship: "mother".into(),
         is_primary: true,
         contact: Some(contact(p)),
+        version,
     };
     if linked {
         event(school, "guardian.linked", Payload::GuardianLinked(l))

@@ -6,7 +6,9 @@ use platform::testing::redis::standalone_url;
 use proto::events::v1::event::Payload;
 use uuid::Uuid;
 
-use crate::helpers::{attendance, count, guardian_created, link, test_config, Bus, Prefs, TestApp};
+use crate::helpers::{
+    attendance, count, guardian_created, link, link_version, test_config, Bus, Prefs, TestApp,
+};
 
 #[tokio::test]
 async fn older_snapshots_never_overwrite_newer_ones() {
@@ -75,6 +77,64 @@ async fn older_snapshots_never_overwrite_newer_ones() {
         .await,
         1,
         "the link reached the guardian, with the newest preferences"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retried_link_arriving_after_the_unlink_does_not_relink() {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let bus = Bus::new(standalone_url()).await;
+    let app = TestApp::spawn(db.clone(), &test_config(&db, &bus)).await;
+    let (school, g, ann) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let sms = Prefs {
+        phone: "+15550100002",
+        sms: true,
+        ..Prefs::default()
+    };
+    bus.publish(&guardian_created(school, g, "Gina", &sms))
+        .await;
+    // Linked (version 1), unlinked (version 2), then the link event again,
+    // redelivered late.
+    bus.publish(&link_version(school, g, ann, &sms, true, 1))
+        .await;
+    bus.publish(&link_version(school, g, ann, &sms, false, 2))
+        .await;
+    bus.publish(&link_version(school, g, ann, &sms, true, 1))
+        .await;
+    app.wait_processed(4).await;
+    bus.publish(&attendance(
+        school,
+        Uuid::now_v7(),
+        "2026-11-23",
+        0,
+        &[(ann, "absent")],
+        false,
+    ))
+    .await;
+    app.wait_processed(5).await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notify.notifications").await,
+        0,
+        "an unlinked guardian gets no alert"
+    );
+
+    // A newer link (version 3) links again: alerts resume.
+    bus.publish(&link_version(school, g, ann, &sms, true, 3))
+        .await;
+    bus.publish(&attendance(
+        school,
+        Uuid::now_v7(),
+        "2026-11-24",
+        0,
+        &[(ann, "absent")],
+        false,
+    ))
+    .await;
+    app.wait_processed(7).await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notify.notifications").await,
+        1
     );
     app.stop().await;
 }

@@ -43,6 +43,8 @@ pub(crate) fn enrolment_event(e: &EnrolmentRow, withdrawn: bool) -> Pending {
         course_id: e.course_id.to_string(),
         student_id: e.student_id.to_string(),
         withdrawn,
+        // An enrolment row changes once: created, then maybe withdrawn.
+        version: if withdrawn { 2 } else { 1 },
     };
     let aggregate = Aggregate {
         kind: "enrolment",

@@ -34,6 +34,8 @@ pub struct InvoiceRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub voided_at: Option<DateTime<Utc>>,
+    /// +1 on every change; carried by its events (newest wins downstream).
+    pub version: i64,
     pub lines: Vec<LineRow>,
 }
 
@@ -61,6 +63,7 @@ impl InvoiceRow {
             created_at: r.try_get(9)?,
             updated_at: r.try_get(10)?,
             voided_at: r.try_get(11)?,
+            version: r.try_get(12)?,
             lines: Vec::new(),
         })
     }
@@ -105,7 +108,7 @@ pub struct BalanceRow {
 
 pub(crate) const INVOICE_COLS: &str =
     "id, school_id, student_id, currency, status, total, amount_paid, \
-     issued_on, due_on, created_at, updated_at, voided_at";
+     issued_on, due_on, created_at, updated_at, voided_at, version";
 
 /// `INVOICE_COLS` of the alias `i`.
 pub(crate) fn invoice_cols(alias: &str) -> String {
@@ -207,6 +210,7 @@ pub fn invoice_event(i: &InvoiceRow) -> ev::InvoiceChanged {
         status: i.status.as_str().to_owned(),
         issued_on: i.issued_on.to_string(),
         due_on: i.due_on.to_string(),
+        version: i.version,
     }
 }
 
@@ -224,5 +228,7 @@ pub fn payment_event(p: &PaymentRow, i: &InvoiceRow) -> ev::PaymentRecorded {
         invoice_amount_paid: i.amount_paid,
         invoice_amount_due: i.amount_due(),
         invoice_status: i.status.as_str().to_owned(),
+        invoice_version: i.version,
+        recorded_at: Some(timestamp(p.created_at)),
     }
 }

@@ -363,7 +363,7 @@ pub async fn issue_invoice(
         let tx = client.transaction().await?;
         let stmt = tx
             .prepare_cached(&format!(
-                "UPDATE invoices SET status = 'issued', updated_at = now() \
+                "UPDATE invoices SET status = 'issued', updated_at = now(), version = version + 1 \
                  WHERE school_id = $1 AND id = $2 AND status = 'draft' RETURNING {INVOICE_COLS}"
             ))
             .await?;
@@ -408,7 +408,8 @@ pub async fn void_invoice(
         }
         let stmt = tx
             .prepare_cached(&format!(
-                "UPDATE invoices SET status = 'void', voided_at = now(), updated_at = now() \
+                "UPDATE invoices SET status = 'void', voided_at = now(), updated_at = now(), \
+                   version = version + 1 \
                  WHERE school_id = $1 AND id = $2 RETURNING {INVOICE_COLS}"
             ))
             .await?;
@@ -554,7 +555,8 @@ pub async fn record_payment(
         let status = InvoiceStatus::after_payment(paid, invoice.total);
         let update = tx
             .prepare_cached(&format!(
-                "UPDATE invoices SET amount_paid = $3, status = $4, updated_at = now() \
+                "UPDATE invoices SET amount_paid = $3, status = $4, updated_at = now(), \
+                   version = version + 1 \
                  WHERE school_id = $1 AND id = $2 RETURNING {INVOICE_COLS}"
             ))
             .await?;

@@ -112,13 +112,14 @@ pub fn changed(g: &GuardianRow) -> ev::GuardianChanged {
 }
 
 /// The `guardian.linked` / `guardian.unlinked` payload.
-pub fn linked(g: &GuardianRow, l: &LinkRow) -> ev::GuardianLinked {
+pub fn linked(g: &GuardianRow, l: &LinkRow, version: i64) -> ev::GuardianLinked {
     ev::GuardianLinked {
         guardian_id: l.guardian_id.to_string(),
         student_id: l.student_id.to_string(),
         relationship: l.relationship.as_str().to_owned(),
         is_primary: l.is_primary,
         contact: Some(contact(g)),
+        version,
     }
 }
 

@@ -338,7 +338,8 @@ pub async fn link_student(
             .ok_or(ServiceError::NotFound("guardian"))?;
         let guardian = GuardianRow::from_row(&row)?;
         let link = LinkRow::from_row(&row, 14)?;
-        let event = Payload::GuardianLinked(linked(&guardian, &link));
+        let version = bump_link_version(&tx, origin.school_id, &link).await?;
+        let event = Payload::GuardianLinked(linked(&guardian, &link, version));
         events::record(
             &tx,
             origin,
@@ -349,6 +350,29 @@ pub async fn link_student(
         Ok(link)
     })
     .await
+}
+
+/// The pair's next link version (1 when first linked): every link and
+/// unlink of a guardian and student bumps it, and the row outlives an
+/// unlink, so consumers can order the pair's events.
+async fn bump_link_version<C: GenericClient>(
+    c: &C,
+    school_id: Uuid,
+    l: &LinkRow,
+) -> Result<i64, ServiceError> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO guardian_link_versions AS v (school_id, guardian_id, student_id, version) \
+             VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (school_id, guardian_id, student_id) \
+             DO UPDATE SET version = v.version + 1 RETURNING version",
+        )
+        .await?;
+    Ok(
+        c.query_one(&stmt, &[&school_id, &l.guardian_id, &l.student_id])
+            .await?
+            .try_get(0)?,
+    )
 }
 
 /// Removes the link with the `guardian.unlinked` event.
@@ -376,7 +400,8 @@ pub async fn unlink_student(
             .ok_or(ServiceError::NotFound("guardian link"))?;
         let guardian = GuardianRow::from_row(&row)?;
         let link = LinkRow::from_row(&row, 14)?;
-        let event = Payload::GuardianUnlinked(linked(&guardian, &link));
+        let version = bump_link_version(&tx, origin.school_id, &link).await?;
+        let event = Payload::GuardianUnlinked(linked(&guardian, &link, version));
         events::record(
             &tx,
             origin,

@@ -4,7 +4,12 @@ use deadpool_postgres::Pool;
 use proto::students::v1 as pb;
 use tonic::{Request, Response};
 
-use super::{domain::NewSchool, repo};
+use platform::caller::Caller;
+use platform::service::ServiceError;
+
+use super::domain::{NewSchool, SettingsUpdate};
+use super::repo;
+use crate::authz::{admin_only, origin};
 use crate::{passwords, Reply};
 
 #[derive(Clone)]
@@ -32,5 +37,24 @@ impl pb::school_service_server::SchoolService for SchoolApi {
             school: Some(school.into()),
             admin: Some(admin.into()),
         }))
+    }
+
+    async fn get_my_school(&self, req: Request<pb::GetMySchoolRequest>) -> Reply<pb::School> {
+        let caller = Caller::read(req.metadata())?;
+        match repo::get_school(&self.pool, caller.school_id).await? {
+            Some(s) => Ok(Response::new(s.into())),
+            None => Err(ServiceError::NotFound("school").into()),
+        }
+    }
+
+    async fn update_school_settings(
+        &self,
+        req: Request<pb::UpdateSchoolSettingsRequest>,
+    ) -> Reply<pb::School> {
+        let caller = Caller::read(req.metadata())?;
+        admin_only(&caller)?;
+        let u = SettingsUpdate::try_from(req.into_inner())?;
+        let s = repo::update_settings(&self.pool, origin(&caller), &u).await?;
+        Ok(Response::new(s.into()))
     }
 }

@@ -51,6 +51,7 @@ async fn duplicate_slugs_and_emails_are_rejected_and_invalid_schools_write_nothi
             admin_email: "a@b.org".into(),
             admin_password: PASSWORD.into(),
             admin_full_name: "A".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -64,6 +65,7 @@ async fn duplicate_slugs_and_emails_are_rejected_and_invalid_schools_write_nothi
             admin_email: "nope".into(),
             admin_password: "short".into(),
             admin_full_name: "A".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -179,6 +179,7 @@ async fn every_change_records_one_event_in_its_transaction() {
     assert_eq!(
         types,
         [
+            "school.created",
             "user.created",
             "student.created",
             "student.updated",
@@ -192,7 +193,15 @@ async fn every_change_records_one_event_in_its_transaction() {
         assert!(Uuid::parse_str(&e.event_id).unwrap().get_version_num() == 7);
         assert!(e.occurred_at.is_some());
     }
-    let (first, _) = &events[0];
+    let (school_event, _) = &events[0];
+    assert_eq!(
+        (
+            school_event.aggregate_type.as_str(),
+            school_event.aggregate_id.as_str()
+        ),
+        ("school", school.as_str())
+    );
+    let (first, _) = &events[1];
     assert_eq!(first.aggregate_type, "user");
     assert_eq!(first.actor_user_id, "", "the operator created the school");
     match &first.payload {
@@ -202,12 +211,12 @@ async fn every_change_records_one_event_in_its_transaction() {
         }
         other => panic!("unexpected payload {other:?}"),
     }
-    for (e, _) in &events[1..] {
+    for (e, _) in &events[2..] {
         assert_eq!(e.aggregate_type, "student");
         assert_eq!(e.aggregate_id, created.id);
         assert_eq!(e.actor_user_id, admin.user_id.to_string());
     }
-    match &events[2].0.payload {
+    match &events[3].0.payload {
         Some(Payload::StudentUpdated(s)) => {
             assert_eq!(s.section, "B");
             assert_eq!(s.version, updated.version);
@@ -215,7 +224,7 @@ async fn every_change_records_one_event_in_its_transaction() {
         }
         other => panic!("unexpected payload {other:?}"),
     }
-    match &events[3].0.payload {
+    match &events[4].0.payload {
         Some(Payload::StudentArchived(s)) => assert!(s.archived),
         other => panic!("unexpected payload {other:?}"),
     }
@@ -237,7 +246,11 @@ async fn relay_publishes_each_school_in_order(url: String) {
     .await;
     for (school, numbers) in [(a.school_id, na), (b.school_id, nb)] {
         let events = stream(&client, school).await;
-        assert_eq!(events.len(), 41, "the admin's user.created + 40 students");
+        assert_eq!(
+            events.len(),
+            42,
+            "school.created, the admin's user.created, 40 students"
+        );
         assert!(events
             .iter()
             .all(|(_, e)| e.school_id == school.to_string()));
@@ -280,15 +293,15 @@ async fn a_crash_between_publish_and_mark_duplicates_and_never_loses() {
         .step_with(|| async { anyhow::bail!("crash after publishing") })
         .await;
     assert!(crashed.is_err());
-    assert_eq!(pending(&app).await, 11, "nothing was marked");
-    assert_eq!(stream(&client, admin.school_id).await.len(), 11);
+    assert_eq!(pending(&app).await, 12, "nothing was marked");
+    assert_eq!(stream(&client, admin.school_id).await.len(), 12);
 
-    assert_eq!(relay.step().await.unwrap(), 11, "published again");
+    assert_eq!(relay.step().await.unwrap(), 12, "published again");
     assert_eq!(pending(&app).await, 0);
     let events = stream(&client, admin.school_id).await;
     assert_eq!(
         events.len(),
-        22,
+        24,
         "each event twice: a duplicate, not a loss"
     );
     assert_eq!(created_in_order(&events), numbers);
@@ -329,14 +342,14 @@ async fn concurrent_relays_publish_every_row_once_in_order() {
     // last one to stop saw no other holder, so nothing is left behind.
     assert_eq!(
         total.iter().sum::<usize>(),
-        4 * 61,
+        4 * 62,
         "every row published exactly once"
     );
     assert_eq!(relays[0].step().await.unwrap(), 0);
     assert_eq!(pending(&app).await, 0);
     for (admin, numbers) in schools.iter().zip(created) {
         let events = stream(&client, admin.school_id).await;
-        assert_eq!(events.len(), 61, "no duplicates without a crash");
+        assert_eq!(events.len(), 62, "no duplicates without a crash");
         assert_eq!(created_in_order(&events), numbers);
     }
 }
@@ -390,9 +403,9 @@ async fn published_rows_are_pruned_after_the_retention_period() {
         },
     );
     assert_eq!(relay.prune().await.unwrap(), 0, "pending rows are kept");
-    assert_eq!(relay.step().await.unwrap(), 4);
+    assert_eq!(relay.step().await.unwrap(), 5);
     assert_eq!(relay.backlog().await.unwrap().0, 0);
-    assert_eq!(relay.prune().await.unwrap(), 4);
+    assert_eq!(relay.prune().await.unwrap(), 5);
     assert_eq!(app.count("outbox").await, 0);
 }
 

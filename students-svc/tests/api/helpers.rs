@@ -117,6 +117,7 @@ impl TestApp {
                 admin_email: format!("admin@{slug}.test"),
                 admin_password: PASSWORD.into(),
                 admin_full_name: "Ada Admin".into(),
+                ..Default::default()
             })
             .await
             .expect("create school")
