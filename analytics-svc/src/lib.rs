@@ -1,44 +1,35 @@
-//! analytics-svc: read models for dashboards and reports.
+//! analytics-svc: dashboards and reports over read models kept current
+//! from students-svc's domain events.
 //!
-//! Today it owns the `analytics` schema (migrated at start-up) and serves the
-//! standard gRPC health service ([`platform::health_only`]); its RPCs and
-//! event consumers arrive with their issues.
+//! It owns the `analytics` schema (migrated at start-up), consumes every
+//! school's event stream with a [`platform::events::Consumer`] (group
+//! `analytics`, one consumer per replica), serves
+//! `school.analytics.v1.AnalyticsService` and `AnalyticsAdminService` with
+//! the standard gRPC health service, and `/metrics` on its admin listener.
+//!
+//! - [`config`]: typed settings from flags and environment variables.
+//! - [`startup`]: builds and runs the server and the consumer.
+//! - [`handler`]: each event on the consumer's transaction; the dashboard
+//!   cache generation bumped after the commit.
+//! - [`projection`]: the read models and how each event changes them.
+//! - [`dashboards`]: the school and teacher dashboards, the student summary,
+//!   and the AnalyticsService.
+//! - [`at_risk`]: the early-warning list.
+//! - [`reports`]: the streamed attendance and fees reports.
+//! - [`rebuild`]: one school's read models rebuilt from students-svc's export.
+//! - [`domain`]: thresholds, school calendars, the clock, event field parsing.
+//! - [`model`]: rows shared by dashboards and reports.
 
-use std::net::SocketAddr;
+pub mod at_risk;
+pub mod config;
+pub mod dashboards;
+pub mod domain;
+pub mod handler;
+pub mod model;
+pub mod projection;
+pub mod rebuild;
+pub mod reports;
+pub mod startup;
 
-use clap::Parser;
-use platform::db::Migration;
-use secrecy::{ExposeSecret, SecretString};
-
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
-
-#[derive(Parser, Debug)]
-#[command(name = "analytics-svc")]
-pub struct Config {
-    /// gRPC listen address.
-    #[arg(long, env = "ANALYTICS_LISTEN", default_value = "127.0.0.1:50052")]
-    pub listen: SocketAddr,
-    /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
-    #[arg(long, env = "ANALYTICS_ADMIN_LISTEN", default_value = "127.0.0.1:9082")]
-    pub admin_listen: SocketAddr,
-    /// Postgres URL for the `analytics_svc` role (its search_path is `analytics`).
-    #[arg(long, env = "ANALYTICS_DATABASE_URL", hide_env_values = true)]
-    pub database_url: SecretString,
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = platform::telemetry::LogFormat::Json)]
-    pub log_format: platform::telemetry::LogFormat,
-}
-
-pub async fn build(config: &Config) -> anyhow::Result<platform::health_only::Application> {
-    platform::health_only::Application::build(
-        "analytics-svc",
-        config.listen,
-        config.admin_listen,
-        config.database_url.expose_secret(),
-        MIGRATIONS,
-    )
-    .await
-}
+pub use config::{Cli, Command, Config};
+pub use startup::{Application, MIGRATIONS};

@@ -62,6 +62,7 @@ export ANALYTICS_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 1))"
 export NOTIFY_LISTEN="127.0.0.1:$((GRPC_BASE_PORT + 2))"
 export STUDENTS_URL="http://$STUDENTS_LISTEN"
 export NOTIFY_URL="http://$NOTIFY_LISTEN"
+export ANALYTICS_URL="http://$ANALYTICS_LISTEN"
 export GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT"
 # Admin listeners (Prometheus /metrics): GATEWAY_PORT+1000 for the gateway,
 # +1001..+1003 for students, analytics, notify (9080-9083 for `make run`).
@@ -72,9 +73,14 @@ export NOTIFY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1003))"
 # One local replica: nobody to hand over to, so Ctrl-C need not wait 5 s.
 export STUDENTS_DRAIN_DELAY_MS="${STUDENTS_DRAIN_DELAY_MS:-300}"
 export NOTIFY_DRAIN_DELAY_MS="${NOTIFY_DRAIN_DELAY_MS:-300}"
-# notify-svc consumes the event streams (REDIS_URL, from the stack env) under
-# a stable consumer name, so a restart picks up its own pending entries.
+export ANALYTICS_DRAIN_DELAY_MS="${ANALYTICS_DRAIN_DELAY_MS:-300}"
+# notify-svc and analytics-svc consume the event streams (REDIS_URL, from the
+# stack env) under stable consumer names, so a restart picks up its own
+# pending entries. analytics-svc also bumps the gateway's dashboard cache
+# generations in that Redis, and reads students-svc's export (STUDENTS_URL)
+# for a rebuild.
 export NOTIFY_CONSUMER_NAME="${NOTIFY_CONSUMER_NAME:-notify-local}"
+export ANALYTICS_CONSUMER_NAME="${ANALYTICS_CONSUMER_NAME:-analytics-local}"
 export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
 
 mkdir -p "$LOGS"

@@ -91,7 +91,12 @@ st() (
     ${EXTRA[@]+"${EXTRA[@]}"}
 )
 log "negative cases, on the served document"
-st "$WORK/openapi.json" --mode negative --exclude-checks positive_data_acceptance
+# The dashboards take no parameter but If-None-Match, whose every value is
+# valid (a malformed one is ignored: a full answer, never a wrong 304), so
+# there is no negative case to make: hypothesis would fail its filter health
+# check looking for one. They are tested in the positive run.
+st "$WORK/openapi.json" --mode negative --exclude-checks positive_data_acceptance \
+  --exclude-path /api/v1/dashboards/school --exclude-path /api/v1/dashboards/teacher
 log "positive cases, on the tested copy"
 st "$WORK/tested.json" --mode positive --exclude-checks negative_data_rejection
 log "schemathesis passed in $((SECONDS - started)) s"

@@ -36,10 +36,27 @@ for p in paths["/api/v1/students/{id}/attendance"]["get"]["parameters"]:
     if p["name"] == "to":
         p["schema"] = {"type": "string", "pattern": days(2026, "02")}
 
+# Reports: `to` not before `from`, at most 366 days (both counted).
+for path in ("/api/v1/reports/attendance", "/api/v1/reports/fees"):
+    for p in paths[path]["get"]["parameters"]:
+        if p["name"] == "from":
+            p["schema"] = {"type": "string", "pattern": days(2026, "01")}
+        if p["name"] == "to":
+            p["schema"] = {"type": "string", "pattern": days(2026, "(?:0[2-9]|1[0-2])")}
+
 # Each student at most once in a marking, overrides or a grade recording.
 schemas["MarkAttendanceBody"]["properties"]["entries"]["maxItems"] = 1
 schemas["OverrideAttendanceBody"]["properties"]["overrides"]["maxItems"] = 1
 schemas["RecordGradesBody"]["properties"]["entries"]["maxItems"] = 1
+
+# A school year starts on a day every year has (not 29 February), given as
+# month and day together: both, never null, days 1-28.
+for body in ("CreateSchoolBody", "UpdateSchoolBody"):
+    school = schemas[body]
+    school.pop("allOf")
+    school["required"] = sorted(set(school.get("required", [])) | {"year_start_month", "year_start_day"})
+    school["properties"]["year_start_month"] = {"type": "integer", "minimum": 1, "maximum": 12}
+    school["properties"]["year_start_day"] = {"type": "integer", "minimum": 1, "maximum": 28}
 
 # A slot ends after it starts.
 slot = schemas["AddSlotBody"]["properties"]

@@ -28,6 +28,9 @@ pub struct Config {
     /// notify-svc (notification inboxes): URLs as for `STUDENTS_URL`.
     #[arg(long, env = "NOTIFY_URL", default_value = "http://127.0.0.1:50053")]
     pub notify_url: String,
+    /// analytics-svc (dashboards and reports): URLs as for `STUDENTS_URL`.
+    #[arg(long, env = "ANALYTICS_URL", default_value = "http://127.0.0.1:50052")]
+    pub analytics_url: String,
     /// How often service addresses are resolved and health-checked.
     #[arg(long, env = "GRPC_DISCOVERY_INTERVAL_MS", default_value_t = 2000)]
     pub grpc_discovery_interval_ms: u64,
@@ -85,10 +88,12 @@ pub struct Config {
     /// Cache GET answers; `false` sends every read to the origin (`X-Cache: BYPASS`).
     #[arg(long, env = "CACHE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub cache_enabled: bool,
-    /// Lifetime of a cached single record (`GET /students/{id}`), 1-3600 s.
+    /// Lifetime of a cached single record (`GET /students/{id}`), dashboard
+    /// or student summary, 1-3600 s.
     #[arg(long, env = "CACHE_TTL_RECORD_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub cache_ttl_record_secs: u64,
-    /// Lifetime of a cached list page (`GET /students`), 1-3600 s.
+    /// Lifetime of a cached list page (`GET /students`, `GET /reports/at-risk`),
+    /// 1-3600 s.
     #[arg(long, env = "CACHE_TTL_LIST_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub cache_ttl_list_secs: u64,
     /// Memory for the in-process copy of cached answers; 0 turns it off.
@@ -199,6 +204,8 @@ impl Config {
             students_url,
             // Tests that read notifications point it at their notify-svc.
             notify_url: "http://127.0.0.1:1".into(),
+            // Tests that read dashboards point it at their analytics-svc.
+            analytics_url: "http://127.0.0.1:1".into(),
             redis_url,
             redis_command_timeout_ms: 50,
             jwt_secret: SecretString::from("test-secret-test-secret-test-secret!".to_owned()),

@@ -2,6 +2,7 @@
 //! with connect and request timeouts, and the metadata every call carries.
 
 use platform::caller::{Caller, REQUEST_ID};
+use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
@@ -34,6 +35,7 @@ pub struct Services {
     pub grades: GradeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
     pub notifications: NotificationServiceClient<Channel>,
+    pub analytics: AnalyticsServiceClient<Channel>,
 }
 
 /// Validated targets of the services, from config.
@@ -41,6 +43,7 @@ pub struct Services {
 pub struct Endpoints {
     pub students: Targets,
     pub notify: Targets,
+    pub analytics: Targets,
     timeouts: ClientTimeouts,
     discovery: Duration,
 }
@@ -50,6 +53,7 @@ impl Endpoints {
         Ok(Self {
             students: c.students_url.parse()?,
             notify: c.notify_url.parse()?,
+            analytics: c.analytics_url.parse()?,
             timeouts: c.grpc_timeouts(),
             discovery: Duration::from_millis(c.grpc_discovery_interval_ms.max(10)),
         })
@@ -77,6 +81,11 @@ impl Services {
             students_health: HealthClient::new(students),
             notifications: NotificationServiceClient::new(platform::balance::channel(
                 e.notify.clone(),
+                e.timeouts,
+                e.discovery,
+            )),
+            analytics: AnalyticsServiceClient::new(platform::balance::channel(
+                e.analytics.clone(),
                 e.timeouts,
                 e.discovery,
             )),

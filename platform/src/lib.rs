@@ -17,6 +17,8 @@
 //! - [`paging`] (feature `db`): keyset cursors, page limits and page cuts.
 //! - [`health_only`] (feature `db`): migrate, then serve only gRPC health.
 //! - [`redis`] (feature `redis`): a fred client with bounded timeouts.
+//! - [`cache`] (feature `redis`): the response cache's keys and
+//!   generation bumps, shared by the gateway and analytics-svc.
 //! - [`realtime`] (feature `redis`): WebSocket messages over sharded pub/sub:
 //!   the envelope, the per-school channel, the publisher and the subscriber.
 //! - [`events`] (feature `events`): stream keys and the consumer-group
@@ -35,6 +37,8 @@ pub mod status;
 pub mod telemetry;
 pub mod text;
 
+#[cfg(feature = "redis")]
+pub mod cache;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "events")]

@@ -29,11 +29,12 @@ pub use stats::Stats;
 
 use tracing::Instrument;
 
-use crate::ratelimit::{Budget, Decision};
+// Generation counters outlive every cached value (TTLs are capped at an
+// hour) and refresh on every bump. The key scheme, this TTL and the bump
+// script are `platform::cache`'s, which analytics-svc uses too.
+use platform::cache::GENERATION_TTL;
 
-/// Generation counters outlive every cached value (TTLs are capped at an
-/// hour), and refresh on every bump.
-const GENERATION_TTL: Duration = Duration::from_secs(24 * 3600);
+use crate::ratelimit::{Budget, Decision};
 
 #[derive(Clone, Copy, Debug)]
 pub struct CacheSettings {
@@ -95,11 +96,13 @@ impl std::ops::Deref for Cache {
     }
 }
 
+/// A script that limits and reads generations: the rate limiter's GCRA,
+/// the shared generation functions, then `body`.
 fn script(body: &str) -> Script {
     Script::from_lua(
         [
             include_str!("../ratelimit/gcra.lua"),
-            include_str!("generation.lua"),
+            platform::cache::GENERATION_LUA,
             body,
         ]
         .concat(),
@@ -137,7 +140,8 @@ impl Shared {
         Arc::new(Self {
             lookup: script(include_str!("lookup.lua")),
             store: script(include_str!("store.lua")),
-            invalidate: script(include_str!("invalidate.lua")),
+            // The very script analytics-svc bumps with: one definition.
+            invalidate: Script::from_lua(platform::cache::BUMP_LUA),
             local,
             flights: flight::Flights::default(),
             stats: Arc::new(Stats::default()),

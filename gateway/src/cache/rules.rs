@@ -5,6 +5,17 @@
 //! A value key covers tenant, route, normalised query and the authorization
 //! scope that shapes the answer: the role always, and the user for roles that
 //! only ever see their own records (students, guardians).
+//!
+//! Dashboards and the early-warning list (analytics-svc) depend on one
+//! generation per school, `platform::cache::dashboards_generation`, which
+//! analytics-svc bumps after every transaction that changed the school's
+//! read models (the gateway's writes do not: the read models change only
+//! when analytics-svc has applied their events). Their answers differ per
+//! user for every role but admin (a teacher's own dashboard, the students a
+//! teacher or guardian reaches), so only admins share an entry.
+//!
+//! The key prefix, the generation names and the bump are
+//! `platform::cache`'s, so the gateway and analytics-svc build the same keys.
 
 use std::time::Duration;
 
@@ -17,9 +28,9 @@ use uuid::Uuid;
 /// Time to live per resource class.
 #[derive(Clone, Copy, Debug)]
 pub struct Ttls {
-    /// One record (`GET /students/{id}`).
+    /// One record (`GET /students/{id}`), a dashboard, a student summary.
     pub record: Duration,
-    /// A list page (`GET /students`).
+    /// A list page (`GET /students`, `GET /reports/at-risk`).
     pub list: Duration,
 }
 
@@ -41,13 +52,36 @@ enum Route {
     /// `guardians/{id}/students/{student_id}`: not cached, but unlinking
     /// changes what the guardian may read of the student.
     GuardianLink(Uuid),
+    /// `dashboards/school`, `dashboards/teacher`, `reports/at-risk` and
+    /// `students/{id}/summary`: answers from analytics-svc's read models.
+    Dashboard(Dashboard),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dashboard {
+    School,
+    Teacher,
+    AtRisk,
+    Summary(Uuid),
 }
 
 impl Route {
     fn parse(path: &str) -> Option<Self> {
         let rest = path.strip_prefix("/api/v1/")?;
-        if rest == "students" {
-            return Some(Self::Students);
+        match rest {
+            "students" => return Some(Self::Students),
+            "dashboards/school" => return Some(Self::Dashboard(Dashboard::School)),
+            "dashboards/teacher" => return Some(Self::Dashboard(Dashboard::Teacher)),
+            "reports/at-risk" => return Some(Self::Dashboard(Dashboard::AtRisk)),
+            _ => {}
+        }
+        if let Some(student) = rest
+            .strip_prefix("students/")
+            .and_then(|r| r.strip_suffix("/summary"))
+        {
+            // Not a UUID: the handler answers 400, nothing to cache.
+            return platform::text::parse_uuid(student)
+                .map(|id| Self::Dashboard(Dashboard::Summary(id)));
         }
         if rest == "students/import" {
             return Some(Self::Import);
@@ -63,22 +97,33 @@ impl Route {
     }
 }
 
-fn tenant(caller: &Caller) -> String {
-    format!("c:{{school:{}}}", caller.school_id)
+fn list_generation(caller: &Caller) -> String {
+    platform::cache::generation(caller.school_id, "students")
 }
 
-fn list_generation(t: &str) -> String {
-    format!("{t}:g:students")
+fn record_generation(caller: &Caller, id: Uuid) -> String {
+    platform::cache::generation(caller.school_id, &format!("student:{id}"))
 }
 
-fn record_generation(t: &str, id: Uuid) -> String {
-    format!("{t}:g:student:{id}")
+fn user_scope(caller: &Caller) -> String {
+    format!("{}:{}", caller.role.as_str(), caller.user_id)
 }
 
+/// Student records: staff see the same answers, students and guardians
+/// only their own.
 fn scope(caller: &Caller) -> String {
     match caller.role {
         Role::Admin | Role::Teacher => caller.role.as_str().to_owned(),
-        Role::Student | Role::Guardian => format!("{}:{}", caller.role.as_str(), caller.user_id),
+        Role::Student | Role::Guardian => user_scope(caller),
+    }
+}
+
+/// Dashboards: what a teacher sees depends on their courses, so only admins
+/// share answers.
+fn dashboard_scope(caller: &Caller) -> String {
+    match caller.role {
+        Role::Admin => caller.role.as_str().to_owned(),
+        Role::Teacher | Role::Student | Role::Guardian => user_scope(caller),
     }
 }
 
@@ -97,19 +142,35 @@ fn normalised_query(query: &str) -> String {
 
 /// The plan of a cacheable GET, or `None` when the route is not cached.
 pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Option<Plan> {
-    let t = tenant(caller);
-    let (name, generation, ttl) = match Route::parse(path)? {
-        Route::Students => ("students".to_owned(), list_generation(&t), ttls.list),
+    let (name, scope, generation, ttl) = match Route::parse(path)? {
+        Route::Students => (
+            "students".to_owned(),
+            scope(caller),
+            list_generation(caller),
+            ttls.list,
+        ),
         Route::Student(id) => (
             format!("student:{id}"),
-            record_generation(&t, id),
+            scope(caller),
+            record_generation(caller, id),
             ttls.record,
         ),
+        Route::Dashboard(d) => {
+            let (name, ttl) = match d {
+                Dashboard::School => ("dashboard:school".to_owned(), ttls.record),
+                Dashboard::Teacher => ("dashboard:teacher".to_owned(), ttls.record),
+                Dashboard::Summary(id) => (format!("summary:{id}"), ttls.record),
+                Dashboard::AtRisk => ("at-risk".to_owned(), ttls.list),
+            };
+            let generation = platform::cache::dashboards_generation(caller.school_id);
+            (name, dashboard_scope(caller), generation, ttl)
+        }
         Route::Import => return None,
         Route::GuardianLink(_) => return None,
     };
+    let t = platform::cache::tenant(caller.school_id);
     Some(Plan {
-        value_key: format!("{t}:v:{name}:{}:{}", scope(caller), normalised_query(query)),
+        value_key: format!("{t}:v:{name}:{scope}:{}", normalised_query(query)),
         generation_keys: vec![generation],
         ttl,
     })
@@ -118,15 +179,14 @@ pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Optio
 /// The generations a write to `path` bumps (empty when it changes nothing
 /// cached).
 pub fn invalidations(method: &Method, path: &str, caller: &Caller) -> Vec<String> {
-    let t = tenant(caller);
     match (method, Route::parse(path)) {
-        (&Method::POST, Some(Route::Students | Route::Import)) => vec![list_generation(&t)],
+        (&Method::POST, Some(Route::Students | Route::Import)) => vec![list_generation(caller)],
         (&Method::PATCH | &Method::DELETE | &Method::PUT, Some(Route::Student(id))) => {
-            vec![list_generation(&t), record_generation(&t, id)]
+            vec![list_generation(caller), record_generation(caller, id)]
         }
         // A guardian's cached copy of the student must not outlive the link.
         (&Method::DELETE, Some(Route::GuardianLink(student))) => {
-            vec![record_generation(&t, student)]
+            vec![record_generation(caller, student)]
         }
         _ => Vec::new(),
     }
@@ -244,6 +304,69 @@ mod tests {
             list.generation_keys
         );
         assert!(invalidations(&Method::POST, "/api/v1/users", &admin).is_empty());
+    }
+
+    #[test]
+    fn dashboards_hang_on_the_schools_dashboard_generation() {
+        let student = Uuid::from_u128(5);
+        let paths = [
+            "/api/v1/dashboards/school".to_owned(),
+            "/api/v1/dashboards/teacher".to_owned(),
+            "/api/v1/reports/at-risk".to_owned(),
+            format!("/api/v1/students/{student}/summary"),
+        ];
+        let admin = caller(Role::Admin);
+        for path in &paths {
+            let p = read_plan(&TTLS, path, "", &admin).unwrap();
+            assert_eq!(
+                p.generation_keys,
+                [platform::cache::dashboards_generation(admin.school_id)],
+                "{path}"
+            );
+            assert!(p
+                .value_key
+                .starts_with(&platform::cache::tenant(admin.school_id)));
+        }
+        assert_eq!(
+            read_plan(&TTLS, "/api/v1/students/nope/summary", "", &admin),
+            None
+        );
+        for path in ["/api/v1/reports/attendance", "/api/v1/reports/fees"] {
+            assert_eq!(read_plan(&TTLS, path, "from=2026-01-01", &admin), None);
+        }
+    }
+
+    #[test]
+    fn only_admins_share_dashboard_answers() {
+        let path = "/api/v1/students/00000000-0000-0000-0000-000000000003/summary";
+        let key = |c: &Caller| read_plan(&TTLS, path, "", c).unwrap().value_key;
+        let mut other_admin = caller(Role::Admin);
+        other_admin.user_id = Uuid::from_u128(8);
+        assert_eq!(key(&caller(Role::Admin)), key(&other_admin));
+        let mut keys = std::collections::BTreeSet::new();
+        for role in [Role::Admin, Role::Teacher, Role::Student, Role::Guardian] {
+            for user in [2, 8] {
+                let mut c = caller(role);
+                c.user_id = Uuid::from_u128(user);
+                keys.insert(key(&c));
+            }
+        }
+        assert_eq!(keys.len(), 7, "per user, except admins");
+        let mut elsewhere = caller(Role::Admin);
+        elsewhere.school_id = Uuid::from_u128(9);
+        assert_ne!(key(&caller(Role::Admin)), key(&elsewhere));
+        let teacher = read_plan(
+            &TTLS,
+            "/api/v1/dashboards/teacher",
+            "",
+            &caller(Role::Teacher),
+        );
+        let mut other = caller(Role::Teacher);
+        other.user_id = Uuid::from_u128(8);
+        assert_ne!(
+            teacher,
+            read_plan(&TTLS, "/api/v1/dashboards/teacher", "", &other)
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::problem::{ApiError, FieldError};
 
 pub mod accounts;
+pub mod analytics;
 pub mod courses;
 pub mod fees;
 pub mod grades;

@@ -89,10 +89,14 @@ fn operation(path: &str, method: &str, op: &mut Value) {
     let has_body = op.get("requestBody").is_some();
     let api = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
 
-    // The gateway's response cache serves these reads (crate::cache::rules).
-    let cached = method == "get" && matches!(path, "/api/v1/students" | "/api/v1/students/{id}");
+    let cached = method == "get" && cached(path);
     if cached {
-        if let Some(params) = op["parameters"].as_array_mut() {
+        let params = op
+            .as_object_mut()
+            .expect("operation")
+            .entry("parameters")
+            .or_insert_with(|| json!([]));
+        if let Some(params) = params.as_array_mut() {
             params.push(
                 json!({"name": "If-None-Match", "in": "header", "required": false,
                 "description": "an ETag of an earlier answer: 304 while it is current",
@@ -235,6 +239,34 @@ fn operation(path: &str, method: &str, op: &mut Value) {
     }
 }
 
+/// Whether the gateway's response cache serves GETs of `path` (a
+/// templated path): asked of the cache's own rules, for an admin, with a
+/// UUID in every parameter, so the document cannot drift from them.
+fn cached(path: &str) -> bool {
+    let concrete: String = path
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                uuid::Uuid::nil().to_string()
+            } else {
+                seg.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let caller = platform::caller::Caller {
+        school_id: uuid::Uuid::nil(),
+        user_id: uuid::Uuid::nil(),
+        role: platform::caller::Role::Admin,
+        student_id: None,
+    };
+    let ttls = crate::cache::Ttls {
+        record: std::time::Duration::from_secs(1),
+        list: std::time::Duration::from_secs(1),
+    };
+    crate::cache::rules::read_plan(&ttls, &concrete, "", &caller).is_some()
+}
+
 fn uuid() -> Value {
     json!({"type": "string", "format": "uuid", "pattern": l::UUID_PATTERN})
 }
@@ -307,6 +339,8 @@ fn parameters(doc: &mut Value) {
                         json!({"type": "string",
                         "enum": ["draft", "issued", "partially_paid", "paid", "void"]})
                     }
+                    (Some("query"), "reason") => json!({"type": "string",
+                        "enum": ["chronic_absence", "consecutive_absences", "low_grade"]}),
                     (Some("query"), "mode") => {
                         json!({"type": "string", "enum": ["all", "partial"]})
                     }
@@ -405,6 +439,28 @@ fn currency() -> Value {
     json!({"type": "string", "enum": codes})
 }
 
+/// Every IANA time zone name the services know (chrono-tz's database), so a
+/// client can offer the list.
+fn time_zone() -> Value {
+    let mut names: Vec<Value> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| json!(tz.name()))
+        .collect();
+    // The fields are optional: null is "not given".
+    names.push(Value::Null);
+    json!({"type": "string", "enum": names})
+}
+
+fn month() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 12})
+}
+
+/// A day of the month; with its month, a day every year has (not 29
+/// February), which students-svc checks.
+fn day() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 31})
+}
+
 /// Constraints by (schema, property): what the services check, stated.
 fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
     let name = || text(l::PERSON_NAME_MAX);
@@ -430,6 +486,13 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({"type": "string", "minLength": l::SLUG_MIN,
             "maxLength": l::SLUG_MAX, "pattern": l::SLUG_PATTERN}),
         ),
+        ("CreateSchoolBody", "time_zone", time_zone()),
+        ("CreateSchoolBody", "year_start_month", month()),
+        ("CreateSchoolBody", "year_start_day", day()),
+        ("UpdateSchoolBody", "version", version()),
+        ("UpdateSchoolBody", "time_zone", time_zone()),
+        ("UpdateSchoolBody", "year_start_month", month()),
+        ("UpdateSchoolBody", "year_start_day", day()),
         ("CreateUserBody", "email", email()),
         ("CreateUserBody", "password", password()),
         ("CreateUserBody", "full_name", name()),
@@ -625,8 +688,18 @@ fn request_schemas(doc: &mut Value) {
         );
         constrain(p, &rule);
     }
+    // The school year's start is one value in two fields: both or neither
+    // (null is neither).
+    let given = |f: &str| json!({"required": [f], "properties": {f: {"type": "integer"}}});
+    for body in ["CreateSchoolBody", "UpdateSchoolBody"] {
+        schemas[body]["allOf"] = json!([
+            {"if": given("year_start_month"), "then": given("year_start_day")},
+            {"if": given("year_start_day"), "then": given("year_start_month")},
+        ]);
+    }
     // A PATCH changes at least one field besides `version` (null is no change).
     for body in [
+        "UpdateSchoolBody",
         "UpdateStudentBody",
         "UpdateGuardianBody",
         "UpdateCourseBody",

@@ -6,6 +6,7 @@
 //! registered handler (see `crate::openapi`). Handlers follow one shape
 //! ([`rpc`]): parse → authorise → gRPC call → JSON.
 
+pub mod analytics;
 pub mod auth;
 pub mod courses;
 pub mod fees;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(resource![auth::login])
             .service(resource![auth::me])
             .service(resource![schools::create])
+            .service(resource![schools::get, schools::update])
             .service(resource![users::create])
             .service(resource![students::list, students::create])
             // Before `/students/{id}`, which would take `import` for an id.
@@ -74,6 +76,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(resource![fees::issue])
             .service(resource![fees::void])
             .service(resource![fees::pay])
+            .service(resource![analytics::school_dashboard])
+            .service(resource![analytics::teacher_dashboard])
+            .service(resource![analytics::student_summary])
+            .service(resource![analytics::at_risk])
+            .service(resource![analytics::attendance_report])
+            .service(resource![analytics::fees_report])
             .service(resource![ws::connect]),
     )
     .service(resource![health::live])

@@ -17,13 +17,15 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use platform::caller::{Caller, Role};
+use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
     fee_service_client::FeeServiceClient, grade_service_client::GradeServiceClient,
-    guardian_service_client::GuardianServiceClient, staff_service_client::StaffServiceClient,
-    student_service_client::StudentServiceClient, user_service_client::UserServiceClient,
+    guardian_service_client::GuardianServiceClient, school_service_client::SchoolServiceClient,
+    staff_service_client::StaffServiceClient, student_service_client::StudentServiceClient,
+    user_service_client::UserServiceClient,
 };
 use serde::Serialize;
 use tonic::transport::Channel;
@@ -96,6 +98,7 @@ macro_rules! clients {
 }
 
 clients! {
+    schools: SchoolServiceClient,
     auth: AuthServiceClient,
     users: UserServiceClient,
     students: StudentServiceClient,
@@ -107,6 +110,7 @@ clients! {
     fees: FeeServiceClient,
     grades: GradeServiceClient,
     notifications: NotificationServiceClient,
+    analytics: AnalyticsServiceClient,
 }
 
 impl Rpc {

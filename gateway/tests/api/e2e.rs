@@ -118,6 +118,11 @@ async fn four_binaries_login_create_get_list_update_archive() {
             ("ANALYTICS_LISTEN", format!("127.0.0.1:{analytics}")),
             ("ANALYTICS_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("ANALYTICS_DATABASE_URL", db.analytics_url.clone()),
+            ("ANALYTICS_DRAIN_DELAY_MS", "200".to_owned()),
+            ("REDIS_URL", redis_url()),
+            // The shared test Redis carries every test's streams: this
+            // process reads none of them (analytics.rs covers consumption).
+            ("ANALYTICS_CONSUMER_ENABLED", "false".to_owned()),
         ],
     );
     spawn(
@@ -134,6 +139,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
             ("GATEWAY_LISTEN", format!("127.0.0.1:{http}")),
             ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("STUDENTS_URL", format!("http://127.0.0.1:{students}")),
+            ("ANALYTICS_URL", format!("http://127.0.0.1:{analytics}")),
             ("REDIS_URL", redis_url()),
             ("JWT_SECRET", "e2e-secret-e2e-secret-e2e-secret-0".into()),
             ("OPERATOR_TOKEN", operator.into()),
@@ -169,7 +175,7 @@ async fn four_binaries_login_create_get_list_update_archive() {
                     let expected = match schema {
                         "students" => students_svc::startup::MIGRATIONS.len() as i64,
                         "notify" => notify_svc::MIGRATIONS.len() as i64,
-                        _ => 1,
+                        _ => analytics_svc::MIGRATIONS.len() as i64,
                     };
                     assert_eq!(n, expected, "{schema}");
                     break;
@@ -191,6 +197,14 @@ async fn four_binaries_login_create_get_list_update_archive() {
             .send()
     };
     let token = school_admin(&client, &base, operator, "e2e").await;
+    // The gateway reaches analytics-svc (ANALYTICS_URL): an answer, not a 503.
+    let dashboard = client
+        .get(format!("{base}/api/v1/dashboards/school"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), StatusCode::OK);
 
     let mut ids = Vec::new();
     for i in 0..30 {

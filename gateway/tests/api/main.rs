@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod analytics;
 mod auth;
 mod cache;
 mod courses;
@@ -19,6 +20,7 @@ mod plumbing;
 mod probes;
 mod ratelimit;
 mod rollout;
+mod schools;
 mod students;
 mod traces;
 mod ws;

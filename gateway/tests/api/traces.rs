@@ -189,7 +189,9 @@ async fn one_request_is_one_trace_across_gateway_and_students_svc() {
         .unwrap()
         .get(0);
     let event = <proto::events::v1::Event as prost::Message>::decode(&payload[..]).unwrap();
-    assert_eq!(event.event_type, "user.created");
+    // Creating a school records `school.created`, then its admin's
+    // `user.created`, in one transaction.
+    assert_eq!(event.event_type, "school.created");
     let traceparent = event.trace_context.get("traceparent").expect("traceparent");
     assert_eq!(
         traceparent.split('-').nth(1),

@@ -581,6 +581,9 @@ impl<H: Handler> Consumer<H> {
         }
         tx.commit().await?;
         if fresh[..done].contains(&true) {
+            if let Some(school) = school {
+                self.handler.committed(school).await;
+            }
             between().await?;
         }
         let entry_ids: Vec<&str> = entries[..done].iter().map(|e| e.id.as_str()).collect();
@@ -691,6 +694,9 @@ impl<H: Handler> Consumer<H> {
         match self.handler.apply(&tx, event).await {
             Ok(()) => {
                 tx.commit().await?;
+                if let Ok(school) = event.school_id.parse() {
+                    self.handler.committed(school).await;
+                }
                 Ok(Outcome::Applied)
             }
             Err(e) => {

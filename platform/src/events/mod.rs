@@ -36,4 +36,16 @@ pub trait Handler: Send + Sync + 'static {
         tx: &deadpool_postgres::Transaction<'_>,
         event: &Event,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Runs after a transaction that applied at least one new event of
+    /// `school` has committed (before its XACK): the place for side effects
+    /// that must not be seen before the writes are, such as bumping a cache
+    /// generation (a reader that raced a bump made before the commit could
+    /// store the old answer under the new generation). Best effort: a crash
+    /// between the commit and this call skips it, and a redelivery finds the
+    /// event done. The default does nothing.
+    fn committed(&self, school: uuid::Uuid) -> impl Future<Output = ()> + Send {
+        let _ = school;
+        std::future::ready(())
+    }
 }

@@ -1,0 +1,288 @@
+//! Attendance marks and overrides (AttendanceMarked: one session's changed
+//! students, each with its effective status and revision).
+//!
+//! One event is a fixed number of statements whatever the class size:
+//! the newest-revision upsert returns old and new status per changed
+//! student; their differences move the day's, the course-day's and each
+//! student-day's counts, and the students' counts over the school's last 30
+//! school days.
+//!
+//! The window: a school day is a date with any mark, and the window is the
+//! school's latest 30 of them. `student_recent` holds, per student, the sum
+//! of its student-days inside the window. A mark inside the window adds its
+//! delta; a mark on a date older than the window adds nothing; a new school
+//! day that enters a full window pushes the oldest one out, whose
+//! student-days are then subtracted (only that day's students: one
+//! indexed range). Days never disappear (marks are never deleted), so this
+//! is exactly the sum, whatever the order the marks arrive in.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use deadpool_postgres::Transaction;
+use proto::events::v1::AttendanceMarked;
+use uuid::Uuid;
+
+use super::risk;
+use crate::domain::{date, id, Risk, WINDOW_DAYS};
+
+/// Per status: present, absent, late, excused.
+type Counts = [i32; 4];
+
+fn slot(status: &str) -> anyhow::Result<usize> {
+    Ok(match status {
+        "present" => 0,
+        "absent" => 1,
+        "late" => 2,
+        "excused" => 3,
+        other => anyhow::bail!("unknown attendance status {other:?}"),
+    })
+}
+
+pub async fn apply(
+    tx: &Transaction<'_>,
+    school: Uuid,
+    a: &AttendanceMarked,
+    t: &Risk,
+) -> anyhow::Result<()> {
+    let course = id("course_id", &a.course_id)?;
+    let day = date("date", &a.date)?;
+    let period = i16::try_from(a.period).map_err(|_| anyhow::anyhow!("period out of range"))?;
+    // One entry per student: the highest revision in the event.
+    let mut input: BTreeMap<Uuid, (String, i32)> = BTreeMap::new();
+    for c in &a.changes {
+        let student = id("changes.student_id", &c.student_id)?;
+        slot(&c.effective_status)?;
+        let e = input
+            .entry(student)
+            .or_insert((c.effective_status.clone(), c.revision));
+        if c.revision > e.1 {
+            *e = (c.effective_status.clone(), c.revision);
+        }
+    }
+    if input.is_empty() {
+        return Ok(());
+    }
+    let students: Vec<Uuid> = input.keys().copied().collect();
+    let statuses: Vec<&str> = input.values().map(|v| v.0.as_str()).collect();
+    let revisions: Vec<i32> = input.values().map(|v| v.1).collect();
+    let upsert = tx
+        .prepare_cached(include_str!("attendance_upsert.sql"))
+        .await?;
+    let changed = tx
+        .query(
+            &upsert,
+            &[
+                &school, &course, &day, &period, &students, &statuses, &revisions,
+            ],
+        )
+        .await?;
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut total: Counts = [0; 4];
+    let mut per_student: Vec<(Uuid, Counts)> = Vec::with_capacity(changed.len());
+    for r in &changed {
+        let student: Uuid = r.try_get(0)?;
+        let old: Option<&str> = r.try_get(1)?;
+        let new: &str = r.try_get(2)?;
+        let mut d: Counts = [0; 4];
+        if let Some(old) = old {
+            d[slot(old)?] -= 1;
+        }
+        d[slot(new)?] += 1;
+        for (t, x) in total.iter_mut().zip(d) {
+            *t += x;
+        }
+        per_student.push((student, d));
+    }
+
+    // Prepared once per connection; then every flight below is one round
+    // trip (tokio-postgres pipelines the statements of a `try_join!`, and
+    // the server runs them in the order sent).
+    let (state, session, days, course_days, student_days, drop, recent) = futures::try_join!(
+        tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM days WHERE school_id = $1 AND date = $2), \
+               ARRAY(SELECT date FROM days WHERE school_id = $1 \
+                     ORDER BY date DESC OFFSET $3 LIMIT 2)",
+        ),
+        tx.prepare_cached("INSERT INTO sessions VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"),
+        tx.prepare_cached(
+            "INSERT INTO days (school_id, date, sessions, present, absent, late, excused) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (school_id, date) DO UPDATE SET \
+               sessions = days.sessions + EXCLUDED.sessions, present = days.present + EXCLUDED.present, \
+               absent = days.absent + EXCLUDED.absent, late = days.late + EXCLUDED.late, \
+               excused = days.excused + EXCLUDED.excused",
+        ),
+        tx.prepare_cached(
+            "INSERT INTO course_days (school_id, course_id, date, present, absent, late, excused) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (school_id, course_id, date) DO UPDATE SET \
+               present = course_days.present + EXCLUDED.present, \
+               absent = course_days.absent + EXCLUDED.absent, \
+               late = course_days.late + EXCLUDED.late, excused = course_days.excused + EXCLUDED.excused",
+        ),
+        tx.prepare_cached(
+            "INSERT INTO student_days (school_id, student_id, date, present, absent, late, excused) \
+             SELECT $1, s, $2, p, a, l, e FROM unnest($3::uuid[], $4::int[], $5::int[], $6::int[], \
+               $7::int[]) AS u(s, p, a, l, e) \
+             ON CONFLICT (school_id, student_id, date) DO UPDATE SET \
+               present = student_days.present + EXCLUDED.present, \
+               absent = student_days.absent + EXCLUDED.absent, \
+               late = student_days.late + EXCLUDED.late, \
+               excused = student_days.excused + EXCLUDED.excused",
+        ),
+        tx.prepare_cached(
+            "UPDATE student_recent r SET present = r.present - d.present, \
+               absent = r.absent - d.absent, late = r.late - d.late, excused = r.excused - d.excused \
+             FROM student_days d \
+             WHERE d.school_id = $1 AND d.date = $2 AND r.school_id = $1 \
+               AND r.student_id = d.student_id \
+             RETURNING r.student_id",
+        ),
+        tx.prepare_cached(
+            "INSERT INTO student_recent (school_id, student_id, present, absent, late, excused) \
+             SELECT $1, s, p, a, l, e FROM unnest($2::uuid[], $3::int[], $4::int[], $5::int[], \
+               $6::int[]) AS u(s, p, a, l, e) \
+             ON CONFLICT (school_id, student_id) DO UPDATE SET \
+               present = student_recent.present + EXCLUDED.present, \
+               absent = student_recent.absent + EXCLUDED.absent, \
+               late = student_recent.late + EXCLUDED.late, \
+               excused = student_recent.excused + EXCLUDED.excused",
+        ),
+    )?;
+
+    // Whether the date is a new school day, and the window's 29th and 30th
+    // latest days before it (the window's oldest day and the one after).
+    let (row, new_session) = futures::try_join!(
+        async {
+            tx.query_one(&state, &[&school, &day, &(WINDOW_DAYS - 2)])
+                .await
+        },
+        async {
+            tx.execute(&session, &[&school, &day, &course, &period])
+                .await
+        },
+    )?;
+    let existed: bool = row.try_get(0)?;
+    let edge: Vec<NaiveDate> = row.try_get(1)?;
+    let (w29, w30) = (edge.first().copied(), edge.get(1).copied());
+    let (leaving, since) = window_after(day, existed, w29, w30);
+    let new_session = i32::try_from(new_session)?;
+
+    let ids: Vec<Uuid> = per_student.iter().map(|(s, _)| *s).collect();
+    let col = |i: usize| -> Vec<i32> { per_student.iter().map(|(_, d)| d[i]).collect() };
+    let (p, ab, l, e) = (col(0), col(1), col(2), col(3));
+    let in_window = since.is_none_or(|since| day >= since);
+    let (_, _, _, dropped, _) = futures::try_join!(
+        async {
+            tx.execute(
+                &days,
+                &[
+                    &school,
+                    &day,
+                    &new_session,
+                    &total[0],
+                    &total[1],
+                    &total[2],
+                    &total[3],
+                ],
+            )
+            .await
+        },
+        async {
+            tx.execute(
+                &course_days,
+                &[
+                    &school, &course, &day, &total[0], &total[1], &total[2], &total[3],
+                ],
+            )
+            .await
+        },
+        async {
+            tx.execute(&student_days, &[&school, &day, &ids, &p, &ab, &l, &e])
+                .await
+        },
+        async {
+            match leaving {
+                Some(leaving) => tx.query(&drop, &[&school, &leaving]).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
+            if in_window {
+                tx.execute(&recent, &[&school, &ids, &p, &ab, &l, &e]).await
+            } else {
+                Ok(0)
+            }
+        },
+    )?;
+    let mut affected: Vec<Uuid> = students;
+    for r in &dropped {
+        affected.push(r.try_get(0)?);
+    }
+    risk::refresh(tx, school, &affected, t).await
+}
+
+/// The window after a mark on `day`: the day that leaves it (a new school
+/// day entering a full window pushes the oldest out) and its oldest day
+/// (`None` while it holds fewer than 30 days), from the days before the
+/// mark: whether `day` was a school day, and the 29th and 30th latest.
+fn window_after(
+    day: NaiveDate,
+    existed: bool,
+    w29: Option<NaiveDate>,
+    w30: Option<NaiveDate>,
+) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    match (existed, w29, w30) {
+        (true, _, since) => (None, since),
+        // Full: a newer day pushes the oldest out; the new oldest is the
+        // older of the day and the former 29th. An older day stays outside.
+        (false, Some(w29), Some(w30)) if day > w30 => (Some(w30), Some(day.min(w29))),
+        (false, _, Some(w30)) => (None, Some(w30)),
+        // Exactly 29 days: the day makes 30, the oldest of them all.
+        (false, Some(w29), None) => (None, Some(day.min(w29))),
+        (false, None, None) => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2030, 1, n).unwrap()
+    }
+
+    #[test]
+    fn the_window_moves_only_for_a_new_day_inside_it() {
+        // Days 2..=31 held (30): 29th latest = 3, 30th = 2.
+        assert_eq!(
+            window_after(d(10), true, Some(d(3)), Some(d(2))),
+            (None, Some(d(2)))
+        );
+        assert_eq!(
+            window_after(d(1), false, Some(d(3)), Some(d(2))),
+            (None, Some(d(2)))
+        );
+        // A new day among them: day 2 leaves, 3 is the oldest.
+        assert_eq!(
+            window_after(d(20), false, Some(d(3)), Some(d(2))),
+            (Some(d(2)), Some(d(3)))
+        );
+        // Days 3, 5, ... with a new day between the 30th and the 29th.
+        assert_eq!(
+            window_after(d(4), false, Some(d(5)), Some(d(3))),
+            (Some(d(3)), Some(d(4)))
+        );
+        // 29 days held, a 30th arrives (older or newer than them).
+        assert_eq!(
+            window_after(d(1), false, Some(d(3)), None),
+            (None, Some(d(1)))
+        );
+        assert_eq!(
+            window_after(d(9), false, Some(d(3)), None),
+            (None, Some(d(3)))
+        );
+        assert_eq!(window_after(d(9), false, None, None), (None, None));
+    }
+}

@@ -1,0 +1,163 @@
+//! What the dashboards and the summary show, from events: counts by grade
+//! and section, staff, courses, today's sessions scheduled vs marked, the
+//! 30-school-day trend, fees of the school year, overdue invoices, course
+//! averages, a teacher's courses, unmarked sessions and missing grades, a
+//! student's attendance, averages, run of absences and balance.
+
+use platform::caller::Role;
+use proto::analytics::v1 as pb;
+use uuid::Uuid;
+
+use crate::helpers::{call, caller, now, School, TestApp};
+
+#[tokio::test]
+async fn dashboards_and_summary_show_the_read_models() {
+    let app = TestApp::quiet().await;
+    let s = School::new();
+    let (t1, admin_user) = (Uuid::now_v7(), Uuid::now_v7());
+    let (c1, c2) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ann, ben, cat) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (a1, a2, a3) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (i1, i2, p1) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut events = vec![
+        // "now" is Tuesday 2030-03-12 in UTC; the year starts 1 September.
+        s.settings("huia", "UTC", 9, 1, 1),
+        s.user(admin_user, "admin"),
+        s.user(t1, "teacher"),
+        s.user(Uuid::now_v7(), "student"),
+        s.course(c1, "MAT", t1, 25, 1),
+        s.course(c2, "ART", Uuid::now_v7(), 20, 1),
+        s.slot(c1, 2, "09:00"),
+        s.slot(c1, 2, "13:00"),
+        s.slot(c2, 2, "10:00"),
+        s.slot(c1, 4, "09:00"),
+        s.student(ann, "Ng", 5, "A", "active", 1),
+        s.student(ben, "Oh", 5, "A", "active", 1),
+        s.student(cat, "Pu", 6, "B", "active", 1),
+        s.student(Uuid::now_v7(), "Qi", 6, "B", "graduated", 1),
+        s.enrol(Uuid::now_v7(), c1, ann, false),
+        s.enrol(Uuid::now_v7(), c1, ben, false),
+        s.enrol(Uuid::now_v7(), c2, cat, false),
+        // Past due, ann graded, ben missing; a future one; a published one in ART.
+        s.assessment(a1, c1, 1000, 2000, "2030-03-01", false, 1),
+        s.grades(a1, c1, 1000, false, &[(ann, 500, 1)]),
+        s.assessment(a2, c1, 1000, 1000, "2030-04-01", false, 1),
+        s.assessment(a3, c2, 2000, 1000, "2030-02-01", true, 1),
+        s.publish(a3, c2, 2000, &[(cat, 1500, 1)]),
+        // Fees: one invoice partly paid, overdue; one voided.
+        s.invoice(i1, ann, 1000, 0, "issued", "2030-03-01", "2030-03-05", 1),
+        s.payment(p1, i1, ann, 200, 1000, 200, 2, now()),
+        s.invoice(i2, ben, 500, 0, "issued", "2030-02-10", "2030-04-05", 1),
+        s.invoice(i2, ben, 500, 0, "void", "2030-02-10", "2030-04-05", 2),
+    ];
+    // 32 school days: the trend keeps the latest 30; ann absent on the last 3.
+    let first = chrono::NaiveDate::from_ymd_opt(2030, 2, 9).unwrap();
+    for k in 0..32 {
+        let d = (first + chrono::Duration::days(k))
+            .format("%Y-%m-%d")
+            .to_string();
+        let ann_status = if k >= 29 { "absent" } else { "present" };
+        events.push(s.mark(c1, &d, 1, &[(ann, ann_status, 1), (ben, "late", 1)]));
+    }
+    app.apply(&events).await;
+    let mut client = app.client().await;
+    let admin = caller(s.id(), admin_user, Role::Admin);
+
+    let d = client
+        .get_school_dashboard(call(&admin, pb::GetSchoolDashboardRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(d.today, "2030-03-12");
+    assert_eq!((d.active_students, d.staff, d.courses), (3, 2, 2));
+    let by_grade: Vec<(i32, &str, u32)> = d
+        .students_by_grade
+        .iter()
+        .map(|g| (g.grade_level, g.section.as_str(), g.students))
+        .collect();
+    assert_eq!(by_grade, [(5, "A", 2), (6, "B", 1)]);
+    assert_eq!(
+        (d.sessions_scheduled_today, d.sessions_marked_today),
+        (3, 1)
+    );
+    let today = d.today_attendance.unwrap();
+    assert_eq!((today.absent, today.late, today.rate), (1, 1, 5000));
+    assert_eq!(d.attendance_trend.len(), 30);
+    assert_eq!(d.attendance_trend[0].date, "2030-02-11");
+    assert_eq!(d.attendance_trend[29].date, "2030-03-12");
+    let fees: Vec<(String, i64, i64, i64)> = d
+        .fees
+        .iter()
+        .map(|m| (m.month.clone(), m.billed, m.collected, m.outstanding))
+        .collect();
+    assert_eq!(fees, [("2030-03".to_owned(), 1000, 200, 800)]);
+    assert_eq!(d.overdue_invoices, 1);
+    assert_eq!(
+        d.course_grades
+            .iter()
+            .map(|g| (g.code.as_str(), g.average, g.grades))
+            .collect::<Vec<_>>(),
+        [("ART", 7500, 1)]
+    );
+    assert_eq!(d.at_risk_students, 1, "ann only");
+
+    let t = client
+        .get_teacher_dashboard(call(
+            &caller(s.id(), t1, Role::Teacher),
+            pb::GetTeacherDashboardRequest {},
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.courses.len(), 1);
+    assert_eq!((t.courses[0].enrolled, t.courses[0].capacity), (2, 25));
+    // ann 29 present + 3 absent, ben 32 late → (29 + 32) / 64.
+    assert_eq!(t.courses[0].attendance_rate, 9531);
+    // Two MAT slots on Tuesdays, one session marked: the 13:00 one is left.
+    assert_eq!(
+        t.unmarked_today
+            .iter()
+            .map(|u| u.start.as_str())
+            .collect::<Vec<_>>(),
+        ["13:00"]
+    );
+    assert_eq!(t.past_due.len(), 1);
+    assert_eq!(
+        (t.past_due[0].assessment_id.clone(), t.past_due[0].missing),
+        (a1.to_string(), 1)
+    );
+
+    let ann_summary = client
+        .get_student_summary(call(
+            &admin,
+            pb::GetStudentSummaryRequest {
+                student_id: ann.to_string(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ann_summary.consecutive_absences, 3);
+    let year = ann_summary.year_attendance.unwrap();
+    assert_eq!((year.present, year.absent), (29, 3));
+    let recent = ann_summary.recent_attendance.unwrap();
+    assert_eq!(
+        (recent.present, recent.absent),
+        (27, 3),
+        "the last 30 school days"
+    );
+    assert_eq!(ann_summary.courses[0].average, 5000);
+    assert_eq!(
+        ann_summary.balances,
+        [pb::Balance {
+            currency: "NZD".into(),
+            due: 800
+        }]
+    );
+    assert_eq!(
+        ann_summary.at_risk,
+        ["RISK_REASON_CONSECUTIVE_ABSENCES", "RISK_REASON_LOW_GRADE"],
+        "absent the last 3 school days; 50 % in MAT"
+    );
+    app.stop().await;
+}
