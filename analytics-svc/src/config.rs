@@ -137,12 +137,7 @@ impl Config {
     }
 
     pub fn consumer_settings(&self) -> ConsumerSettings {
-        let name = self
-            .consumer_name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| format!("analytics-{}", uuid::Uuid::new_v4().simple()));
+        let name = ConsumerSettings::replica_name(self.consumer_name.as_deref(), "analytics");
         ConsumerSettings {
             batch: self.consumer_batch as usize,
             block: Duration::from_millis(self.consumer_block_ms),

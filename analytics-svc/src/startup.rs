@@ -120,19 +120,7 @@ impl Application {
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %listen_addr, admin.addr = %admin_addr, "analytics-svc serving");
-        let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
-        platform::db::register_metrics();
-        let admin = platform::metrics::Admin::spawn(self.admin, move || {
-            let s = pool.status();
-            let gauge = |state: &'static str, v: usize| {
-                metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
-            };
-            gauge("max", s.max_size);
-            gauge("open", s.size);
-            gauge("idle", s.available);
-            gauge("waiting", s.waiting);
-            handle.render()
-        });
+        let admin = platform::db::spawn_admin(self.admin, self.pool.clone());
         let (stop_consumer, consumer_stopped) = tokio::sync::watch::channel(false);
         let consumer = self.consumer.map(|c| {
             let mut stopped = consumer_stopped.clone();

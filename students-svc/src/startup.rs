@@ -153,20 +153,7 @@ impl Application {
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "students-svc serving");
-        let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
-        platform::db::register_metrics();
-        let admin = platform::metrics::Admin::spawn(self.admin, move || {
-            // Sampled at scrape time.
-            let s = pool.status();
-            let gauge = |state: &'static str, v: usize| {
-                metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
-            };
-            gauge("max", s.max_size);
-            gauge("open", s.size);
-            gauge("idle", s.available);
-            gauge("waiting", s.waiting);
-            handle.render()
-        });
+        let admin = platform::db::spawn_admin(self.admin, self.pool.clone());
         // The relay outlives the gRPC server, so events of calls that were
         // still draining get published before the process exits.
         let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();

@@ -149,7 +149,7 @@ pub async fn teacher_dashboard(
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
-    let (rates, slots, marked, due) = futures::try_join!(
+    let (rates, slots, marked, due, published) = futures::try_join!(
         db.prepare_cached(
             "SELECT course_id, sum(present), sum(absent), sum(late), sum(excused) FROM course_days \
              WHERE school_id = $1 AND course_id = ANY($2) AND date >= $3 AND date <= $4 \
@@ -165,8 +165,15 @@ pub async fn teacher_dashboard(
              WHERE school_id = $1 AND date = $2 AND course_id = ANY($3) GROUP BY course_id",
         ),
         db.prepare_cached(include_str!("past_due.sql")),
+        // Index assessments_by_course; undated assessments count as this year's.
+        db.prepare_cached(
+            "SELECT course_id, assessment_id, title, due_on, max_score, graded, score_sum, bands \
+             FROM assessments WHERE school_id = $1 AND course_id = ANY($2) AND published \
+               AND (due_on IS NULL OR due_on >= $3) \
+             ORDER BY course_id, due_on NULLS LAST, assessment_id",
+        ),
     )?;
-    let (rates, slots, marked, due) = futures::try_join!(
+    let (rates, slots, marked, due, published) = futures::try_join!(
         async {
             db.query(&rates, &[&school_id, &ids, &year_start, &today])
                 .await
@@ -177,7 +184,27 @@ pub async fn teacher_dashboard(
             db.query(&due, &[&school_id, &ids, &today, &year_start])
                 .await
         },
+        async { db.query(&published, &[&school_id, &ids, &year_start]).await },
     )?;
+    let mut published_of: HashMap<Uuid, Vec<pb::AssessmentDistribution>> = HashMap::new();
+    for r in &published {
+        let due_on: Option<NaiveDate> = r.try_get(3)?;
+        let (max, graded, sum): (i32, i32, i64) = (r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
+        let bands: Vec<i32> = r.try_get(7)?;
+        published_of
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push(pb::AssessmentDistribution {
+                assessment_id: r.try_get::<_, Uuid>(1)?.to_string(),
+                title: r.try_get(2)?,
+                due_on: due_on
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                graded: count(graded),
+                average: average(sum * 10_000, i64::from(graded) * i64::from(max)),
+                bands: bands.into_iter().map(count).collect(),
+            });
+    }
     let mut rate_of: HashMap<Uuid, u32> = HashMap::new();
     for r in &rates {
         rate_of.insert(r.try_get(0)?, Counts::from_row(r, 1)?.rate());
@@ -198,6 +225,7 @@ pub async fn teacher_dashboard(
             enrolled: count(r.try_get(3)?),
             capacity: count(r.try_get(4)?),
             attendance_rate: rate_of.get(&id).copied().unwrap_or(0),
+            published: published_of.remove(&id).unwrap_or_default(),
         });
     }
     // A course's sessions marked today cover its earliest slots today:

@@ -27,9 +27,13 @@ use super::risk;
 use crate::domain::{date, id, Risk, WINDOW_DAYS};
 
 /// Per status: present, absent, late, excused.
+pub(crate) const STATUSES: [&str; 4] = ["present", "absent", "late", "excused"];
+
+/// Per status, in the order of [`STATUSES`].
 type Counts = [i32; 4];
 
-fn slot(status: &str) -> anyhow::Result<usize> {
+/// The status's index in [`Counts`] (also the rebuild's check of a mark).
+pub(crate) fn slot(status: &str) -> anyhow::Result<usize> {
     Ok(match status {
         "present" => 0,
         "absent" => 1,

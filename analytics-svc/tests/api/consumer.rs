@@ -14,7 +14,7 @@ use platform::{
 use proto::analytics::v1 as pb;
 use uuid::Uuid;
 
-use crate::helpers::{call, caller, consuming, Bus, School, TestApp, WAIT};
+use crate::helpers::{call, caller, consuming, generation, Bus, School, TestApp, WAIT};
 
 async fn dashboard(app: &TestApp, school: Uuid) -> pb::SchoolDashboard {
     app.client()
@@ -36,7 +36,7 @@ async fn poison_is_dead_lettered_and_later_events_apply(url: String) {
     let ann = Uuid::now_v7();
     bus.publish(&s.settings("kiwi", "UTC", 9, 1, 1)).await;
     let before = eventually("the first generation", WAIT, || async {
-        bus.generation(s.id()).await
+        generation(&bus, s.id()).await
     })
     .await;
     // Decodes, but fails on every delivery (no such date).
@@ -66,7 +66,7 @@ async fn poison_is_dead_lettered_and_later_events_apply(url: String) {
         letters[0]["reason"].as_str().map(|s| s.into_owned()),
         Some("max_deliveries".into())
     );
-    let after = bus.generation(s.id()).await.unwrap();
+    let after = generation(&bus, s.id()).await.unwrap();
     assert!(after > before, "the generation moved: {before} → {after}");
     app.stop().await;
 }

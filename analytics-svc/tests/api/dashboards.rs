@@ -161,3 +161,59 @@ async fn dashboards_and_summary_show_the_read_models() {
     );
     app.stop().await;
 }
+
+/// A teacher's course shows each published assessment of this school year
+/// with its grades by tenth of the max score; drafts and last year's
+/// assessments are left out.
+#[tokio::test]
+async fn teacher_dashboard_shows_grade_distributions() {
+    let app = TestApp::quiet().await;
+    let s = School::new();
+    let (t1, c1) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ann, ben, cat) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (this_year, draft, last_year) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut events = vec![
+        s.settings("kea", "UTC", 9, 1, 1),
+        s.user(t1, "teacher"),
+        s.course(c1, "MAT", t1, 25, 1),
+    ];
+    for (st, name) in [(ann, "Ng"), (ben, "Oh"), (cat, "Pu")] {
+        events.push(s.student(st, name, 5, "A", "active", 1));
+        events.push(s.enrol(Uuid::now_v7(), c1, st, false));
+    }
+    events.extend([
+        s.assessment(this_year, c1, 200, 1000, "2030-02-01", true, 1),
+        // 95 %, 45 %, 100 %: bands 9, 4 and 9 (the max is in the top band).
+        s.publish(
+            this_year,
+            c1,
+            200,
+            &[(ann, 190, 1), (ben, 90, 1), (cat, 200, 1)],
+        ),
+        s.assessment(draft, c1, 100, 1000, "2030-02-15", false, 1),
+        s.grades(draft, c1, 100, false, &[(ann, 10, 1)]),
+        s.assessment(last_year, c1, 100, 1000, "2029-06-01", true, 1),
+        s.publish(last_year, c1, 100, &[(ann, 10, 1)]),
+    ]);
+    app.apply(&events).await;
+    let t = app
+        .client()
+        .await
+        .get_teacher_dashboard(call(
+            &caller(s.id(), t1, Role::Teacher),
+            pb::GetTeacherDashboardRequest {},
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let published = &t.courses[0].published;
+    assert_eq!(published.len(), 1, "{published:?}");
+    let a = &published[0];
+    assert_eq!(
+        (a.assessment_id.as_str(), a.due_on.as_str(), a.graded),
+        (this_year.to_string().as_str(), "2030-02-01", 3)
+    );
+    // (190 + 90 + 200) / 600 = 80 %.
+    assert_eq!(a.average, 8000);
+    assert_eq!(a.bands, [0, 0, 0, 0, 1, 0, 0, 0, 0, 2]);
+}

@@ -8,14 +8,11 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use analytics_svc::{domain::Clock, projection, Application, Config};
 use chrono::{DateTime, Utc};
-use fred::{prelude::*, types::Value};
+use fred::prelude::*;
 use platform::{
     caller::{Caller, Role},
-    events::stream_key,
-    redis::RedisSettings,
     testing::TestDatabase,
 };
-use prost::Message;
 use proto::{
     analytics::v1::{
         analytics_admin_service_client::AnalyticsAdminServiceClient,
@@ -25,6 +22,8 @@ use proto::{
 };
 use tonic::transport::Channel;
 use uuid::Uuid;
+
+pub use platform::testing::bus::Bus;
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -36,80 +35,12 @@ pub fn now() -> DateTime<Utc> {
 
 // ---------------------------------------------------------------- the app
 
-pub async fn redis(url: &str) -> Client {
-    let settings = RedisSettings {
-        command_timeout: Duration::from_secs(2),
-        ..RedisSettings::default()
-    };
-    let client = platform::redis::connect(url, &settings).expect("redis client");
-    client.wait_for_connect().await.expect("redis connects");
-    client
-}
-
-/// Where a test's events go: its Redis and its own stream registry.
-#[derive(Clone)]
-pub struct Bus {
-    pub url: String,
-    pub client: Client,
-    pub registry: String,
-}
-
-impl Bus {
-    pub async fn new(url: String) -> Self {
-        Self {
-            client: redis(&url).await,
-            url,
-            registry: format!("ev:streams:test:{}", Uuid::new_v4().simple()),
-        }
-    }
-
-    /// Registers the school's stream and appends `event` as the relay does.
-    pub async fn publish(&self, event: &Event) -> String {
-        let school: Uuid = event.school_id.parse().unwrap();
-        self.publish_raw(
-            school,
-            vec![
-                ("id", Value::from(event.event_id.as_str())),
-                ("type", Value::from(event.event_type.as_str())),
-                ("e", Value::Bytes(event.encode_to_vec().into())),
-            ],
-        )
+/// The school's dashboard cache generation, as analytics-svc bumps it.
+pub async fn generation(bus: &Bus, school: Uuid) -> Option<i64> {
+    bus.client
+        .get(platform::cache::dashboards_generation(school))
         .await
-    }
-
-    pub async fn publish_raw(&self, school: Uuid, fields: Vec<(&str, Value)>) -> String {
-        let key = stream_key(school);
-        let _: i64 = self
-            .client
-            .sadd(self.registry.as_str(), key.as_str())
-            .await
-            .unwrap();
-        self.client
-            .xadd(key, false, None, "*", fields)
-            .await
-            .expect("XADD")
-    }
-
-    pub async fn dead_letters(&self, school: Uuid) -> Vec<HashMap<String, Value>> {
-        let entries: Vec<(String, HashMap<String, Value>)> = self
-            .client
-            .xrange_values(
-                platform::events::dlq_key(&stream_key(school)),
-                "-",
-                "+",
-                None,
-            )
-            .await
-            .expect("XRANGE");
-        entries.into_iter().map(|(_, f)| f).collect()
-    }
-
-    pub async fn generation(&self, school: Uuid) -> Option<i64> {
-        self.client
-            .get(platform::cache::dashboards_generation(school))
-            .await
-            .unwrap()
-    }
+        .unwrap()
 }
 
 /// Defaults, port 0, consumer off, no cache bumps.

@@ -35,6 +35,25 @@ pub async fn rebuild_from(
         .unwrap()
 }
 
+/// [`rebuild_from`] writing attendance every `per_write` marks: the bulk
+/// path's writes meet each other's marks (overrides across writes).
+pub async fn rebuild_from_in_writes_of(
+    pool: &deadpool_postgres::Pool,
+    school: Uuid,
+    events: Vec<Event>,
+    per_write: usize,
+) -> rebuild::Rebuilt {
+    rebuild::rebuild_with(
+        pool,
+        &Synthetic(events),
+        school,
+        &Thresholds::default(),
+        per_write,
+    )
+    .await
+    .unwrap()
+}
+
 /// An export that waits for `release` before sending anything: the rebuild
 /// holds the school's lock meanwhile.
 struct Slow(Vec<Event>, tokio::sync::watch::Receiver<bool>);

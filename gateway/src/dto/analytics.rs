@@ -193,6 +193,23 @@ pub struct TeacherCourse {
     pub capacity: u32,
     /// Percent with two decimals: this school year's attendance rate.
     pub attendance_rate: f64,
+    /// This school year's published assessments, by due date (undated last).
+    pub published: Vec<AssessmentDistribution>,
+}
+
+/// A published assessment's grade distribution.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentDistribution {
+    pub assessment_id: Uuid,
+    pub title: String,
+    /// `YYYY-MM-DD`, or absent.
+    pub due_on: Option<String>,
+    /// Grades entered.
+    pub graded: u32,
+    /// Mean as a percentage of the max score, two decimals.
+    pub average: f64,
+    /// Ten counts of grades: [0 %, 10 %), [10 %, 20 %), …, [90 %, 100 %].
+    pub bands: Vec<u32>,
 }
 
 /// A session of today's timetable not marked yet.
@@ -242,6 +259,18 @@ impl From<pb::TeacherDashboard> for TeacherDashboard {
                     enrolled: c.enrolled,
                     capacity: c.capacity,
                     attendance_rate: percent(c.attendance_rate),
+                    published: c
+                        .published
+                        .into_iter()
+                        .map(|a| AssessmentDistribution {
+                            assessment_id: uuid_or_nil(&a.assessment_id),
+                            title: a.title,
+                            due_on: Some(a.due_on).filter(|d| !d.is_empty()),
+                            graded: a.graded,
+                            average: percent(a.average),
+                            bands: a.bands,
+                        })
+                        .collect(),
                 })
                 .collect(),
             unmarked_today: d

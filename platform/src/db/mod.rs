@@ -51,6 +51,26 @@ pub fn register_metrics() {
     metrics::counter!("db_pool_timeouts_total").increment(0);
 }
 
+/// Serves a service's admin listener (`GET /metrics`) with its pool's
+/// `db_pool_connections{state}` gauges, sampled at scrape time (a pool has
+/// no hook on change, and a scrape is when the figures are wanted).
+pub fn spawn_admin(listener: tokio::net::TcpListener, pool: Pool) -> crate::metrics::Admin {
+    let handle = crate::metrics::recorder();
+    register_metrics();
+    crate::metrics::Admin::spawn(listener, move || {
+        let s = pool.status();
+        for (state, v) in [
+            ("max", s.max_size),
+            ("open", s.size),
+            ("idle", s.available),
+            ("waiting", s.waiting),
+        ] {
+            metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
+        }
+        handle.render()
+    })
+}
+
 pub fn pool(url: &str, s: &PoolSettings) -> anyhow::Result<Pool> {
     let cfg = pg_config(url, s)?;
     // Fast recycling skips a round-trip per checkout; safe because no code

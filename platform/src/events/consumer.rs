@@ -77,6 +77,19 @@ pub struct ConsumerSettings {
 }
 
 impl ConsumerSettings {
+    /// This replica's consumer name: the configured one, else the pod's
+    /// `HOSTNAME`, else `<service>-<random>`. Never empty and never shared by
+    /// two unnamed processes, which would otherwise claim each other's
+    /// pending entries as their own.
+    pub fn replica_name(configured: Option<&str>, service: &str) -> String {
+        configured
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| format!("{service}-{}", uuid::Uuid::new_v4().simple()))
+    }
+
     pub fn new(group: impl Into<String>, consumer: impl Into<String>) -> Self {
         Self {
             group: group.into(),
