@@ -1,5 +1,5 @@
 # The two commands of the README, and the benchmark. Scripts hold the logic.
-.PHONY: run test bench k8s-check stack-up stack-down stack-status
+.PHONY: run test bench bench-dashboards k8s-check stack-up stack-down stack-status
 
 run:
 	deploy/local/run.sh
@@ -9,6 +9,10 @@ test:
 
 bench:
 	bench/run.sh
+
+# The dashboards phase alone (issue 15): one school, then the district.
+bench-dashboards:
+	BENCH_SCENARIOS= BENCH_RECORDS=0 BENCH_DISTRICT=1 bench/run.sh
 
 # Render, schema-validate and lint the Kubernetes manifests (also in `test`).
 k8s-check:

@@ -3,6 +3,7 @@
 --   BENCH_WORK      directory with the seeder's files (default bench/.work)
 --   BENCH_OUT       file the result line is appended to (default: stdout only)
 --   BENCH_SCENARIO  label written into the result line
+--   BENCH_PHASE     optional data-set label (dashboards: small | district)
 local M = {}
 
 M.work = os.getenv("BENCH_WORK") or "bench/.work"
@@ -56,11 +57,12 @@ function M.done(summary, latency, requests)
   local e = summary.errors
   local secs = summary.duration / 1e6
   local line = string.format(
-    '{"scenario":"%s","connections":%d,"threads":%d,"requests":%d,"duration_s":%.3f,' ..
+    '{"scenario":"%s","phase":"%s","connections":%d,"threads":%d,"requests":%d,"duration_s":%.3f,' ..
     '"rps":%.1f,"bytes":%d,"latency_ms":{"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,' ..
     '"max":%.3f,"mean":%.3f,"stdev":%.3f},"errors":{"connect":%d,"read":%d,"write":%d,' ..
     '"timeout":%d,"status":%d,"total":%d}}',
     os.getenv("BENCH_SCENARIO") or "unnamed",
+    os.getenv("BENCH_PHASE") or "",
     tonumber(os.getenv("BENCH_CONNECTIONS") or "0"),
     tonumber(os.getenv("BENCH_THREADS") or "0"),
     summary.requests, secs, summary.requests / secs, summary.bytes,

@@ -3,6 +3,7 @@
 bench/results/<STAMP>.json and .md, and prints the markdown table."""
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -72,6 +73,8 @@ for r in runs:
     r["ratio_to_ceiling"] = round(r["rps"] / c, 4) if c else None
 
 records = jsonl(run_dir / "records.jsonl")
+freshness_lines = jsonl(run_dir / "freshness.jsonl")
+district_lines = jsonl(run_dir / "district.jsonl")
 
 git_status = sh("git", "status", "--porcelain")
 doc = {
@@ -97,6 +100,7 @@ doc = {
     "seed": seed,
     "runs": runs,
     "records": records,
+    "dashboards": None,  # filled below
     "rss": rss,
     "rss_after_load_kib": {
         name: v["vm_rss_kib"] for name, v in (rss[-1]["services"].items() if rss else [])
@@ -106,6 +110,173 @@ doc = {
     },
 }
 
+
+
+# --- dashboards (issue 15) ---------------------------------------------------
+# Targets of the issue's "Done when"; every figure is reported next to its
+# target with PASS / MISS (n/a when the part did not run).
+DASH = ("dash_school", "dash_teacher", "student_summary")
+TARGET_UNCACHED_P99_MS = 15.0
+TARGET_CACHED_P99_MS = 5.0
+TARGET_FLAT_RATIO = 1.25
+TARGET_FRESH_P99_MS = 1000.0
+TARGET_REBUILD_MS = 10_000
+
+
+def pctl(values, p):
+    """Nearest-rank percentile of a list (None if empty)."""
+    v = sorted(values)
+    if not v:
+        return None
+    return v[min(len(v) - 1, max(0, math.ceil(p / 100.0 * len(v)) - 1))]
+
+
+def verdict(value, target):
+    if value is None:
+        return "n/a"
+    return "PASS" if value <= target else "MISS"
+
+
+def dash_run(scenario, phase, conns):
+    for r in runs:
+        if r["scenario"] == scenario and r.get("phase") == phase and r["connections"] == conns:
+            return r
+    return None
+
+
+def dashboards_section():
+    dash_runs = [r for r in runs if r.get("phase")]
+    if not dash_runs and not district_lines and not freshness_lines:
+        return None
+    out = {"targets": {
+        "uncached_p99_ms": TARGET_UNCACHED_P99_MS, "cached_p99_ms": TARGET_CACHED_P99_MS,
+        "district_over_small_uncached_p50": TARGET_FLAT_RATIO,
+        "mark_to_dashboard_p99_ms": TARGET_FRESH_P99_MS, "rebuild_ms": TARGET_REBUILD_MS}}
+    phases = sorted({r["phase"] for r in dash_runs}, key=lambda p: p != "small")
+    conns = sorted({r["connections"] for r in dash_runs})
+    latency = []
+    for phase in phases:
+        for c in conns:
+            for name in DASH:
+                for cached in (True, False):
+                    r = dash_run(name if cached else name + "_uncached", phase, c)
+                    if not r:
+                        continue
+                    target = TARGET_CACHED_P99_MS if cached else TARGET_UNCACHED_P99_MS
+                    p99 = r["latency_ms"]["p99"]
+                    latency.append({
+                        "scenario": r["scenario"], "phase": phase, "connections": c,
+                        "rps": r["rps"], "p50_ms": r["latency_ms"]["p50"], "p99_ms": p99,
+                        "errors": r["errors"]["total"], "target_p99_ms": target,
+                        "result": verdict(p99, target) if not r["errors"]["total"] else "MISS (errors)",
+                    })
+    out["latency"] = latency
+    flat = []
+    for c in conns:
+        for name in DASH:
+            small = dash_run(name + "_uncached", "small", c)
+            big = dash_run(name + "_uncached", "district", c)
+            if small and big:
+                ratio = big["latency_ms"]["p50"] / small["latency_ms"]["p50"]
+                flat.append({"scenario": name, "connections": c,
+                             "small_p50_ms": small["latency_ms"]["p50"],
+                             "district_p50_ms": big["latency_ms"]["p50"], "ratio": round(ratio, 3),
+                             "target": TARGET_FLAT_RATIO, "result": verdict(ratio, TARGET_FLAT_RATIO)})
+    out["cost_flat_in_size"] = flat
+    seeds = [l for l in district_lines if l.get("kind") == "seed"]
+    rebuilds = [l for l in district_lines if l.get("kind") == "rebuild"]
+    size = next((l for l in district_lines if l.get("kind") == "size"), None)
+    first = next((r for r in rebuilds if r["phase"] == "small"), None)
+    others = [r["rebuild_ms"] for r in rebuilds if r["phase"] == "district" and r.get("rebuild_ms")]
+    out["data_set"] = {"seeds": seeds, "size": size}
+    out["rebuild"] = {
+        "school": first,
+        "result": verdict(first and first.get("rebuild_ms"), TARGET_REBUILD_MS),
+        "district_schools": len(others),
+        "district_rebuild_ms_p50": pctl(others, 50), "district_rebuild_ms_max": max(others, default=None),
+        "all": rebuilds,
+    }
+    out["freshness"] = freshness_section()
+    out["consumer"] = consumer_section()
+    return out
+
+
+def windows():
+    for r in records:
+        w = r.get("phase_windows_ms")
+        if w:
+            return w
+    return {}
+
+
+def freshness_section():
+    probes = [l for l in freshness_lines if l.get("kind") == "probe"]
+    if not probes:
+        return None
+    w = windows()
+    by = {}
+    for name, (start, end) in w.items():
+        by[name] = [p for p in probes if start <= p["at_ms"] <= end]
+    by["whole_run"] = probes
+    out = {}
+    for name, ps in by.items():
+        if not ps:
+            continue
+        inf = float("inf")
+        both = [max(p["dashboard_ms"] or inf, p["summary_ms"] or inf) for p in ps]
+        dash = [p["dashboard_ms"] or inf for p in ps]
+        summ = [p["summary_ms"] or inf for p in ps]
+        fin = lambda v: None if v is None or v == inf else round(v, 1)
+        out[name] = {
+            "probes": len(ps), "not_shown": sum(1 for b in both if b == inf),
+            "p50_ms": fin(pctl(both, 50)), "p99_ms": fin(pctl(both, 99)), "max_ms": fin(max(both)),
+            "dashboard_p99_ms": fin(pctl(dash, 99)), "summary_p99_ms": fin(pctl(summ, 99)),
+            "mark_p50_ms": round(pctl([p["put_ms"] for p in ps], 50), 1),
+        }
+    paced = [p for k in ("attendance_paced", "attendance_staggered") for p in by.get(k, [])]
+    if paced:
+        inf = float("inf")
+        p99 = pctl([max(p["dashboard_ms"] or inf, p["summary_ms"] or inf) for p in paced], 99)
+        out["paced"] = {"probes": len(paced), "p99_ms": None if p99 == inf else round(p99, 1),
+                        "target_ms": TARGET_FRESH_P99_MS,
+                        "result": "MISS" if p99 == inf else verdict(p99, TARGET_FRESH_P99_MS)}
+    return out
+
+
+def consumer_section():
+    """Consumer lag over the saturated records phase: the mean lag of the
+    events applied in each second (diff of the histogram's sum and count),
+    first third against last third: it keeps pace if the last third's mean
+    is within 1.5x + 50 ms of the first's (a falling-behind consumer's lag
+    grows with the backlog, second after second)."""
+    samples = [l for l in freshness_lines if l.get("kind") == "lag"]
+    w = windows().get("attendance")
+    if len(samples) < 2 or not w:
+        return None
+    inside = [s for s in samples if w[0] - 1000 <= s["at_ms"] <= w[1] + 1000]
+    series = []
+    for a, b in zip(inside, inside[1:]):
+        n = b["lag_count"] - a["lag_count"]
+        series.append({"at_ms": b["at_ms"], "applied": n, "pending": b["pending"],
+                       "mean_lag_ms": round((b["lag_sum_s"] - a["lag_sum_s"]) / n * 1000, 2) if n > 0 else None})
+    lagged = [x for x in series if x["mean_lag_ms"] is not None]
+    if len(lagged) < 3:
+        return {"series": series, "result": "n/a"}
+    third = max(1, len(lagged) // 3)
+    first = sum(x["mean_lag_ms"] for x in lagged[:third]) / third
+    last = sum(x["mean_lag_ms"] for x in lagged[-third:]) / third
+    return {
+        "window_ms": w, "seconds": len(series),
+        "events_applied": sum(x["applied"] for x in series),
+        "mean_lag_first_third_ms": round(first, 2), "mean_lag_last_third_ms": round(last, 2),
+        "max_second_mean_lag_ms": max(x["mean_lag_ms"] for x in lagged),
+        "pending_start": inside[0]["pending"], "pending_end": inside[-1]["pending"],
+        "result": "PASS" if last <= 1.5 * first + 50 else "MISS",
+        "series": series,
+    }
+
+
+doc["dashboards"] = dashboards_section()
 results.mkdir(parents=True, exist_ok=True)
 (results / f"{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
 
@@ -126,7 +297,8 @@ lines = [
     "| scenario | connections | rps | p50 ms | p95 ms | p99 ms | errors | rps / ceiling |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
 ]
-for r in sorted(runs, key=lambda r: (r["connections"], r["scenario"] != "healthz")):
+for r in sorted((r for r in runs if not r.get("phase")),
+                key=lambda r: (r["connections"], r["scenario"] != "healthz")):
     e = r["errors"]
     err = str(e["total"])
     if e["total"]:
@@ -200,6 +372,82 @@ if doc["rss_after_load_kib"]:
             for n, v in sorted(doc["rss_after_load_kib"].items())
         )
     )
+d = doc["dashboards"]
+if d:
+    lines += ["", "## Dashboards (issue 15)", ""]
+    if d["latency"]:
+        lines += [
+            "| scenario | data set | connections | rps | p50 ms | p99 ms | errors | target p99 | result |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in d["latency"]:
+            lines.append(
+                f"| {r['scenario']} | {r['phase']} | {r['connections']} | {r['rps']:.0f} | "
+                f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {r['errors']} | "
+                f"≤ {r['target_p99_ms']:.0f} ms | {r['result']} |"
+            )
+        lines.append("")
+    for f in d["cost_flat_in_size"]:
+        lines.append(
+            f"Cost flat in size, {f['scenario']} uncached @{f['connections']}: p50 {fmt_ms(f['district_p50_ms'])} ms "
+            f"at district scale / {fmt_ms(f['small_p50_ms'])} ms at one school = {f['ratio']:.2f}x "
+            f"(target ≤ {TARGET_FLAT_RATIO}x): {f['result']}."
+        )
+    if not d["cost_flat_in_size"]:
+        lines.append("Cost flat in size: n/a (run with BENCH_DISTRICT=1 for the district phase).")
+    size = d["data_set"]["size"]
+    if size:
+        lines.append(
+            f"District database at the end: {size['schools']} schools, {size['students']} students, "
+            f"{size['attendance_rows']} attendance rows ({size['database_bytes'] / 2**30:.2f} GiB)."
+        )
+    for sd in d["data_set"]["seeds"]:
+        lines.append(
+            f"Seeded schools {sd['from']}..{sd['to']} ({sd['students_per_school']} students, "
+            f"{sd['days']} school days each, seed {sd['seed']}) in {sd['seconds']:.1f} s."
+        )
+    rb = d["rebuild"]
+    if rb["school"]:
+        lines.append(
+            f"Rebuild of one school ({rb['school']['school']}, {rb['school']['events']} events): "
+            f"{rb['school']['rebuild_ms']} ms (CLI wall time {rb['school']['wall_ms']} ms; "
+            f"target ≤ {TARGET_REBUILD_MS} ms): {rb['result']}."
+        )
+    if rb["district_schools"]:
+        lines.append(
+            f"Rebuilds of the other {rb['district_schools']} schools: p50 {rb['district_rebuild_ms_p50']} ms, "
+            f"max {rb['district_rebuild_ms_max']} ms."
+        )
+    fr = d["freshness"]
+    if fr:
+        for name, v in fr.items():
+            if name == "paced":
+                continue
+            lines.append(
+                f"Freshness during {name.replace('_', ' ')}: {v['probes']} marks, mark-to-dashboard "
+                f"(both views) p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms, max {v['max_ms']} ms "
+                f"(admin dashboard p99 {v['dashboard_p99_ms']} ms, student summary p99 "
+                f"{v['summary_p99_ms']} ms; the mark itself p50 {v['mark_p50_ms']} ms); "
+                f"{v['not_shown']} not shown in time."
+            )
+        pv = fr.get("paced")
+        if pv:
+            lines.append(
+                f"Freshness while the paced records load runs: p99 {pv['p99_ms']} ms over {pv['probes']} marks "
+                f"(target ≤ {TARGET_FRESH_P99_MS:.0f} ms): {pv['result']}."
+            )
+    else:
+        lines.append("Freshness: n/a (runs with the records scenario, BENCH_FRESHNESS=1).")
+    co = d["consumer"]
+    if co and co.get("result") != "n/a":
+        lines.append(
+            f"Consumer under the saturated records load ({co['seconds']} s, {co['events_applied']:.0f} events "
+            f"applied): mean lag {co['mean_lag_first_third_ms']} ms in the first third, "
+            f"{co['mean_lag_last_third_ms']} ms in the last (worst second {co['max_second_mean_lag_ms']} ms); "
+            f"pending {co['pending_start']:.0f} → {co['pending_end']:.0f}; lag does not grow: {co['result']}."
+        )
+    elif freshness_lines:
+        lines.append("Consumer lag: n/a (not enough samples in the saturated phase).")
 md = "\n".join(lines) + "\n"
 (results / f"{stamp}.md").write_text(md)
 print(md)

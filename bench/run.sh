@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: release build, the "bench" stack and services started, data
-# seeded (once), every scenario driven by wrk at 64 and 256 connections,
-# results written to bench/results/<UTC timestamp>.{json,md}, services stopped.
-# A benchmark, not a test: no thresholds; exits 0 if it ran. See bench/README.md.
+# seeded (once), every scenario driven by wrk at 64 and 256 connections, the
+# records run (with dashboard freshness and consumer lag alongside), the
+# dashboards phase on its own database (and with BENCH_DISTRICT=1 at district
+# scale), results written to bench/results/<UTC timestamp>.{json,md},
+# services stopped.
+# A benchmark, not a test: targets are reported (PASS / MISS), never enforced;
+# exits 0 if it ran. See bench/README.md.
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION [15]   seconds per measured run
@@ -14,6 +18,8 @@
 #                         <name>_uncached runs bench/<name>.lua against a second
 #                         gateway with CACHE_ENABLED=false; zipf_mixed runs the
 #                         bench_zipf example (reads + writes, hit rate, stale reads)
+#                         Set but empty (BENCH_SCENARIOS=) with BENCH_RECORDS=0:
+#                         no API seed and no main scenarios (dashboards only)
 #   BENCH_HOT_STUDENTS [5000]  records get_student reads
 #   BENCH_ZIPF_S [1.1], BENCH_ZIPF_WRITES [0.05]  Zipf exponent, write share
 #   BENCH_ZIPF_WARMUP [30]  warm-up of zipf_mixed: a steady-state hit rate needs
@@ -27,6 +33,28 @@
 #                         BENCH_RECORDS_IMPORT [10000] rows, outbox publish lag)
 #   BENCH_KEEP_STACK [0]  1: leave the bench Postgres/Redis running afterwards
 #                         (they are stopped only if this script started them)
+#   BENCH_FRESHNESS [1]   with the records scenario: bench_freshness marks one
+#                         session over HTTP every BENCH_FRESHNESS_INTERVAL_MS
+#                         [500] and polls the admin dashboard and the student
+#                         summary until they show it, and samples analytics-svc's
+#                         consumer lag and pending entries every second
+#   BENCH_DASHBOARDS [1]  the dashboards phase on its own database (district):
+#                         one school of BENCH_DISTRICT_STUDENTS [2500] students
+#                         and BENCH_DISTRICT_DAYS [50] school days of attendance
+#                         seeded by students-svc's bench_district example (seed
+#                         BENCH_DISTRICT_SEED [15]), read models built by
+#                         `analytics-svc rebuild` (timed), then BENCH_DASH_SCENARIOS
+#                         ["dash_school dash_school_uncached dash_teacher
+#                         dash_teacher_uncached student_summary student_summary_uncached"]
+#                         at BENCH_DASH_CONNECTIONS ["16"]
+#   BENCH_DISTRICT [0]    1: then grow to BENCH_DISTRICT_SCHOOLS [40] schools
+#                         (100,000 students, 5,000,000 attendance rows), rebuild
+#                         each, and measure the same scenarios again
+#   BENCH_DASH_TEACHERS [10]  teachers signed in per school (dash_teacher)
+#   BENCH_REBUILD_JOBS [2]    district rebuilds at a time (the timed one-school
+#                             rebuild always runs alone)
+#   BENCH_PROFILE [release]   debug: use the debug build (tooling checks only)
+#   BENCH_BUILD [1]           0: use the binaries as built (no cargo build)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,7 +64,7 @@ DURATION="${BENCH_DURATION:-15}"
 WARMUP="${BENCH_WARMUP:-3}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64 256}"
-SCENARIOS="${BENCH_SCENARIOS:-healthz get_student get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
+SCENARIOS="${BENCH_SCENARIOS-healthz get_student get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
 export BENCH_HOT_STUDENTS="${BENCH_HOT_STUDENTS:-5000}"
 ZIPF_S="${BENCH_ZIPF_S:-1.1}"
 ZIPF_WRITES="${BENCH_ZIPF_WRITES:-0.05}"
@@ -52,6 +80,19 @@ RECORDS_RUN="${BENCH_RECORDS:-1}"
 RECORDS_TEACHERS="${BENCH_RECORDS_TEACHERS:-32}"
 RECORDS_CLASS="${BENCH_RECORDS_CLASS:-40}"
 RECORDS_IMPORT="${BENCH_RECORDS_IMPORT:-10000}"
+FRESHNESS_RUN="${BENCH_FRESHNESS:-1}"
+FRESHNESS_INTERVAL="${BENCH_FRESHNESS_INTERVAL_MS:-500}"
+DASH_RUN="${BENCH_DASHBOARDS:-1}"
+DISTRICT_RUN="${BENCH_DISTRICT:-0}"
+DISTRICT_SCHOOLS="${BENCH_DISTRICT_SCHOOLS:-40}"
+DISTRICT_STUDENTS="${BENCH_DISTRICT_STUDENTS:-2500}"
+DISTRICT_DAYS="${BENCH_DISTRICT_DAYS:-50}"
+DISTRICT_SEED="${BENCH_DISTRICT_SEED:-15}"
+DASH_SCENARIOS="${BENCH_DASH_SCENARIOS-dash_school dash_school_uncached dash_teacher dash_teacher_uncached student_summary student_summary_uncached}"
+DASH_CONNECTIONS="${BENCH_DASH_CONNECTIONS:-16}"
+export BENCH_DASH_TEACHERS="${BENCH_DASH_TEACHERS:-10}"
+REBUILD_JOBS="${BENCH_REBUILD_JOBS:-2}"
+PROFILE="${BENCH_PROFILE:-release}"
 
 WORK="$ROOT/bench/.work"
 RESULTS="$ROOT/bench/results"
@@ -77,18 +118,31 @@ need() {
 need wrk wrk
 need curl curl
 need python3 python3
+need psql postgresql-client
 
 mkdir -p "$WORK" "$RESULTS" "$RUN_DIR"
 
 # --- build -----------------------------------------------------------------
 # The same build deploy/local/run.sh does (so its own build is a no-op), plus
 # the seeder.
-log "building (release)"
-cargo build --release --bins
-cargo build --release -p gateway --example bench_seed --example bench_zipf --example bench_records
-SEEDER="$ROOT/target/release/examples/bench_seed"
-ZIPF="$ROOT/target/release/examples/bench_zipf"
-RECORDS="$ROOT/target/release/examples/bench_records"
+log "building ($PROFILE)"
+case "$PROFILE" in
+  release) CARGO_PROFILE=(--release) ;;
+  debug) CARGO_PROFILE=() ;;
+  *) die "BENCH_PROFILE must be release or debug" ;;
+esac
+if [[ ${BENCH_BUILD:-1} == 1 ]]; then
+  cargo build "${CARGO_PROFILE[@]}" --bins
+  cargo build "${CARGO_PROFILE[@]}" -p gateway --example bench_seed --example bench_zipf \
+    --example bench_records --example bench_freshness
+  cargo build "${CARGO_PROFILE[@]}" -p students-svc --example bench_district
+fi
+BIN="$ROOT/target/$PROFILE"
+SEEDER="$BIN/examples/bench_seed"
+ZIPF="$BIN/examples/bench_zipf"
+RECORDS="$BIN/examples/bench_records"
+FRESHNESS="$BIN/examples/bench_freshness"
+DISTRICT_SEEDER="$BIN/examples/bench_district"
 
 # --- start -----------------------------------------------------------------
 if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
@@ -101,9 +155,17 @@ fi
 
 RUN_PID=""
 UNCACHED_PID=""
+DIST_PIDS=()
+stop_district() {
+  local p
+  for p in "${DIST_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${DIST_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  DIST_PIDS=()
+}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_district
   if [[ -n $UNCACHED_PID ]]; then
     kill -TERM "$UNCACHED_PID" 2>/dev/null || true
     wait "$UNCACHED_PID" 2>/dev/null || true
@@ -134,7 +196,7 @@ log "starting the bench stack and services (logs: $RUN_DIR/services.log)"
 # Its own session, so it can be stopped as a group whatever happens.
 # Rate limits stay on (every request pays its Redis check, as in production)
 # with budgets far above what one machine can send, so they never refuse.
-STACK=bench GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT="$GRPC_BASE_PORT" SEED_DEMO=0 \
+STACK=bench GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT="$GRPC_BASE_PORT" SEED_DEMO=0 PROFILE="$PROFILE" \
   RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
   RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s \
   RUST_LOG=warn LOG_FORMAT=json \
@@ -163,10 +225,11 @@ log "ready at $BASE"
   . "$ROOT/.stack/bench/secrets.env"
   set +a
   export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1))" \
+    ANALYTICS_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 1))" NOTIFY_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 2))" \
     GATEWAY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1009))" \
     CACHE_ENABLED=false RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
     RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json
-  exec "$ROOT/target/release/gateway"
+  exec "$BIN/gateway"
 ) >"$RUN_DIR/gateway-uncached.log" 2>&1 &
 UNCACHED_PID=$!
 deadline=$((SECONDS + 30))
@@ -200,27 +263,34 @@ rss_line "start" >"$RUN_DIR/rss.jsonl"
 # --- seed ------------------------------------------------------------------
 OPERATOR_TOKEN="$(sed -n 's/^OPERATOR_TOKEN=//p' "$ROOT/.stack/bench/secrets.env")"
 [[ -n $OPERATOR_TOKEN ]] || die "no OPERATOR_TOKEN in .stack/bench/secrets.env"
+LINES="$RUN_DIR/wrk.jsonl"
+: >"$LINES"
+# The API-seeded data set serves the scenarios and the records run; a run of
+# the dashboards phase alone (BENCH_SCENARIOS= BENCH_RECORDS=0) skips it.
+MAIN_RUN=0
+[[ -n ${SCENARIOS// /} || $RECORDS_RUN == 1 ]] && MAIN_RUN=1
+if [[ $MAIN_RUN == 1 ]]; then
 log "seeding ($SCHOOLS schools, $STUDENTS students; skipped if already seeded)"
 OPERATOR_TOKEN="$OPERATOR_TOKEN" "$SEEDER" --base "$BASE" --schools "$SCHOOLS" \
   --students "$STUDENTS" --concurrency "$SEED_CONCURRENCY" --out "$WORK/seed.json" |
   tee "$RUN_DIR/seed.log"
 rss_line "seed" >>"$RUN_DIR/rss.jsonl"
+fi
 
 # --- load ------------------------------------------------------------------
-LINES="$RUN_DIR/wrk.jsonl"
-: >"$LINES"
-run_wrk() { # scenario connections seconds out-file
-  local script=${1%_uncached} base=$BASE
-  [[ $1 == *_uncached ]] && base=$UNCACHED_BASE
+run_wrk() { # scenario connections seconds out-file [base uncached-base work phase]
+  local script=${1%_uncached} base=${5:-$BASE}
+  [[ $1 == *_uncached ]] && base=${6:-$UNCACHED_BASE}
   if [[ $1 == zipf_mixed ]]; then
     "$ZIPF" --base "$BASE" --work "$WORK" --scenario "$1" --connections "$2" --seconds "$3" \
       --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" ${4:+--out "$4"}
     return
   fi
-  BENCH_WORK="$WORK" BENCH_SCENARIO="$1" BENCH_CONNECTIONS="$2" BENCH_THREADS="$THREADS" \
-    BENCH_OUT="$4" wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$TIMEOUT" \
+  BENCH_WORK="${7:-$WORK}" BENCH_PHASE="${8:-}" BENCH_SCENARIO="$1" BENCH_CONNECTIONS="$2" \
+    BENCH_THREADS="$THREADS" BENCH_OUT="$4" wrk -t"$THREADS" -c"$2" -d"$3"s --timeout "$TIMEOUT" \
     -s "$ROOT/bench/$script.lua" "$base"
 }
+if [[ $MAIN_RUN == 1 ]]; then
 for c in $CONNECTIONS; do
   for s in $SCENARIOS; do
     [[ $s == zipf_mixed || -f $ROOT/bench/${s%_uncached}.lua ]] || die "no scenario script bench/${s%_uncached}.lua"
@@ -236,16 +306,39 @@ for c in $CONNECTIONS; do
     rss_line "$s/$c" >>"$RUN_DIR/rss.jsonl"
   done
 done
+fi
 
 # School records (issue 4): bulk attendance by concurrent teachers, a CSV
-# import, and the outbox publish lag under that load. Runs once.
+# import, and the outbox publish lag under that load. Runs once. Meanwhile
+# (issue 15) bench_freshness marks one session at a time over HTTP and times
+# until the admin dashboard and the student summary show it, and samples
+# analytics-svc's consumer lag; report.py splits both by records phase.
 if [[ $RECORDS_RUN == 1 ]]; then
+  FRESH_PID=""
+  if [[ $FRESHNESS_RUN == 1 ]]; then
+    : >"$RUN_DIR/freshness.jsonl"
+    OPERATOR_TOKEN="$OPERATOR_TOKEN" "$FRESHNESS" --base "$BASE" --work "$WORK" \
+      --analytics-admin "http://127.0.0.1:$((GATEWAY_PORT + 1002))" \
+      --interval-ms "$FRESHNESS_INTERVAL" --stop-file "$RUN_DIR/freshness.stop" \
+      --out "$RUN_DIR/freshness.jsonl" >"$RUN_DIR/freshness.txt" 2>&1 &
+    FRESH_PID=$!
+    # It signs in and sets up its course first: wait for its first sample.
+    for _ in $(seq 1 300); do
+      [[ -s $RUN_DIR/freshness.jsonl ]] && break
+      kill -0 "$FRESH_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
   log "records: $RECORDS_TEACHERS teachers x $RECORDS_CLASS students, import of $RECORDS_IMPORT rows"
   if ! OPERATOR_TOKEN="$OPERATOR_TOKEN" "$RECORDS" --base "$BASE" \
     --students-admin "http://127.0.0.1:$((GATEWAY_PORT + 1001))" --work "$WORK" \
     --teachers "$RECORDS_TEACHERS" --class-size "$RECORDS_CLASS" --seconds "$DURATION" \
     --import-rows "$RECORDS_IMPORT" --out "$RUN_DIR/records.jsonl" >"$RUN_DIR/records.txt" 2>&1; then
     log "records failed; see $RUN_DIR/records.txt"
+  fi
+  if [[ -n $FRESH_PID ]]; then
+    touch "$RUN_DIR/freshness.stop"
+    wait "$FRESH_PID" || log "freshness failed; see $RUN_DIR/freshness.txt"
   fi
   rss_line "records" >>"$RUN_DIR/rss.jsonl"
 fi
@@ -254,6 +347,170 @@ fi
 for i in 0 1 2 3; do
   curl -fsS "http://127.0.0.1:$((GATEWAY_PORT + 1000 + i))/metrics" >"$RUN_DIR/metrics-$i.txt" 2>/dev/null || true
 done
+
+# --- dashboards (issue 15) ---------------------------------------------------
+# Its own database, "district", in the bench Postgres, created empty every
+# run (so every run starts from the same data), and its own students-svc,
+# analytics-svc and two gateways (cached, uncached). The data is written by
+# students-svc's bench_district example (deterministic, --seed) and
+# analytics-svc's read models are built by its real rebuild from
+# students-svc's export. Neither the relay nor the consumer runs here: the
+# phase only reads, and the district's services must not take the main
+# services' events (same Redis, same consumer group name).
+DISTRICT_LINES="$RUN_DIR/district.jsonl"
+: >"$DISTRICT_LINES"
+if [[ $DASH_RUN == 1 ]]; then
+  DW="$WORK/district"
+  rm -rf "$DW"
+  mkdir -p "$DW"
+  DIST_GRPC=$((GRPC_BASE_PORT + 10))
+  DIST_BASE="http://127.0.0.1:$((GATEWAY_PORT + 2))"
+  DIST_UNCACHED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 3))"
+  PG_ADMIN_URL="$(sed -n 's/^PG_ADMIN_URL=//p' "$ROOT/.stack/bench/env")"
+  DIST_STUDENTS_DB="$(sed -n 's/^STUDENTS_DATABASE_URL=//p' "$ROOT/.stack/bench/env" | sed 's#/schoolhouse$#/district#')"
+  DIST_ANALYTICS_DB="$(sed -n 's/^ANALYTICS_DATABASE_URL=//p' "$ROOT/.stack/bench/env" | sed 's#/schoolhouse$#/district#')"
+  log "dashboards: creating the district database"
+  psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" >/dev/null <<SQL
+DROP DATABASE IF EXISTS district WITH (FORCE);
+CREATE DATABASE district;
+REVOKE ALL ON DATABASE district FROM PUBLIC;
+GRANT CONNECT ON DATABASE district TO students_svc, analytics_svc;
+-- bench_district's session helpers (pg_temp functions).
+GRANT TEMPORARY ON DATABASE district TO students_svc;
+SQL
+  psql -q -v ON_ERROR_STOP=1 "${PG_ADMIN_URL%/postgres}/district" >/dev/null <<SQL
+CREATE SCHEMA students AUTHORIZATION students_svc;
+CREATE SCHEMA analytics AUTHORIZATION analytics_svc;
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+SQL
+
+  # district_env: the bench stack's env and secrets, then the district's.
+  district_env() {
+    set -a
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/env"
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/secrets.env"
+    set +a
+    export STUDENTS_DATABASE_URL="$DIST_STUDENTS_DB" ANALYTICS_DATABASE_URL="$DIST_ANALYTICS_DB" \
+      STUDENTS_URL="http://127.0.0.1:$DIST_GRPC" ANALYTICS_URL="http://127.0.0.1:$((DIST_GRPC + 1))" \
+      NOTIFY_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 2))" RUST_LOG=warn LOG_FORMAT=json
+  }
+  start_district() { # name command...
+    local name=$1
+    shift
+    ( district_env; exec "$@" ) >"$RUN_DIR/district-$name.log" 2>&1 &
+    DIST_PIDS+=($!)
+  }
+  wait_ready() { # url pid name
+    local deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+      kill -0 "$2" 2>/dev/null || die "district $3 exited; see $RUN_DIR/district-$3.log"
+      ((SECONDS < deadline)) || die "district $3 not ready after 60 s"
+      sleep 0.2
+    done
+  }
+  STUDENTS_LISTEN="127.0.0.1:$DIST_GRPC" STUDENTS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1011))" \
+    STUDENTS_RELAY_ENABLED=false STUDENTS_DRAIN_DELAY_MS=300 \
+    start_district students-svc "$BIN/students-svc"
+  wait_ready "http://127.0.0.1:$((GATEWAY_PORT + 1011))/metrics" "${DIST_PIDS[-1]}" students-svc
+  ANALYTICS_LISTEN="127.0.0.1:$((DIST_GRPC + 1))" ANALYTICS_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1012))" \
+    ANALYTICS_CONSUMER_ENABLED=false ANALYTICS_DRAIN_DELAY_MS=300 \
+    start_district analytics-svc "$BIN/analytics-svc"
+  wait_ready "http://127.0.0.1:$((GATEWAY_PORT + 1012))/metrics" "${DIST_PIDS[-1]}" analytics-svc
+  for g in cached uncached; do
+    port=$((GATEWAY_PORT + 2)) cache=true
+    [[ $g == uncached ]] && port=$((GATEWAY_PORT + 3)) cache=false
+    GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_ADMIN_LISTEN="127.0.0.1:$((port + 1012))" \
+      CACHE_ENABLED=$cache RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
+      RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s \
+      start_district "gateway-$g" "$BIN/gateway"
+    wait_ready "http://127.0.0.1:$port/readyz" "${DIST_PIDS[-1]}" "gateway-$g"
+  done
+
+  # seed_and_rebuild phase from to: writes the schools, then rebuilds each
+  # one's read models with the CLI (one at a time, as an operator would).
+  seed_and_rebuild() {
+    local phase=$1 from=$2 to=$3 t0 t1 slug id out ms events
+    log "dashboards: seeding schools $from..$to ($DISTRICT_STUDENTS students, $DISTRICT_DAYS school days each)"
+    t0=$(date +%s%N)
+    ( district_env; exec "$DISTRICT_SEEDER" --from "$from" --to "$to" --students "$DISTRICT_STUDENTS" \
+        --days "$DISTRICT_DAYS" --seed "$DISTRICT_SEED" --out "$DW" ) >>"$RUN_DIR/district-seed.log" 2>&1 ||
+      die "bench_district failed; see $RUN_DIR/district-seed.log"
+    t1=$(date +%s%N)
+    printf '{"kind":"seed","phase":"%s","from":%d,"to":%d,"students_per_school":%d,"days":%d,"seed":%d,"seconds":%.3f}\n' \
+      "$phase" "$from" "$to" "$DISTRICT_STUDENTS" "$DISTRICT_DAYS" "$DISTRICT_SEED" \
+      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" >>"$DISTRICT_LINES"
+    # The one-school phase's rebuild is the timed figure: alone on the
+    # machine. The district's schools only need their read models built:
+    # BENCH_REBUILD_JOBS at a time.
+    local jobs=1 running=0 failed=0
+    [[ $phase == district ]] && jobs=$REBUILD_JOBS
+    log "dashboards: rebuilding schools $from..$to (analytics-svc rebuild, $jobs at a time)"
+    while read -r slug id; do
+      n=${slug#district-}
+      ((10#$n >= from && 10#$n <= to)) || continue
+      rebuild_one "$phase" "$slug" "$id" &
+      running=$((running + 1))
+      if ((running >= jobs)); then
+        wait -n || failed=1
+        running=$((running - 1))
+      fi
+    done <"$DW/schools.txt"
+    while ((running > 0)); do
+      wait -n || failed=1
+      running=$((running - 1))
+    done
+    ((failed == 0)) || die "a rebuild failed; see $RUN_DIR/district-rebuild.log"
+    # Fresh planner statistics after the bulk load, as autovacuum gives them
+    # a while later (and as OPERATIONS' rebuild runbook says to do after
+    # seeding a deployment): measured plans are the steady state's.
+    psql -qtA "${PG_ADMIN_URL%/postgres}/district" -c "ANALYZE" >/dev/null ||
+      die "ANALYZE of the district database failed"
+  }
+  rebuild_one() { # phase slug id
+    local t0 t1 out ms events
+    t0=$(date +%s%N)
+    out=$( district_env; "$BIN/analytics-svc" rebuild --school "$3" 2>>"$RUN_DIR/district-rebuild.log" ) || return 1
+    t1=$(date +%s%N)
+    echo "$2: $out" >>"$RUN_DIR/district-rebuild.log"
+    events=$(sed -n 's/.* from \([0-9]*\) events in .*/\1/p' <<<"$out")
+    ms=$(sed -n 's/.* events in \([0-9]*\) ms.*/\1/p' <<<"$out")
+    printf '{"kind":"rebuild","phase":"%s","school":"%s","events":%s,"rebuild_ms":%s,"wall_ms":%d}\n' \
+      "$1" "$2" "${events:-null}" "${ms:-null}" $(((t1 - t0) / 1000000)) >>"$DISTRICT_LINES"
+  }
+  measure_dashboards() { # phase
+    python3 "$ROOT/bench/district_tokens.py" "$DIST_BASE" "$DW" | tee -a "$RUN_DIR/district-seed.log" >&2 ||
+      die "district sign-in failed"
+    for c in $DASH_CONNECTIONS; do
+      for s in $DASH_SCENARIOS; do
+        [[ -f $ROOT/bench/${s%_uncached}.lua ]] || die "no scenario script bench/${s%_uncached}.lua"
+        if ((WARMUP > 0)); then
+          run_wrk "$s" "$c" "$WARMUP" "" "$DIST_BASE" "$DIST_UNCACHED_BASE" "$DW" "$1" >/dev/null 2>&1 || true
+        fi
+        log "$s ($1), $c connections, ${DURATION} s"
+        if ! run_wrk "$s" "$c" "$DURATION" "$LINES" "$DIST_BASE" "$DIST_UNCACHED_BASE" "$DW" "$1" \
+          >"$RUN_DIR/wrk-$s-$1-$c.txt" 2>&1; then
+          log "wrk failed for $s ($1) at $c connections; see $RUN_DIR/wrk-$s-$1-$c.txt"
+        fi
+      done
+    done
+  }
+  seed_and_rebuild small 1 1
+  measure_dashboards small
+  if [[ $DISTRICT_RUN == 1 && $DISTRICT_SCHOOLS -gt 1 ]]; then
+    seed_and_rebuild district 2 "$DISTRICT_SCHOOLS"
+    measure_dashboards district
+  fi
+  psql -qtA "${PG_ADMIN_URL%/postgres}/district" -c \
+    "SELECT json_build_object('kind','size','schools',(SELECT count(*) FROM students.schools),
+       'students',(SELECT count(*) FROM students.students),
+       'attendance_rows',(SELECT count(*) FROM students.attendance),
+       'database_bytes',pg_database_size('district'))" >>"$DISTRICT_LINES" || true
+  curl -fsS "http://127.0.0.1:$((GATEWAY_PORT + 1012))/metrics" >"$RUN_DIR/metrics-district-analytics.txt" 2>/dev/null || true
+  rss_line "dashboards" >>"$RUN_DIR/rss.jsonl"
+  stop_district
+fi
 
 # --- report ----------------------------------------------------------------
 export STAMP RUN_DIR RESULTS DURATION WARMUP THREADS TIMEOUT SCHOOLS STUDENTS WORK

@@ -472,11 +472,21 @@ async fn main() -> Result<()> {
     // hide, or be hidden by, the attendance writes').
     let mut terms: Vec<Term> = (0..classes.len()).map(Term::new).collect();
     let start = settled(&http, &metrics, lag).await;
+    // Each phase's wall-clock window (Unix ms), so that measurements taken
+    // alongside (bench_freshness) can be split by phase.
+    let unix_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    };
+    let mut windows = serde_json::Map::new();
+    let t = unix_ms();
     eprintln!(
         "records: {} teachers marking for {} s",
         args.teachers, args.seconds
     );
     let closed = marking(&args, &classes, &mut terms, None, Phases::Together).await?;
+    windows.insert("attendance".into(), json!([t, unix_ms()]));
     let after_closed = settled(&http, &metrics, lag).await;
     let pace = Duration::from_millis(args.pace_ms);
     let (paced, after_paced) = if args.pace_ms > 0 {
@@ -484,21 +494,27 @@ async fn main() -> Result<()> {
             "records: the same, one request per teacher every {} ms, all at once",
             args.pace_ms
         );
+        let t = unix_ms();
         let p = marking(&args, &classes, &mut terms, Some(pace), Phases::Together).await?;
+        windows.insert("attendance_paced".into(), json!([t, unix_ms()]));
         (Some(p), settled(&http, &metrics, lag).await)
     } else {
         (None, after_closed.clone())
     };
     let (staggered, after_staggered) = if args.pace_ms > 0 {
         eprintln!("records: the same rate, teachers spread over the period");
+        let t = unix_ms();
         let p = marking(&args, &classes, &mut terms, Some(pace), Phases::Staggered).await?;
+        windows.insert("attendance_staggered".into(), json!([t, unix_ms()]));
         (Some(p), settled(&http, &metrics, lag).await)
     } else {
         (None, after_paced.clone())
     };
 
     eprintln!("records: importing {} rows", args.import_rows);
+    let t = unix_ms();
     let imported = import(&http, &args, &run).await?;
+    windows.insert("import".into(), json!([t, unix_ms()]));
     let end = settled(&http, &metrics, lag).await;
 
     let line = json!({
@@ -507,6 +523,7 @@ async fn main() -> Result<()> {
         "attendance_paced": paced,
         "attendance_staggered": staggered,
         "import": imported,
+        "phase_windows_ms": windows,
         "outbox": lag_between(&start, &end),
         "outbox_phases": {
             "attendance": lag_between(&start, &after_closed),
