@@ -1,0 +1,723 @@
+//! The web console (`web/`) in a real browser: headless Chromium from
+//! Debian (`chromium`, `chromium-driver`; `make test` installs them) driven
+//! over WebDriver (fantoccini), against the gateway serving the console in
+//! front of real students-svc, analytics-svc and notify-svc (events through
+//! Redis). On failure every open window's screenshot goes to
+//! `target/browser-screenshots/<test>/`; with `UPDATE_SCREENSHOTS=1` the
+//! admin dashboard and the teacher's attendance sheet are also written to
+//! `docs/screenshots/` (the README shows them).
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::{Datelike, Days, Utc};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+use platform::{events::stream_key, redis::RedisSettings, testing::redis::redis_url};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::{e2e::free_port, helpers::*};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A chromedriver of this test's own, on a free port; killed on drop.
+struct Driver {
+    url: String,
+    child: Child,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver is missing: `apt-get install -y chromium chromium-driver` \
+                 (deploy/local/test.sh installs them)",
+            );
+        let url = format!("http://127.0.0.1:{port}");
+        let status = format!("{url}/status");
+        platform::testing::eventually("chromedriver to listen", WAIT, || async {
+            match reqwest::get(&status).await {
+                Ok(r) => r.json::<Value>().await.unwrap_or_default()["value"]["ready"] == true,
+                Err(_) => false,
+            }
+        })
+        .await;
+        Self { url, child }
+    }
+
+    /// A new headless browser window (its own profile: its own sessionStorage).
+    async fn browser(&self) -> Client {
+        let caps = json!({
+            "goog:chromeOptions": {
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--disable-gpu", "--window-size=1280,1000", "--lang=en-GB"]
+            }
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The whole system, the console served by the gateway.
+struct System {
+    gw: TestGateway,
+    bus: fred::clients::Client,
+    registry: String,
+    _stops: Vec<oneshot::Sender<()>>,
+}
+
+async fn system() -> System {
+    init_logs();
+    let redis = redis_url();
+    let db = platform::testing::fresh_database().await.unwrap();
+    let mut students = students_svc::config::Config::for_database(&db.students_url);
+    students.relay_enabled = true;
+    students.redis_url = redis.clone();
+    students.relay_poll_ms = 5;
+    let (students_url, stop_students) = spawn_students_with(&students).await;
+    let registry = format!("ev:streams:test:{}", Uuid::new_v4().simple());
+
+    let mut a = analytics_svc::Config::for_database(&db.analytics_url);
+    a.consumer_enabled = true;
+    a.redis_url = redis.clone();
+    a.events_registry = registry.clone();
+    a.consumer_name = Some(format!("test-{}", Uuid::new_v4().simple()));
+    a.consumer_block_ms = 50;
+    a.consumer_discover_ms = 50;
+    a.students_url = students_url.clone();
+    let analytics = analytics_svc::Application::build(&a)
+        .await
+        .expect("build analytics-svc");
+    let analytics_url = format!("http://{}", analytics.local_addr());
+    let (stop_analytics, stopped) = oneshot::channel::<()>();
+    tokio::spawn(analytics.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let mut n = notify_svc::config::Config::for_database(&db.notify_url);
+    n.consumer_enabled = true;
+    n.redis_url = redis.clone();
+    n.events_registry = registry.clone();
+    n.consumer_name = Some(format!("test-{}", Uuid::new_v4().simple()));
+    n.consumer_block_ms = 50;
+    n.consumer_discover_ms = 50;
+    let notify = notify_svc::Application::build(&n)
+        .await
+        .expect("build notify-svc");
+    let notify_url = format!("http://{}", notify.local_addr());
+    let (stop_notify, stopped) = oneshot::channel::<()>();
+    tokio::spawn(notify.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let mut config = gateway::config::Config::for_tests(students_url, redis.clone());
+    // The page's origin must be known before the gateway binds: its
+    // WebSocket is refused unless that Origin is on the allow-list.
+    let port = free_port();
+    config.listen = ([127, 0, 0, 1], port).into();
+    config.cors_allowed_origins = vec![format!("http://127.0.0.1:{port}")];
+    config.analytics_url = analytics_url;
+    config.notify_url = notify_url;
+    config.console_dir = Some(repo().join("web"));
+    // Two browsers share the machine with the suite: a slow Redis reply
+    // must not fail the logins closed (503).
+    config.redis_command_timeout_ms = 1000;
+    let gw = gateway_for(db, config, stop_students).await;
+    let bus = platform::redis::client(
+        &redis,
+        &RedisSettings {
+            command_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fred::interfaces::ClientLike::init(&bus).await.unwrap();
+    System {
+        gw,
+        bus,
+        registry,
+        _stops: vec![stop_analytics, stop_notify],
+    }
+}
+
+/// The demo of this test: ids of the people and things the console shows.
+struct School {
+    admin: String,
+    ada: String,
+    ben: String,
+    other: String,
+    ada_version: i64,
+}
+
+async fn ok(r: reqwest::Response, status: StatusCode) -> Value {
+    let got = r.status();
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+/// The last `n` weekdays before `today`, oldest first.
+fn school_days(n: usize) -> Vec<chrono::NaiveDate> {
+    let mut days = Vec::new();
+    let mut d = Utc::now().date_naive();
+    while days.len() < n {
+        d = d.checked_sub_days(Days::new(1)).unwrap();
+        if d.weekday().number_from_monday() <= 5 {
+            days.push(d);
+        }
+    }
+    days.reverse();
+    days
+}
+
+impl System {
+    async fn school(&self, slug: &str) -> School {
+        let gw = &self.gw;
+        let created = gw.create_school(slug).await;
+        let id: Uuid = created["school"]["id"].as_str().unwrap().parse().unwrap();
+        let _: i64 = fred::interfaces::SetsInterface::sadd(
+            &self.bus,
+            self.registry.as_str(),
+            stream_key(id),
+        )
+        .await
+        .unwrap();
+        let admin = gw.login(slug, &format!("admin@{slug}.test")).await;
+        let (tess, tess_id) = gw
+            .named_teacher(slug, &admin, &format!("tess@{slug}.test"))
+            .await;
+        let course = gw.course(&admin, "MATH-7", &tess_id, 30).await;
+        let course = course["id"].as_str().unwrap().to_owned();
+        for weekday in 1..=5 {
+            let r = gw
+                .post(
+                    &format!("/api/v1/courses/{course}/slots"),
+                    &admin,
+                    json!({"weekday": weekday, "start": "09:00", "end": "09:50", "room": "R1"}),
+                )
+                .await;
+            ok(r, StatusCode::CREATED).await;
+        }
+        let mut ids = Vec::new();
+        for (no, given) in [("A-1", "Ada"), ("A-2", "Ben"), ("A-3", "Cleo")] {
+            let s = gw.create_student(&admin, no, given).await;
+            let id = s["id"].as_str().unwrap().to_owned();
+            let r = gw
+                .post(
+                    &format!("/api/v1/courses/{course}/enrolments"),
+                    &admin,
+                    json!({"student_id": id}),
+                )
+                .await;
+            ok(r, StatusCode::CREATED).await;
+            ids.push((id, s["version"].as_i64().unwrap()));
+        }
+        // Mary: guardian of Ada and Ben, not of Cleo.
+        let r = gw
+            .post(
+                "/api/v1/guardians",
+                &admin,
+                json!({"given_name": "Mary", "family_name": "Ng", "relationship": "mother",
+                       "phone": "+447911123456", "email": format!("mary@{slug}.test"),
+                       "notifications": {"sms": false, "push": true},
+                       "login": {"email": format!("mary@{slug}.test"), "password": PASSWORD}}),
+            )
+            .await;
+        let mary = ok(r, StatusCode::CREATED).await;
+        let mary = mary["id"].as_str().unwrap();
+        for (child, _) in &ids[..2] {
+            let r = gw
+                .put(
+                    &format!("/api/v1/guardians/{mary}/students/{child}"),
+                    &admin,
+                    json!({}),
+                )
+                .await;
+            ok(r, StatusCode::CREATED).await;
+        }
+        // A week of attendance before today, for the dashboard's trend.
+        for (n, day) in school_days(5).into_iter().enumerate() {
+            let entries: Vec<Value> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, (id, _))| {
+                    let status = if i == 2 && n % 2 == 0 {
+                        "absent"
+                    } else {
+                        "present"
+                    };
+                    json!({"student_id": id, "status": status})
+                })
+                .collect();
+            let r = gw
+                .put(
+                    &format!("/api/v1/courses/{course}/attendance/{day}"),
+                    &tess,
+                    json!({"entries": entries}),
+                )
+                .await;
+            ok(r, StatusCode::OK).await;
+        }
+        // Fees for the dashboard's chart and the guardian's balance.
+        let today = Utc::now().date_naive();
+        let r = gw
+            .post(
+                "/api/v1/invoices",
+                &admin,
+                json!({"student_id": ids[0].0, "currency": "USD",
+                       "lines": [{"description": "Tuition", "quantity": 1, "unit_amount": 120_000}],
+                       "issued_on": today.checked_sub_days(Days::new(20)).unwrap().to_string(),
+                       "due_on": today.checked_add_days(Days::new(10)).unwrap().to_string()}),
+            )
+            .await;
+        ok(r, StatusCode::CREATED).await;
+        School {
+            admin,
+            ada: ids[0].0.clone(),
+            ben: ids[1].0.clone(),
+            other: ids[2].0.clone(),
+            ada_version: ids[0].1,
+        }
+    }
+}
+
+/// The open windows, for screenshots on failure.
+#[derive(Clone, Default)]
+struct Windows(Arc<Mutex<Vec<(String, Client)>>>);
+
+impl Windows {
+    fn add(&self, name: &str, c: &Client) {
+        self.0.lock().unwrap().push((name.to_owned(), c.clone()));
+    }
+
+    async fn shoot_all(&self, test: &str) {
+        let dir = repo().join("target/browser-screenshots").join(test);
+        let _ = std::fs::create_dir_all(&dir);
+        let windows = self.0.lock().unwrap().clone();
+        for (name, c) in windows {
+            match c.screenshot().await {
+                Ok(png) => {
+                    let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+                }
+                Err(e) => eprintln!("no screenshot of {name}: {e}"),
+            }
+        }
+        eprintln!("browser screenshots in {}", dir.display());
+    }
+
+    async fn close(&self) {
+        let windows = std::mem::take(&mut *self.0.lock().unwrap());
+        for (_, c) in windows {
+            let _ = c.close().await;
+        }
+    }
+}
+
+/// Runs `scenario`; on a panic, screenshots of every window, then the panic.
+async fn with_screenshots<F: std::future::Future<Output = ()>>(
+    test: &str,
+    windows: &Windows,
+    scenario: F,
+) {
+    let result = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
+    if let Err(panic) = result {
+        windows.shoot_all(test).await;
+        windows.close().await;
+        std::panic::resume_unwind(panic);
+    }
+    windows.close().await;
+}
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(el) => el,
+        Err(e) => panic!(
+            "{css} did not appear: {e}; the page says: {}",
+            page_text(c).await
+        ),
+    }
+}
+
+/// What the page shows (for failure messages).
+async fn page_text(c: &Client) -> String {
+    c.execute(
+        "return location.pathname + ': ' + document.body.innerText",
+        vec![],
+    )
+    .await
+    .map(|v| v.as_str().unwrap_or_default().to_owned())
+    .unwrap_or_default()
+}
+
+/// Waits until the element's text passes `ok`.
+async fn wait_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            last = el.text().await.unwrap_or_default();
+            if ok(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{css} never passed; last: {last:?}; the page says: {}",
+        page_text(c).await
+    );
+}
+
+/// Waits until the element's text contains `want`.
+async fn wait_text(c: &Client, css: &str, want: &str) -> String {
+    wait_until(c, css, |t| t.contains(want)).await
+}
+
+async fn sign_in(c: &Client, base: &str, slug: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/signin")).await.unwrap();
+    wait_css(c, "input[name=school]")
+        .await
+        .send_keys(slug)
+        .await
+        .unwrap();
+    let find = |css: &'static str| c.find(Locator::Css(css));
+    find("input[name=email]")
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    find("input[name=password]")
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    find("button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn save_screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = repo().join("target/browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), &png).unwrap();
+    if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let docs = repo().join("docs/screenshots");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::write(docs.join(name), &png).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_console_serves_its_files_with_caching_and_a_strict_policy() {
+    let gw = spawn_configured(|c| c.console_dir = Some(repo().join("web"))).await;
+    let http = &gw.http;
+    let index = http.get(gw.url("/admin/students")).send().await.unwrap();
+    assert_eq!(index.status(), StatusCode::OK);
+    let h = index.headers().clone();
+    assert_eq!(h["cache-control"], "no-cache");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = index.text().await.unwrap();
+    let start = html.find("/assets/").expect("an asset reference");
+    let app = &html[start..html[start..].find('"').unwrap() + start];
+    assert!(app.matches('/').count() == 3, "fingerprinted: {app}");
+    let r = http.get(gw.url(app)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // An old fingerprint is gone; the API keeps its problem+json 404.
+    let r = http
+        .get(gw.url("/assets/0000000000000000/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http.get(gw.url("/api/v1/nope")).send().await.unwrap();
+    problem(r, 404, "not_found").await;
+    let r = http.post(gw.url("/admin")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn roles_sign_in_and_an_absence_reaches_the_open_guardian_console_live() {
+    let sys = system().await;
+    let school = sys.school("north").await;
+    let base = sys.gw.base.clone();
+    let driver = Driver::start().await;
+    // Borrowed, so that chromedriver outlives the scenario for screenshots.
+    let driver = &driver;
+    let windows = Windows::default();
+    let w = windows.clone();
+    with_screenshots("roles_and_live_absence", &windows, async move {
+        // A wrong password: the problem+json detail is shown.
+        let guardian = driver.browser().await;
+        w.add("guardian", &guardian);
+        sign_in(
+            &guardian,
+            &base,
+            "north",
+            "mary@north.test",
+            "wrong password!",
+        )
+        .await;
+        wait_css(&guardian, ".problem").await;
+
+        // Guardian: both children; another child's page by URL is not found.
+        sign_in(&guardian, &base, "north", "mary@north.test", PASSWORD).await;
+        wait_text(&guardian, "#children", "Ben").await;
+        let text = wait_text(&guardian, "#children", "Ada").await;
+        assert!(!text.contains("Cleo"), "{text}");
+        guardian
+            .goto(&format!("{base}/guardian/children/{}", school.other))
+            .await
+            .unwrap();
+        wait_css(&guardian, "#not-found").await;
+        guardian
+            .goto(&format!("{base}/guardian/children/{}", school.ben))
+            .await
+            .unwrap();
+        wait_text(&guardian, "h1", "Ben").await;
+        wait_css(&guardian, "#child-attendance").await;
+        guardian.goto(&format!("{base}/guardian")).await.unwrap();
+        wait_text(&guardian, "#live-state", "Live").await;
+
+        // Teacher: today's page, the sheet, Ada marked absent by keyboard.
+        let teacher = driver.browser().await;
+        w.add("teacher", &teacher);
+        sign_in(&teacher, &base, "north", "tess@north.test", PASSWORD).await;
+        wait_css(&teacher, "a.sheet-link")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&teacher, "#sheet-summary", "3 present").await;
+        let ada = format!("tr[data-student=\"{}\"] input:checked", school.ada);
+        let radio = wait_css(&teacher, &ada).await;
+        radio.click().await.unwrap();
+        radio.send_keys("a").await.unwrap();
+        wait_text(&teacher, "#sheet-summary", "2 present, 1 absent").await;
+        teacher
+            .find(Locator::Id("save-sheet"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&teacher, "#sheet-status", "Saved").await;
+        save_screenshot(&teacher, "teacher-attendance.png").await;
+        // Saving the same sheet again is a no-op for the guardian.
+        teacher
+            .find(Locator::Id("save-sheet"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&teacher, "#sheet-status", "Saved").await;
+
+        // The guardian's open console shows the alert without a reload.
+        wait_text(&guardian, "#alerts", "Ada").await;
+        // The badge counts it (other notices, such as a fee reminder for
+        // the invoice, may be there too).
+        wait_until(&guardian, "#unread", |t| {
+            t.parse::<u32>().is_ok_and(|n| n >= 1)
+        })
+        .await;
+        guardian
+            .find(Locator::Css("a[href='/guardian/inbox']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&guardian, "#inbox", "Ada").await;
+        wait_css(&guardian, "#mark-read")
+            .await
+            .click()
+            .await
+            .unwrap();
+        wait_text(&guardian, "h1", "0 unread").await;
+
+        // Admin: the dashboard, timed from the sign-in click.
+        let admin = driver.browser().await;
+        w.add("admin", &admin);
+        sign_in(&admin, &base, "north", "admin@north.test", PASSWORD).await;
+        wait_css(&admin, "#tiles").await;
+        wait_css(&admin, "svg.chart").await;
+        let ms = admin
+            .execute("return document.body.dataset.dashboardMs || null", vec![])
+            .await
+            .unwrap();
+        eprintln!("sign-in to rendered dashboard: {ms} ms");
+        assert!(ms.as_str().is_some(), "the dashboard timed its render");
+        save_screenshot(&admin, "admin-dashboard.png").await;
+
+        // Sign out: back to the sign-in page, nothing kept.
+        admin
+            .find(Locator::Id("signout"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&admin, "input[name=school]").await;
+        let kept = admin
+            .execute("return sessionStorage.length", vec![])
+            .await
+            .unwrap();
+        assert_eq!(kept, json!(0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_imports_a_bad_row_and_meets_a_stale_edit() {
+    let sys = system().await;
+    let school = sys.school("south").await;
+    let base = sys.gw.base.clone();
+    let driver = Driver::start().await;
+    // Borrowed, so that chromedriver outlives the scenario for screenshots.
+    let driver = &driver;
+    let windows = Windows::default();
+    let w = windows.clone();
+    let gw = &sys.gw;
+    with_screenshots("admin_import_and_conflict", &windows, async move {
+        let admin = driver.browser().await;
+        w.add("admin", &admin);
+        sign_in(&admin, &base, "south", "admin@south.test", PASSWORD).await;
+        wait_css(&admin, "#tiles").await;
+
+        // Search as you type.
+        admin.goto(&format!("{base}/admin/students")).await.unwrap();
+        wait_text(&admin, "#students", "Cleo").await;
+        wait_css(&admin, "#student-search")
+            .await
+            .send_keys("Ben")
+            .await
+            .unwrap();
+        wait_until(&admin, "#students", |t| {
+            t.contains("Ben") && !t.contains("Cleo")
+        })
+        .await;
+
+        // CSV import with a bad row: the per-row report.
+        let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
+        std::fs::write(
+            &csv,
+            "admission_no,given_name,family_name,date_of_birth,grade_level\n\
+             I-1,Ida,Imp,2014-02-03,4\n\
+             I-2,Ivo,Imp,not-a-date,4\n",
+        )
+        .unwrap();
+        admin.goto(&format!("{base}/admin/import")).await.unwrap();
+        wait_css(&admin, "#import-file")
+            .await
+            .send_keys(csv.to_str().unwrap())
+            .await
+            .unwrap();
+        admin
+            .find(Locator::Id("import-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let report = wait_text(&admin, "#import-report", "date_of_birth").await;
+        assert!(report.contains('3') || report.contains('2'), "{report}");
+        wait_text(&admin, "#import-result", "1 imported").await;
+        let _ = std::fs::remove_file(&csv);
+
+        // A stale edit: someone else saves first; the newer version shows.
+        admin
+            .goto(&format!("{base}/admin/students/{}", school.ada))
+            .await
+            .unwrap();
+        let family = wait_css(&admin, "#student-family_name").await;
+        let r = gw
+            .patch(
+                &format!("/api/v1/students/{}", school.ada),
+                &school.admin,
+                json!({"version": school.ada_version, "given_name": "Adaeze"}),
+            )
+            .await;
+        ok(r, StatusCode::OK).await;
+        family.clear().await.unwrap();
+        family.send_keys("Changed").await.unwrap();
+        admin
+            .find(Locator::Id("save-student"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&admin, "#conflict").await;
+        let given = admin
+            .find(Locator::Id("student-given_name"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(given.as_deref(), Some("Adaeze"));
+
+        // A field error next to its field.
+        let grade = admin
+            .find(Locator::Id("student-grade_level"))
+            .await
+            .unwrap();
+        grade.clear().await.unwrap();
+        grade.send_keys("40").await.unwrap();
+        admin
+            .find(Locator::Id("save-student"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_until(&admin, "#student-grade_level-err", |t| !t.is_empty()).await;
+        let invalid = grade.attr("aria-invalid").await.unwrap();
+        assert_eq!(invalid.as_deref(), Some("true"));
+    })
+    .await;
+}

@@ -1,0 +1,92 @@
+// The console's only way to the server: the public /api/v1 on this origin.
+// The token lives in sessionStorage (this tab only, gone when it closes),
+// never in a URL. Errors are problem+json, surfaced as ApiError.
+
+const KEY = 'schoolhouse.session';
+
+export const session = {
+  get() {
+    try {
+      const s = JSON.parse(sessionStorage.getItem(KEY));
+      return s && s.token && s.expires > Date.now() ? s : null;
+    } catch {
+      return null;
+    }
+  },
+  set(s) { sessionStorage.setItem(KEY, JSON.stringify(s)); },
+  clear() { sessionStorage.removeItem(KEY); },
+};
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    const p = problem && typeof problem === 'object' ? problem : {};
+    super(p.detail || p.title || (status ? `The server answered ${status}.` : 'The server cannot be reached.'));
+    this.status = status;
+    this.problem = p;
+  }
+  // field -> message, from the problem's `errors`.
+  get fields() {
+    const out = {};
+    for (const e of this.problem.errors || []) if (e.field && !out[e.field]) out[e.field] = e.message;
+    return out;
+  }
+}
+
+let unauthorized = () => {};
+let waiting = () => {};
+export function onUnauthorized(f) { unauthorized = f; }
+export function onWaiting(f) { waiting = f; }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One API call. JSON in and out unless `body` is a string (sent as is,
+// with the caller's Content-Type). 429 (and a 503 with Retry-After) waits
+// for Retry-After, then retries.
+export async function api(path, { method = 'GET', body, headers = {}, retries = 3 } = {}) {
+  const s = session.get();
+  const h = { Accept: 'application/json', ...headers };
+  if (s) h.Authorization = `Bearer ${s.token}`;
+  let payload = body;
+  if (body !== undefined && typeof body !== 'string') {
+    h['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  for (let attempt = 0; ; attempt++) {
+    let res;
+    try {
+      res = await fetch(`/api/v1${path}`, { method, headers: h, body: payload });
+    } catch {
+      throw new ApiError(0, { title: 'Offline', detail: 'The server cannot be reached. Check the connection and try again.' });
+    }
+    // 429, or a 503 that says when to come back (rate limiter away).
+    const retryable = res.status === 429 || (res.status === 503 && res.headers.has('Retry-After'));
+    if (retryable && attempt < retries) {
+      const wait = Math.min(120, Math.max(1, Number(res.headers.get('Retry-After')) || 1));
+      waiting(wait);
+      await sleep(wait * 1000);
+      continue;
+    }
+    const type = res.headers.get('Content-Type') || '';
+    let data = null;
+    if (res.status !== 204) data = type.includes('json') ? await res.json().catch(() => null) : await res.text();
+    if (res.ok) return data;
+    if (res.status === 401 && path !== '/auth/login') {
+      session.clear();
+      unauthorized();
+    }
+    throw new ApiError(res.status, data);
+  }
+}
+
+export const get = (path) => api(path);
+export const post = (path, body, opts = {}) => api(path, { ...opts, method: 'POST', body });
+export const put = (path, body) => api(path, { method: 'PUT', body });
+export const patch = (path, body) => api(path, { method: 'PATCH', body });
+export const del = (path) => api(path, { method: 'DELETE' });
+
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,189 @@
+// The console's shell: sign-in, the header for the signed-in role, the
+// router (history API; the gateway answers every console path with
+// index.html) and the realtime channel.
+
+import { api, ApiError, session, onUnauthorized, onWaiting } from './api.js';
+import { h, mount, link, field, problemBox, flash } from './ui.js';
+import { connectLive } from './live.js';
+import * as teacher from './teacher.js';
+import * as guardian from './guardian.js';
+import * as admin from './admin.js';
+import * as office from './office.js';
+
+const HOME = { admin: '/admin', teacher: '/teacher', guardian: '/guardian' };
+
+const routes = [
+  [/^\/signin$/, null, signIn],
+  [/^\/admin$/, 'admin', admin.dashboard],
+  [/^\/admin\/students$/, 'admin', admin.students],
+  [/^\/admin\/students\/new$/, 'admin', admin.studentForm],
+  [/^\/admin\/students\/([^/]+)$/, 'admin', admin.studentForm],
+  [/^\/admin\/import$/, 'admin', admin.importStudents],
+  [/^\/admin\/courses$/, 'admin', office.courses],
+  [/^\/admin\/courses\/([^/]+)$/, 'admin', office.course],
+  [/^\/admin\/invoices$/, 'admin', office.invoices],
+  [/^\/teacher$/, 'teacher', teacher.today],
+  [/^\/teacher\/courses\/([^/]+)\/attendance\/(\d{4}-\d{2}-\d{2})$/, 'teacher', teacher.sheet],
+  [/^\/teacher\/courses\/([^/]+)\/assessments$/, 'teacher', teacher.assessments],
+  [/^\/teacher\/assessments\/([^/]+)$/, 'teacher', teacher.gradeSheet],
+  [/^\/guardian$/, 'guardian', guardian.home],
+  [/^\/guardian\/children\/([^/]+)$/, 'guardian', guardian.child],
+  [/^\/guardian\/inbox$/, 'guardian', guardian.inbox],
+];
+
+const NAV = {
+  admin: [['/admin', 'Dashboard'], ['/admin/students', 'Students'], ['/admin/import', 'Import'], ['/admin/courses', 'Courses'], ['/admin/invoices', 'Invoices']],
+  teacher: [['/teacher', 'Today']],
+  guardian: [['/guardian', 'Children'], ['/guardian/inbox', 'Inbox']],
+};
+
+// What every screen may use: the school, the live channel's listeners.
+export const ctx = { school: null, listeners: new Set(), unread: 0, live: null };
+let live = null;
+let expiry = null;
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render();
+}
+
+export function setUnread(n) {
+  ctx.unread = n;
+  const badge = document.getElementById('unread');
+  if (badge) {
+    badge.textContent = String(n);
+    badge.hidden = n === 0;
+    badge.setAttribute('aria-label', `${n} unread`);
+  }
+}
+
+function header(s) {
+  const top = document.getElementById('top');
+  if (!s) {
+    top.replaceChildren(h('span', { class: 'brand' }, 'Schoolhouse'));
+    return;
+  }
+  const items = (NAV[s.user.role] || []).map(([href, text]) => {
+    const a = link(href, text);
+    if (href === '/guardian/inbox') a.append(' ', h('span', { id: 'unread', class: 'badge', hidden: ctx.unread === 0 }, String(ctx.unread)));
+    if (location.pathname === href) a.setAttribute('aria-current', 'page');
+    return h('li', {}, a);
+  });
+  top.replaceChildren(
+    h('span', { class: 'brand' }, ctx.school ? ctx.school.name : 'Schoolhouse'),
+    h('nav', { 'aria-label': 'Main' }, h('ul', {}, items)),
+    h('span', { id: 'live-state' }, ctx.live === 'live' ? 'Live' : ctx.live === 'offline' ? 'Offline: reconnecting…' : ''),
+    h('span', {}, `${s.user.full_name} (${s.user.role})`),
+    h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut('You are signed out.') }, 'Sign out'),
+  );
+}
+
+function signOut(message) {
+  session.clear();
+  if (live) live.close();
+  live = null;
+  clearTimeout(expiry);
+  ctx.school = null;
+  ctx.listeners.clear();
+  setUnread(0);
+  document.getElementById('alerts').replaceChildren();
+  navigate('/signin', { replace: true });
+  if (message) flash(message);
+}
+
+onUnauthorized(() => signOut('Your session has ended: sign in again.'));
+onWaiting((secs) => flash(`The server is busy: retrying in ${secs} s…`));
+
+async function startSession() {
+  const s = session.get();
+  clearTimeout(expiry);
+  expiry = setTimeout(() => signOut('Your session expired: sign in again.'), s.expires - Date.now());
+  try {
+    ctx.school = await api('/school');
+  } catch (e) {
+    if (e.status === 401) return;
+  }
+  if (!live) {
+    live = connectLive({
+      onMessage: (m) => ctx.listeners.forEach((f) => f(m)),
+      onOpen: () => ctx.listeners.forEach((f) => f({ kind: 'console.reconnected' })),
+      onState: (state) => {
+        ctx.live = state;
+        const el = document.getElementById('live-state');
+        if (el) el.textContent = state === 'live' ? 'Live' : 'Offline: reconnecting…';
+      },
+    });
+  }
+  if (s.user.role === 'guardian') guardian.watch(ctx);
+}
+
+function signIn() {
+  if (session.get()) return navigate(HOME[session.get().user.role] || '/admin', { replace: true });
+  const school = h('input', { type: 'text', name: 'school', autocomplete: 'organization', required: true });
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const out = h('div', {});
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h('form', { class: 'card', novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    out.replaceChildren();
+    button.disabled = true;
+    const started = performance.now();
+    try {
+      const t = await api('/auth/login', { method: 'POST', body: { school: school.value.trim(), email: email.value.trim(), password: password.value } });
+      session.set({ token: t.access_token, user: t.user, expires: Date.now() + t.expires_in * 1000 });
+      window.__signinStarted = started;
+      await startSession();
+      navigate(HOME[t.user.role] || '/signin', { replace: true });
+    } catch (err) {
+      password.value = '';
+      out.replaceChildren(problemBox(err instanceof ApiError ? err : new ApiError(0)));
+      const f = err.fields || {};
+      for (const [name, input] of [['school', school], ['email', email], ['password', password]]) {
+        const slot = form.querySelector(`[data-error-for="${name}"]`);
+        slot.textContent = f[name] || '';
+        if (f[name]) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+      }
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  field('School', school, 'school'), field('E-mail', email, 'email'), field('Password', password, 'password'),
+  out, h('div', { class: 'actions' }, button));
+  mount(h('div', { class: 'signin' }, h('h1', {}, 'Sign in to Schoolhouse'), form));
+  school.focus();
+}
+
+async function render() {
+  const s = session.get();
+  const path = location.pathname;
+  if (!s && path !== '/signin') return navigate('/signin', { replace: true });
+  if (s && (path === '/' || path === '')) return navigate(HOME[s.user.role] || '/signin', { replace: true });
+  header(s);
+  for (const [re, role, screen] of routes) {
+    const m = path.match(re);
+    if (!m) continue;
+    if (role && s.user.role !== role) break;
+    try {
+      await screen(...m.slice(1));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return;
+      mount(h('h1', {}, err.status === 404 ? 'Not found' : 'Something went wrong'),
+        problemBox(err instanceof ApiError ? err : new ApiError(0, { detail: String(err) })));
+    }
+    return;
+  }
+  mount(h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. '), s ? link(HOME[s.user.role] || '/', 'Go to your start page') : null);
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-link]');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  navigate(a.getAttribute('href'));
+});
+addEventListener('popstate', render);
+
+if (session.get()) startSession().then(render);
+else render();
