@@ -5,9 +5,12 @@
 # Environment: STACK (run | bench, default run), GATEWAY_PORT (8080),
 # GRPC_BASE_PORT (50051: students, +1 analytics, +2 notify), GATEWAY_ADMIN_LISTEN
 # (127.0.0.1:GATEWAY_PORT+1000, Prometheus /metrics; the services use +1001..+1003),
-# SEED_DEMO (1), PROFILE (release | debug: the build to run),
+# SEED_DEMO (1: the demo school, deploy/local/seed-demo.py), CONSOLE_DIR
+# (web/: the web console the gateway serves at /), PROFILE (release | debug: the build to run),
 # MONITORING (0; 1: also a Prometheus scraping every service, with the alert
 # rules, at PROMETHEUS_PORT, default GATEWAY_PORT+10),
+# SMTP_SINK_PORT (GATEWAY_PORT+1100: the local SMTP sink notify-svc mails to;
+# the mails are written to .stack/<stack>/mail/*.eml),
 # RUST_LOG, LOG_FORMAT (pretty).
 set -euo pipefail
 
@@ -22,20 +25,21 @@ PROMETHEUS_PORT="${PROMETHEUS_PORT:-$((GATEWAY_PORT + 10))}"
 STATE="$ROOT/.stack/$STACK"
 LOGS="$STATE/logs"
 
-need_curl() {
-  command -v curl >/dev/null && return
+# curl for the readiness wait, python3 for the demo seed.
+need_tools() {
+  command -v curl >/dev/null && command -v python3 >/dev/null && return
   if [[ $(id -u) == 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl python3 >/dev/null
   else
-    echo "curl is missing: run 'sudo apt-get install -y curl'" >&2; exit 1
+    echo "curl or python3 is missing: run 'sudo apt-get install -y curl python3'" >&2; exit 1
   fi
 }
-need_curl
+need_tools
 
 "$ROOT/deploy/local/stack.sh" up
 case "$PROFILE" in
-  release) (cd "$ROOT" && cargo build --release --bins) ;;
-  debug) (cd "$ROOT" && cargo build --bins) ;;
+  release) (cd "$ROOT" && cargo build --release --bins && cargo build --release -p notify-svc --example smtp-sink) ;;
+  debug) (cd "$ROOT" && cargo build --bins && cargo build -p notify-svc --example smtp-sink) ;;
   *) echo "PROFILE must be release or debug" >&2; exit 2 ;;
 esac
 
@@ -80,8 +84,18 @@ export ANALYTICS_DRAIN_DELAY_MS="${ANALYTICS_DRAIN_DELAY_MS:-300}"
 # generations in that Redis, and reads students-svc's export (STUDENTS_URL)
 # for a rebuild.
 export NOTIFY_CONSUMER_NAME="${NOTIFY_CONSUMER_NAME:-notify-local}"
+# notify-svc's e-mail goes to a local SMTP sink (notify-svc/examples/
+# smtp-sink.rs) that writes every mail to $MAIL_DIR as an .eml file.
+MAIL_DIR="$STATE/mail"
+export NOTIFY_SMTP_HOST="${NOTIFY_SMTP_HOST:-127.0.0.1}"
+export NOTIFY_SMTP_PORT="${NOTIFY_SMTP_PORT:-${SMTP_SINK_PORT:-$((GATEWAY_PORT + 1100))}}"
+export NOTIFY_SMTP_SECURITY="${NOTIFY_SMTP_SECURITY:-none}"
+export NOTIFY_SMTP_FROM="${NOTIFY_SMTP_FROM:-Schoolhouse <no-reply@schoolhouse.localhost>}"
 export ANALYTICS_CONSUMER_NAME="${ANALYTICS_CONSUMER_NAME:-analytics-local}"
-export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
+# The web console (web/) is served by the gateway on its own origin; its
+# WebSocket sends that Origin, so it is on the allow-list too.
+export CONSOLE_DIR="${CONSOLE_DIR:-$ROOT/web}"
+export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3000,http://127.0.0.1:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT}"
 
 mkdir -p "$LOGS"
 pids=()
@@ -97,6 +111,11 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [[ $NOTIFY_SMTP_HOST == 127.0.0.1 && $NOTIFY_SMTP_SECURITY == none ]]; then
+  "$ROOT/target/$PROFILE/examples/smtp-sink" "127.0.0.1:$NOTIFY_SMTP_PORT" "$MAIL_DIR" \
+    >"$LOGS/smtp-sink.log" 2>&1 &
+  pids+=($!)
+fi
 for svc in students-svc analytics-svc notify-svc gateway; do
   "$ROOT/target/$PROFILE/$svc" >"$LOGS/$svc.log" 2>&1 &
   pids+=($!)
@@ -143,21 +162,29 @@ if [[ $SEED_DEMO == 1 ]]; then
       -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
       -d "{\"admission_no\":\"D-$((1000 + i))\",\"given_name\":\"${given[i % 10]}\",\"family_name\":\"${family[(i / 3) % 10]}\",\"date_of_birth\":\"201$((i % 8))-0$((i % 9 + 1))-1$((i % 9))\",\"grade_level\":$((i % 13)),\"section\":\"$(((i % 2)) && echo A || echo B)\"}"
   done
+  # A teacher, a guardian with two children, courses with a timetable, the
+  # last school week of attendance, published grades and invoices.
+  python3 "$ROOT/deploy/local/seed-demo.py" "$base" "$token" "$admin_password"
   cat <<INFO
 
 Schoolhouse is running.
+  console      $base/   (web console: sign in with a login below)
   API          $base/api/v1   (OpenAPI: $base/api/v1/openapi.json)
   school slug  demo
   admin login  $admin_email / $admin_password
+  teacher      teacher@demo.school / $admin_password
+  guardian     guardian@demo.school / $admin_password   (two children)
   try          curl -s -X POST $base/api/v1/auth/login -H 'Content-Type: application/json' \\
                  -d '{"school":"demo","email":"$admin_email","password":"$admin_password"}'
   metrics      http://$GATEWAY_ADMIN_LISTEN/metrics  (admin listeners, not public;
                services: $STUDENTS_ADMIN_LISTEN, $ANALYTICS_ADMIN_LISTEN, $NOTIFY_ADMIN_LISTEN)
+  mail         $MAIL_DIR/*.eml   (notify-svc's e-mails, caught by the local SMTP sink
+               at 127.0.0.1:$NOTIFY_SMTP_PORT)
 ${monitoring_line}  logs         $LOGS/
 Press Ctrl-C to stop.
 INFO
 else
-  echo "Schoolhouse is running at $base (logs in $LOGS). Ctrl-C stops it."
+  echo "Schoolhouse is running at $base (logs in $LOGS, e-mails in $MAIL_DIR). Ctrl-C stops it."
   if [[ $MONITORING == 1 ]]; then echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT"; fi
 fi
 

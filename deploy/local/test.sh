@@ -4,6 +4,8 @@
 # the check that every test file is compiled, the whole test suite, then the
 # alerts and dashboards against a real Prometheus (deploy/monitoring/check.sh),
 # then the OpenAPI document against the running system (deploy/openapi/check.sh).
+# Installs Chromium and its WebDriver (Debian packages) for the web console's
+# browser tests when they are missing.
 #
 # `TEST_CLOCK="2027-12-31 12:00:00" make test` runs the suite with the clock
 # moved to that UTC time instead: a stack of its own (STACK=clock), whose
@@ -16,6 +18,17 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+
+# The web console's tests drive a real headless Chromium over WebDriver
+# (gateway/tests/api/console.rs): Debian's browser and its driver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [[ $EUID -ne 0 ]]; then
+    echo "the console's browser tests need Chromium: sudo apt-get install -y chromium chromium-driver" >&2
+    exit 1
+  fi
+  apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium chromium-driver >&2
+fi
 
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 clock_env=()

@@ -137,6 +137,10 @@ pub struct Config {
     pub slow_request_ms: u64,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+    /// The web console's folder (`web/`): served at `/` beside the API
+    /// when set; unset, the gateway serves the API only.
+    #[arg(long, env = "CONSOLE_DIR")]
+    pub console_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -241,6 +245,7 @@ impl Config {
             realtime_redis_timeout_ms: 1000,
             slow_request_ms: 1000,
             log_format: LogFormat::Pretty,
+            console_dir: None,
         }
     }
 }

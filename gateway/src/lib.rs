@@ -22,10 +22,12 @@
 //! - [`problem`]: `ApiError` → `application/problem+json`.
 //! - [`openapi`]: the OpenAPI document, collected from the routes.
 //! - [`state`]: what every worker shares.
+//! - [`console`]: the web console's static files (`web/`), served at `/`.
 
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod dto;
 pub mod edge;
 pub mod json;

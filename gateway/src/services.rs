@@ -3,7 +3,9 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
+use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
+use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
@@ -35,6 +37,8 @@ pub struct Services {
     pub grades: GradeServiceClient<Channel>,
     pub students_health: HealthClient<Channel>,
     pub notifications: NotificationServiceClient<Channel>,
+    pub notification_templates: NotificationTemplateServiceClient<Channel>,
+    pub deliveries: DeliveryAdminServiceClient<Channel>,
     pub analytics: AnalyticsServiceClient<Channel>,
 }
 
@@ -66,6 +70,7 @@ impl Services {
     /// its calls through another.
     pub fn connect(e: &Endpoints) -> Self {
         let students = platform::balance::channel(e.students.clone(), e.timeouts, e.discovery);
+        let notify = platform::balance::channel(e.notify.clone(), e.timeouts, e.discovery);
         Self {
             schools: SchoolServiceClient::new(students.clone()),
             auth: AuthServiceClient::new(students.clone()),
@@ -79,11 +84,9 @@ impl Services {
             fees: FeeServiceClient::new(students.clone()),
             grades: GradeServiceClient::new(students.clone()),
             students_health: HealthClient::new(students),
-            notifications: NotificationServiceClient::new(platform::balance::channel(
-                e.notify.clone(),
-                e.timeouts,
-                e.discovery,
-            )),
+            notifications: NotificationServiceClient::new(notify.clone()),
+            notification_templates: NotificationTemplateServiceClient::new(notify.clone()),
+            deliveries: DeliveryAdminServiceClient::new(notify),
             analytics: AnalyticsServiceClient::new(platform::balance::channel(
                 e.analytics.clone(),
                 e.timeouts,

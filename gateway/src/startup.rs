@@ -21,6 +21,7 @@ use crate::{
     auth::Tokens,
     cache::{self, Cache, Stats},
     config::Config,
+    console::Console,
     json::BodyLimit,
     middleware::request_context,
     openapi::{self, Document},
@@ -41,6 +42,8 @@ pub struct Application {
     local_limiter: Arc<LocalLimiter>,
     cache: Arc<cache::Shared>,
     shutting_down: Arc<AtomicBool>,
+    /// The web console, when `CONSOLE_DIR` is set.
+    console: Option<Arc<Console>>,
 }
 
 impl Application {
@@ -59,7 +62,13 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let admin = TcpListener::bind(config.admin_listen)
             .with_context(|| format!("cannot listen on {}", config.admin_listen))?;
+        // A console folder that is set but unreadable fails start-up.
+        let console = match &config.console_dir {
+            Some(dir) => Some(Arc::new(Console::load(dir)?)),
+            None => None,
+        };
         Ok(Self {
+            console,
             listener,
             admin,
             endpoints: Endpoints::from_config(&config)?,
@@ -103,6 +112,7 @@ impl Application {
         let limit = self.config.body_limit_bytes;
         let import_limit = self.config.import_limit_bytes;
         let origins = self.config.cors_allowed_origins.clone();
+        let console = self.console.map(web::Data::from);
         // One subscriber per instance, its tasks on this (the main) thread;
         // sockets live on the workers and share the hub.
         let hub = Hub::start(
@@ -163,6 +173,10 @@ impl Application {
                 .configure(crate::routes::configure)
                 .split_for_parts();
             let document = document.get_or_init(|| web::Data::new(Document::new(collected)));
+            let app = match &console {
+                Some(c) => app.app_data(c.clone()),
+                None => app,
+            };
             app.app_data(state)
                 .app_data(document.clone())
                 .app_data(tokens.clone())
@@ -172,7 +186,8 @@ impl Application {
                 .app_data(BodyLimit(limit))
                 .app_data(ImportLimit(import_limit))
                 .app_data(web::PayloadConfig::new(limit))
-                .default_service(web::to(crate::routes::not_found))
+                // The console's pages and files, else a problem+json 404.
+                .default_service(web::to(crate::console::fallback))
                 .wrap(ErrorHandlers::new().handler(
                     actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
                     crate::middleware::method_not_allowed,

@@ -71,6 +71,8 @@ pub struct Config {
     pub events_registry: String,
     #[command(flatten)]
     pub jobs: crate::jobs::JobsConfig,
+    #[command(flatten)]
+    pub reminders: crate::reminders::RemindersConfig,
 }
 
 impl Config {
@@ -91,12 +93,7 @@ impl Config {
     }
 
     pub fn consumer_settings(&self) -> ConsumerSettings {
-        let name = self
-            .consumer_name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| format!("notify-{}", uuid::Uuid::new_v4().simple()));
+        let name = ConsumerSettings::replica_name(self.consumer_name.as_deref(), "notify");
         ConsumerSettings {
             batch: self.consumer_batch as usize,
             block: Duration::from_millis(self.consumer_block_ms),

@@ -1,12 +1,14 @@
 //! A new notification's deliveries besides the inbox, enqueued as jobs on
 //! the transaction that created it (so they exist if and only if it
-//! commits): an SMS for the `sms` channel, a realtime push for `push`.
-//! Two statements whatever the number of notifications.
+//! commits): an SMS for the `sms` channel, an e-mail (the notification's
+//! title as subject, its body as text) for `email`, a realtime push for
+//! `push`. Two statements whatever the number of notifications.
 
 use deadpool_postgres::Transaction;
 use platform::realtime::Kind;
 use uuid::Uuid;
 
+use crate::email::{EmailAddress, EmailMessage};
 use crate::jobs::{self, DedupeKey, JobPayload, NewJob, PushMessage};
 use crate::notifications::Notification;
 use crate::sms::{PhoneNumber, SmsMessage, SmsText};
@@ -14,40 +16,69 @@ use crate::sms::{PhoneNumber, SmsMessage, SmsText};
 /// The realtime kind a client receives for a new notification.
 pub const NOTIFICATION_CREATED: &str = "notification.created";
 
+/// Runs for every batch of notifications created on `tx`, before it
+/// commits: counted, and their delivery jobs enqueued on the same
+/// transaction.
+pub async fn created(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::Result<()> {
+    for n in created {
+        metrics::counter!("notifications_created_total", "kind" => n.kind.clone()).increment(1);
+    }
+    enqueue(tx, created).await?;
+    Ok(())
+}
+
 pub async fn enqueue(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::Result<u64> {
     let Some(first) = created.first() else {
         return Ok(0);
     };
     let wants = |n: &Notification, c: &str| n.channels.iter().any(|x| x == c);
-    let sms_guardians: Vec<Uuid> = created
+    let contacted: Vec<Uuid> = created
         .iter()
-        .filter(|n| wants(n, "sms"))
+        .filter(|n| wants(n, "sms") || wants(n, "email"))
         .map(|n| n.guardian_id)
         .collect();
-    let phones = if sms_guardians.is_empty() {
+    // (guardian, phone, email)
+    let contacts = if contacted.is_empty() {
         Vec::new()
     } else {
         let stmt = tx
             .prepare_cached(
-                "SELECT guardian_id, phone FROM guardians \
-                 WHERE school_id = $1 AND guardian_id = ANY($2) AND phone IS NOT NULL",
+                "SELECT guardian_id, phone, email FROM guardians \
+                 WHERE school_id = $1 AND guardian_id = ANY($2)",
             )
             .await?;
-        tx.query(&stmt, &[&first.school_id, &sms_guardians])
+        tx.query(&stmt, &[&first.school_id, &contacted])
             .await?
             .iter()
-            .map(|r| Ok((r.try_get::<_, Uuid>(0)?, r.try_get::<_, String>(1)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get::<_, Uuid>(0)?,
+                    r.try_get::<_, Option<String>>(1)?,
+                    r.try_get::<_, Option<String>>(2)?,
+                ))
+            })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()?
     };
     let mut out = Vec::new();
     for n in created {
+        let contact = contacts.iter().find(|(g, _, _)| *g == n.guardian_id);
         if wants(n, "sms") {
-            let phone = phones.iter().find(|(g, _)| *g == n.guardian_id);
-            if let Some(sms) = phone.and_then(|(_, p)| sms(p, &n.body)) {
+            let phone = contact.and_then(|(_, p, _)| p.as_deref());
+            if let Some(sms) = phone.and_then(|p| sms(p, &n.body)) {
                 out.push(NewJob::new(
                     n.school_id,
                     key("sms", n.id)?,
                     JobPayload::Sms(sms),
+                ));
+            }
+        }
+        if wants(n, "email") {
+            let address = contact.and_then(|(_, _, e)| e.as_deref());
+            if let Some(mail) = address.and_then(|a| email(a, &n.title, &n.body)) {
+                out.push(NewJob::new(
+                    n.school_id,
+                    key("email", n.id)?,
+                    JobPayload::Email(mail),
                 ));
             }
         }
@@ -81,6 +112,11 @@ fn sms(phone: &str, body: &str) -> Option<SmsMessage> {
         to: PhoneNumber::parse(phone).ok()?,
         text: SmsText::parse(body).ok()?,
     })
+}
+
+/// As [`sms`]: an address or text that no longer parses skips the channel.
+fn email(address: &str, subject: &str, body: &str) -> Option<EmailMessage> {
+    EmailMessage::new(EmailAddress::parse(address).ok()?, subject, body).ok()
 }
 
 fn key(channel: &str, notification: Uuid) -> anyhow::Result<DedupeKey> {

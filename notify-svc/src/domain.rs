@@ -160,3 +160,131 @@ impl TryFrom<&ev::AttendanceMarked> for Absences {
         })
     }
 }
+
+fn date(field: &'static str, raw: &str) -> Result<Option<NaiveDate>, BadPayload> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| bad(field, "not YYYY-MM-DD"))
+}
+
+/// A school's name and time zone (`school.created` / `school.updated`).
+#[derive(Clone, Debug)]
+pub struct School {
+    pub name: String,
+    /// An IANA zone; `UTC` when the producer sent none or one unknown here.
+    pub time_zone: String,
+    pub version: i64,
+}
+
+impl From<&ev::SchoolChanged> for School {
+    fn from(s: &ev::SchoolChanged) -> Self {
+        let time_zone = if s.time_zone.parse::<chrono_tz::Tz>().is_ok() {
+            s.time_zone.clone()
+        } else {
+            "UTC".to_owned()
+        };
+        Self {
+            name: s.name.clone(),
+            time_zone,
+            version: s.version,
+        }
+    }
+}
+
+/// An invoice snapshot (`invoice.*`).
+#[derive(Clone, Debug)]
+pub struct Invoice {
+    pub id: Uuid,
+    pub student_id: Uuid,
+    pub currency: String,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub amount_due: i64,
+    pub status: String,
+    pub due_on: Option<NaiveDate>,
+    pub version: i64,
+}
+
+impl TryFrom<&ev::InvoiceChanged> for Invoice {
+    type Error = BadPayload;
+    fn try_from(i: &ev::InvoiceChanged) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("invoice_id", &i.invoice_id)?,
+            student_id: id("student_id", &i.student_id)?,
+            currency: i.currency.clone(),
+            total: i.total,
+            amount_paid: i.amount_paid,
+            amount_due: i.amount_due,
+            status: i.status.clone(),
+            due_on: date("due_on", &i.due_on)?,
+            version: i.version,
+        })
+    }
+}
+
+/// A payment on an invoice (`payment.recorded`), with the invoice after it.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub student_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    pub method: String,
+    pub reference: String,
+    pub invoice_total: i64,
+    pub invoice_amount_paid: i64,
+    pub invoice_amount_due: i64,
+    pub invoice_status: String,
+    pub invoice_version: i64,
+}
+
+impl TryFrom<&ev::PaymentRecorded> for Payment {
+    type Error = BadPayload;
+    fn try_from(p: &ev::PaymentRecorded) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("payment_id", &p.payment_id)?,
+            invoice_id: id("invoice_id", &p.invoice_id)?,
+            student_id: id("student_id", &p.student_id)?,
+            amount: p.amount,
+            currency: p.currency.clone(),
+            method: p.method.clone(),
+            reference: p.reference.clone(),
+            invoice_total: p.invoice_total,
+            invoice_amount_paid: p.invoice_amount_paid,
+            invoice_amount_due: p.invoice_amount_due,
+            invoice_status: p.invoice_status.clone(),
+            invoice_version: p.invoice_version,
+        })
+    }
+}
+
+/// An assessment's published grades (`grades.published`).
+#[derive(Clone, Debug)]
+pub struct Grades {
+    pub assessment_id: Uuid,
+    pub title: String,
+    /// Hundredths of a point.
+    pub max_score: i64,
+    /// (student, score in hundredths).
+    pub scores: Vec<(Uuid, i64)>,
+}
+
+impl TryFrom<&ev::GradesPublished> for Grades {
+    type Error = BadPayload;
+    fn try_from(g: &ev::GradesPublished) -> Result<Self, BadPayload> {
+        Ok(Self {
+            assessment_id: id("assessment_id", &g.assessment_id)?,
+            title: g.title.clone(),
+            max_score: i64::from(g.max_score),
+            scores: g
+                .scores
+                .iter()
+                .map(|s| Ok((id("scores.student_id", &s.student_id)?, i64::from(s.score))))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

@@ -1,15 +1,31 @@
 //! What notify-svc does with each domain event, on the consumer's
 //! transaction (the inbox row is already there): keep the projection
-//! current and raise absence alerts. Other payloads are skipped.
+//! current, raise absence alerts and the notices of [`crate::notices`], and
+//! keep each school's daily overdue check scheduled. Other payloads are
+//! skipped.
 
 use deadpool_postgres::Transaction;
 use platform::events::{Event, Handler};
 use proto::events::v1::event::Payload;
 
-use crate::{absence, deliveries, domain, notifications::Notification, projection};
+use crate::{
+    absence, deliveries, domain, notices,
+    notifications::Notification,
+    projection,
+    reminders::{self, Schedule},
+};
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NotifyHandler;
+#[derive(Clone, Debug, Default)]
+pub struct NotifyHandler {
+    /// When a school's daily overdue check runs.
+    pub reminders: Schedule,
+}
+
+impl NotifyHandler {
+    pub fn new(reminders: Schedule) -> Self {
+        Self { reminders }
+    }
+}
 
 impl Handler for NotifyHandler {
     async fn apply(&self, tx: &Transaction<'_>, event: &Event) -> anyhow::Result<()> {
@@ -31,21 +47,45 @@ impl Handler for NotifyHandler {
                 let created = absence::alert(tx, school, event_id, &a.try_into()?).await?;
                 created_notifications(tx, &created).await
             }
+            Payload::SchoolCreated(s) | Payload::SchoolUpdated(s) => {
+                projection::school(tx, school, &s.into()).await?;
+                reminders::ensure_scheduled(tx, school, &self.reminders, chrono::Utc::now()).await
+            }
+            Payload::InvoiceIssued(i) => {
+                let event_id = domain::id("event_id", &event.event_id)?;
+                let invoice = i.try_into()?;
+                projection::invoice(tx, school, &invoice).await?;
+                reminders::ensure_scheduled(tx, school, &self.reminders, chrono::Utc::now())
+                    .await?;
+                let created = notices::invoice_issued(tx, school, event_id, &invoice).await?;
+                created_notifications(tx, &created).await
+            }
+            Payload::InvoiceVoided(i) | Payload::InvoiceDrafted(i) => {
+                projection::invoice(tx, school, &i.try_into()?).await
+            }
+            Payload::PaymentRecorded(p) => {
+                let event_id = domain::id("event_id", &event.event_id)?;
+                let payment = p.try_into()?;
+                projection::payment(tx, school, &payment).await?;
+                let created = notices::payment_receipt(tx, school, event_id, &payment).await?;
+                created_notifications(tx, &created).await
+            }
+            Payload::GradesPublished(g) => {
+                let event_id = domain::id("event_id", &event.event_id)?;
+                let created =
+                    notices::grades_published(tx, school, event_id, &g.try_into()?).await?;
+                created_notifications(tx, &created).await
+            }
             _ => Ok(()),
         }
     }
 }
 
-/// Runs for every batch of notifications created on `tx`, before it commits:
-/// their delivery jobs (SMS, realtime push) are enqueued on the same
-/// transaction.
+/// Their delivery jobs, on the same transaction (see
+/// [`deliveries::created`]).
 pub async fn created_notifications(
     tx: &Transaction<'_>,
     created: &[Notification],
 ) -> anyhow::Result<()> {
-    for n in created {
-        metrics::counter!("notifications_created_total", "kind" => n.kind.clone()).increment(1);
-    }
-    deliveries::enqueue(tx, created).await?;
-    Ok(())
+    deliveries::created(tx, created).await
 }

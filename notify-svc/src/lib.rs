@@ -12,21 +12,31 @@
 //! - [`absence`]: absence alerts, one per guardian, student and session.
 //! - [`notifications`]: the notification row shared by every kind.
 //! - [`deliveries`]: a new notification's SMS and push jobs.
+//! - [`delivery_admin`]: failed deliveries for a school's admins, and retries.
 //! - [`inbox`]: the NotificationService a recipient reads their inbox with.
 //! - [`jobs`]: the durable delivery queue (SMS, realtime push) and workers.
 //! - [`sms`]: the SMS provider client.
+//! - [`email`]: the SMTP client (e-mail channel).
+//! - [`templates`]: notice wording (built-in English, school overrides).
+//! - [`notices`]: grade, invoice, overdue and receipt notices from events.
+//! - [`reminders`]: the daily overdue-invoice check (scheduled jobs).
 
 pub mod absence;
 pub mod config;
 pub mod deliveries;
+pub mod delivery_admin;
 pub mod domain;
+pub mod email;
 pub mod handler;
 pub mod inbox;
 pub mod jobs;
+pub mod notices;
 pub mod notifications;
 pub mod projection;
+pub mod reminders;
 pub mod sms;
 pub mod startup;
+pub mod templates;
 
 pub use config::Config;
 pub use startup::{Application, MIGRATIONS};

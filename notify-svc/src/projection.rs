@@ -1,11 +1,12 @@
-//! The projection of guardians, their links and student names, written on
+//! The projection of guardians, their links, student names, schools (name,
+//! time zone) and invoices, written on
 //! the consumer's transaction. Snapshots carry students-svc's version, so a
 //! redelivered or reordered older snapshot never overwrites a newer one.
 
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
-use crate::domain::{Contact, Guardian, Link, Student};
+use crate::domain::{Contact, Guardian, Invoice, Link, Payment, School, Student};
 
 /// The guardian as of its snapshot (newer versions win).
 pub async fn guardian(tx: &Transaction<'_>, school: Uuid, g: &Guardian) -> anyhow::Result<()> {
@@ -140,6 +141,80 @@ pub async fn student(tx: &Transaction<'_>, school: Uuid, s: &Student) -> anyhow:
     tx.execute(
         &stmt,
         &[&school, &s.id, &s.given_name, &s.family_name, &s.version],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The school's name and time zone as of its snapshot (newer versions win).
+pub async fn school(tx: &Transaction<'_>, school: Uuid, s: &School) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO schools (school_id, name, time_zone, version) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (school_id) DO UPDATE SET name = EXCLUDED.name, \
+               time_zone = EXCLUDED.time_zone, version = EXCLUDED.version \
+             WHERE schools.version < EXCLUDED.version",
+        )
+        .await?;
+    tx.execute(&stmt, &[&school, &s.name, &s.time_zone, &s.version])
+        .await?;
+    Ok(())
+}
+
+/// The invoice as of its snapshot (newer versions win).
+pub async fn invoice(tx: &Transaction<'_>, school: Uuid, i: &Invoice) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO invoices (school_id, invoice_id, student_id, currency, total, \
+               amount_paid, amount_due, status, due_on, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (school_id, invoice_id) DO UPDATE SET student_id = EXCLUDED.student_id, \
+               currency = EXCLUDED.currency, total = EXCLUDED.total, \
+               amount_paid = EXCLUDED.amount_paid, amount_due = EXCLUDED.amount_due, \
+               status = EXCLUDED.status, due_on = EXCLUDED.due_on, version = EXCLUDED.version \
+             WHERE invoices.version < EXCLUDED.version",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &i.id,
+            &i.student_id,
+            &i.currency,
+            &i.total,
+            &i.amount_paid,
+            &i.amount_due,
+            &i.status,
+            &i.due_on,
+            &i.version,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A payment moves its invoice's amounts and status (the invoice's version
+/// after the payment; an invoice not seen yet waits for its snapshot).
+pub async fn payment(tx: &Transaction<'_>, school: Uuid, p: &Payment) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE invoices SET total = $3, amount_paid = $4, amount_due = $5, status = $6, \
+               version = $7 \
+             WHERE school_id = $1 AND invoice_id = $2 AND version < $7",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &p.invoice_id,
+            &p.invoice_total,
+            &p.invoice_amount_paid,
+            &p.invoice_amount_due,
+            &p.invoice_status,
+            &p.invoice_version,
+        ],
     )
     .await?;
     Ok(())

@@ -38,6 +38,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "link_versions",
         sql: include_str!("../migrations/0005_link_versions.sql"),
     },
+    Migration {
+        version: 6,
+        name: "email_notices",
+        sql: include_str!("../migrations/0006_email_notices.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "delivery_admin",
+        sql: include_str!("../migrations/0007_delivery_admin.sql"),
+    },
 ];
 
 pub struct Application {
@@ -55,6 +65,7 @@ struct JobsStart {
     database_url: String,
     config: crate::jobs::JobsConfig,
     realtime: fred::prelude::Client,
+    reminders: crate::reminders::Schedule,
 }
 
 impl Application {
@@ -73,7 +84,7 @@ impl Application {
                 &config.redis_url,
                 &config.redis_settings(),
                 pool.clone(),
-                NotifyHandler,
+                NotifyHandler::new(config.reminders.schedule()?),
                 config.consumer_settings(),
             )?)
         } else {
@@ -88,6 +99,7 @@ impl Application {
             config: config.jobs.clone(),
             // Publishes `push` jobs; connects in the background.
             realtime: platform::redis::connect(&config.redis_url, &config.redis_settings())?,
+            reminders: config.reminders.schedule()?,
         };
         Ok(Self {
             listener,
@@ -123,22 +135,20 @@ impl Application {
                     crate::inbox::InboxApi::new(self.pool.clone()),
                 ),
             )
+            .serve(
+                proto::notify::v1::notification_template_service_server::NotificationTemplateServiceServer::new(
+                    crate::templates::api::TemplatesApi::new(self.pool.clone()),
+                ),
+            )
+            .serve(
+                proto::notify::v1::delivery_admin_service_server::DeliveryAdminServiceServer::new(
+                    crate::delivery_admin::api::DeliveryAdminApi::new(self.pool.clone()),
+                ),
+            )
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
-        let (handle, pool) = (platform::metrics::recorder(), self.pool.clone());
-        platform::db::register_metrics();
-        let admin = platform::metrics::Admin::spawn(self.admin, move || {
-            let s = pool.status();
-            let gauge = |state: &'static str, v: usize| {
-                metrics::gauge!("db_pool_connections", "state" => state).set(v as f64);
-            };
-            gauge("max", s.max_size);
-            gauge("open", s.size);
-            gauge("idle", s.available);
-            gauge("waiting", s.waiting);
-            handle.render()
-        });
+        let admin = platform::db::spawn_admin(self.admin, self.pool.clone());
         let (stop_consumer, consumer_stopped) = tokio::sync::watch::channel(false);
         let consumer = self.consumer.map(|c| {
             let mut stopped = consumer_stopped.clone();
@@ -152,6 +162,9 @@ impl Application {
             &self.jobs.database_url,
             &self.jobs.config,
             Some(self.jobs.realtime.clone()),
+            Some(std::sync::Arc::new(crate::reminders::Runner {
+                schedule: self.jobs.reminders.clone(),
+            })),
             async move {
                 let mut stopped = jobs_stopped;
                 let _ = stopped.wait_for(|s| *s).await;

@@ -16,6 +16,14 @@ pub const MAX_MARK_READ: usize = platform::limits::MAX_MARK_READ;
 #[serde(rename_all = "lowercase")]
 pub enum NotificationKind {
     Absence,
+    #[serde(rename = "grades_published")]
+    GradesPublished,
+    #[serde(rename = "invoice_issued")]
+    InvoiceIssued,
+    #[serde(rename = "invoice_overdue")]
+    InvoiceOverdue,
+    #[serde(rename = "payment_receipt")]
+    PaymentReceipt,
     /// A kind this gateway does not know yet (a newer notify-svc).
     Other,
 }
@@ -41,6 +49,10 @@ impl From<pb::Notification> for Notification {
             id: uuid_or_nil(&n.id),
             kind: match pb::NotificationKind::try_from(n.kind) {
                 Ok(pb::NotificationKind::Absence) => NotificationKind::Absence,
+                Ok(pb::NotificationKind::GradesPublished) => NotificationKind::GradesPublished,
+                Ok(pb::NotificationKind::InvoiceIssued) => NotificationKind::InvoiceIssued,
+                Ok(pb::NotificationKind::InvoiceOverdue) => NotificationKind::InvoiceOverdue,
+                Ok(pb::NotificationKind::PaymentReceipt) => NotificationKind::PaymentReceipt,
                 _ => NotificationKind::Other,
             },
             title: n.title,

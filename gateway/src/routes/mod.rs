@@ -9,11 +9,13 @@
 pub mod analytics;
 pub mod auth;
 pub mod courses;
+pub mod deliveries;
 pub mod fees;
 pub mod grades;
 pub mod guardians;
 pub mod health;
 pub mod import;
+pub mod notification_templates;
 pub mod notifications;
 mod resource;
 pub mod rpc;
@@ -55,6 +57,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(resource![guardians::children])
             .service(resource![notifications::list])
             .service(resource![notifications::mark_read])
+            .service(resource![
+                notification_templates::get,
+                notification_templates::put
+            ])
+            .service(resource![deliveries::list])
+            .service(resource![deliveries::retry_all])
+            .service(resource![deliveries::retry])
             .service(resource![staff::list])
             .service(resource![staff::get, staff::save])
             .service(resource![courses::student_attendance])

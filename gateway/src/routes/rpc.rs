@@ -18,7 +18,9 @@ use std::future::{ready, Ready};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use platform::caller::{Caller, Role};
 use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
+use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
+use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
@@ -110,6 +112,8 @@ clients! {
     fees: FeeServiceClient,
     grades: GradeServiceClient,
     notifications: NotificationServiceClient,
+    notification_templates: NotificationTemplateServiceClient,
+    deliveries: DeliveryAdminServiceClient,
     analytics: AnalyticsServiceClient,
 }
 

@@ -52,6 +52,10 @@ impl Row {
             id: self.id.to_string(),
             kind: match self.kind.as_str() {
                 "absence" => pb::NotificationKind::Absence,
+                "grades_published" => pb::NotificationKind::GradesPublished,
+                "invoice_issued" => pb::NotificationKind::InvoiceIssued,
+                "invoice_overdue" => pb::NotificationKind::InvoiceOverdue,
+                "payment_receipt" => pb::NotificationKind::PaymentReceipt,
                 _ => pb::NotificationKind::Unspecified,
             } as i32,
             title: self.title,

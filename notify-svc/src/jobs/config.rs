@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::{backoff::Backoff, worker::WorkerSettings};
-use crate::sms::SmsConfig;
+use crate::{email::EmailConfig, sms::SmsConfig};
 
 /// Delivery workers and the SMS provider they deliver to.
 #[derive(clap::Args, Debug, Clone)]
@@ -69,6 +69,8 @@ pub struct JobsConfig {
     pub jobs_listen: bool,
     #[command(flatten)]
     pub sms: SmsConfig,
+    #[command(flatten)]
+    pub email: EmailConfig,
 }
 
 impl JobsConfig {
@@ -91,6 +93,10 @@ impl JobsConfig {
         anyhow::ensure!(
             s.lease >= self.sms.timeout() + Duration::from_secs(5),
             "NOTIFY_JOBS_LEASE_MS must exceed NOTIFY_SMS_TIMEOUT_MS by at least 5 s"
+        );
+        anyhow::ensure!(
+            s.lease >= self.email.timeout() + Duration::from_secs(5),
+            "NOTIFY_JOBS_LEASE_MS must exceed NOTIFY_SMTP_TIMEOUT_MS by at least 5 s"
         );
         Ok(s)
     }

@@ -32,10 +32,13 @@ pub use config::JobsConfig;
 pub use metrics::record_depth;
 pub use model::{
     Claimed, DedupeKey, Enqueued, InvalidDedupeKey, InvalidMaxAttempts, JobKind, JobPayload,
-    JobStatus, NewJob, PushMessage, DEFAULT_MAX_ATTEMPTS,
+    JobStatus, NewJob, PushMessage, ReminderRun, DEFAULT_MAX_ATTEMPTS,
 };
 pub use queue::{enqueue, enqueue_all};
-pub use worker::{Deliverers, WorkerSettings, Workers, NO_REALTIME, NO_SMS_PROVIDER};
+pub use worker::{
+    Deliverers, ScheduledRunner, WorkerSettings, Workers, NO_EMAIL_PROVIDER, NO_REALTIME,
+    NO_REMINDERS, NO_SMS_PROVIDER,
+};
 
 use std::future::Future;
 
@@ -44,23 +47,30 @@ use deadpool_postgres::Pool;
 /// Starts this replica's workers from the configuration; they stop (and
 /// hand back unfinished jobs) when `shutdown` resolves. `database_url` is
 /// for the LISTEN connection that wakes them; `realtime` publishes `push`
-/// jobs (`None`: they end dead).
+/// jobs and `reminders` runs the overdue checks (`None`: they end dead).
 pub fn spawn_workers(
     pool: Pool,
     database_url: &str,
     config: &JobsConfig,
     realtime: Option<fred::prelude::Client>,
+    reminders: Option<std::sync::Arc<dyn ScheduledRunner>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
     let sms = config.sms.client()?;
+    let email = config.email.client()?;
     metrics::register();
     let listen = platform::db::pg_config(database_url, &platform::db::PoolSettings::default())?;
     Ok(Workers::start(
         pool,
         Some(listen),
         settings,
-        Deliverers { sms, realtime },
+        Deliverers {
+            sms,
+            realtime,
+            email,
+            reminders,
+        },
         shutdown,
     ))
 }

@@ -4,6 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use crate::email::EmailMessage;
 use crate::sms::SmsMessage;
 
 /// Attempts before a job that keeps failing transiently is `dead`.
@@ -14,15 +15,25 @@ pub enum JobKind {
     Sms,
     /// A realtime message to a signed-in user's WebSockets.
     Push,
+    Email,
+    /// A school's daily check of overdue invoices (scheduled: `run_at`).
+    InvoiceReminders,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Sms, JobKind::Push];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Sms,
+        JobKind::Push,
+        JobKind::Email,
+        JobKind::InvoiceReminders,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sms => "sms",
             Self::Push => "push",
+            Self::Email => "email",
+            Self::InvoiceReminders => "invoice_reminders",
         }
     }
 
@@ -78,6 +89,15 @@ impl fmt::Display for JobStatus {
 pub enum JobPayload {
     Sms(SmsMessage),
     Push(PushMessage),
+    Email(EmailMessage),
+    InvoiceReminders(ReminderRun),
+}
+
+/// The daily overdue check of the job's school for the school's local
+/// `date`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReminderRun {
+    pub date: chrono::NaiveDate,
 }
 
 impl JobPayload {
@@ -85,6 +105,8 @@ impl JobPayload {
         match self {
             Self::Sms(_) => JobKind::Sms,
             Self::Push(_) => JobKind::Push,
+            Self::Email(_) => JobKind::Email,
+            Self::InvoiceReminders(_) => JobKind::InvoiceReminders,
         }
     }
 
@@ -92,6 +114,8 @@ impl JobPayload {
         match self {
             Self::Sms(m) => serde_json::to_value(m).expect("an SMS message serialises"),
             Self::Push(m) => serde_json::to_value(m).expect("a push message serialises"),
+            Self::Email(m) => serde_json::to_value(m).expect("an e-mail serialises"),
+            Self::InvoiceReminders(r) => serde_json::to_value(r).expect("a run serialises"),
         }
     }
 
@@ -100,6 +124,10 @@ impl JobPayload {
         match kind {
             JobKind::Sms => serde_json::from_value(value).ok().map(Self::Sms),
             JobKind::Push => serde_json::from_value(value).ok().map(Self::Push),
+            JobKind::Email => serde_json::from_value(value).ok().map(Self::Email),
+            JobKind::InvoiceReminders => serde_json::from_value(value)
+                .ok()
+                .map(Self::InvoiceReminders),
         }
     }
 }
@@ -150,6 +178,8 @@ pub struct NewJob {
     pub dedupe_key: DedupeKey,
     pub payload: JobPayload,
     max_attempts: i32,
+    /// Not before this instant (`None`: due now).
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl NewJob {
@@ -159,11 +189,18 @@ impl NewJob {
             dedupe_key,
             payload,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            run_at: None,
         }
     }
 
     pub fn sms(school_id: Uuid, dedupe_key: DedupeKey, message: SmsMessage) -> Self {
         Self::new(school_id, dedupe_key, JobPayload::Sms(message))
+    }
+
+    /// Scheduled: due at `at` rather than now.
+    pub fn at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        self.run_at = Some(at);
+        self
     }
 
     pub fn with_max_attempts(mut self, n: i32) -> Result<Self, InvalidMaxAttempts> {
@@ -216,7 +253,7 @@ mod tests {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(JobStatus::parse("QUEUED"), None);
-        assert_eq!(JobKind::parse("email"), None);
+        assert_eq!(JobKind::parse("mail"), None);
     }
 
     #[test]

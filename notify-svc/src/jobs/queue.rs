@@ -23,8 +23,8 @@ pub async fn enqueue<C: GenericClient>(
     let stmt = client
         .prepare_cached(
             "WITH ins AS ( \
-               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts) \
-               VALUES ($1, $2, $3, $4, $5, $6) \
+               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now())) \
                ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING id) \
              SELECT id, pg_notify('notify_jobs', '')::text FROM ins",
         )
@@ -44,6 +44,7 @@ pub async fn enqueue<C: GenericClient>(
                 &payload,
                 &job.dedupe_key.as_str(),
                 &max_attempts,
+                &job.run_at,
             ],
         ),
     )
@@ -66,9 +67,10 @@ pub async fn enqueue_all<C: GenericClient>(
     let stmt = client
         .prepare_cached(
             "WITH ins AS ( \
-               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts) \
-               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::text[], \
-                 $6::int[]) \
+               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at) \
+               SELECT i, s, k, p, d, m, COALESCE(r, now()) FROM unnest($1::uuid[], $2::uuid[], \
+                 $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::timestamptz[]) \
+                 AS t(i, s, k, p, d, m, r) \
                ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING id) \
              SELECT count(*), pg_notify('notify_jobs', '')::text FROM ins",
         )
@@ -79,11 +81,13 @@ pub async fn enqueue_all<C: GenericClient>(
     let payloads: Vec<serde_json::Value> = jobs.iter().map(|j| j.payload.to_json()).collect();
     let keys: Vec<&str> = jobs.iter().map(|j| j.dedupe_key.as_str()).collect();
     let attempts: Vec<i32> = jobs.iter().map(NewJob::max_attempts).collect();
+    let run_at: Vec<Option<chrono::DateTime<chrono::Utc>>> =
+        jobs.iter().map(|j| j.run_at).collect();
     let row = timed(
         "jobs_enqueue_all",
         client.query_one(
             &stmt,
-            &[&ids, &schools, &kinds, &payloads, &keys, &attempts],
+            &[&ids, &schools, &kinds, &payloads, &keys, &attempts, &run_at],
         ),
     )
     .await?;

@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::{
     backoff::Backoff,
     metrics,
-    model::{Claimed, JobPayload, JobStatus},
+    model::{Claimed, JobPayload, JobStatus, ReminderRun},
     queue::{self, Finished},
 };
+use crate::email::EmailClient;
 use crate::sms::SmsClient;
 
 #[derive(Clone, Copy, Debug)]
@@ -69,11 +70,35 @@ pub const NO_SMS_PROVIDER: &str = "sms provider not configured";
 /// The reason stored on `push` jobs when the service has no Redis client.
 pub const NO_REALTIME: &str = "realtime publisher not configured";
 
+/// The reason stored on `email` jobs while no SMTP relay is configured.
+pub const NO_EMAIL_PROVIDER: &str = "email provider not configured";
+
 /// What runs each kind of job; `None`: that kind ends dead.
 #[derive(Clone, Default)]
 pub struct Deliverers {
     pub sms: Option<SmsClient>,
     pub realtime: Option<fred::prelude::Client>,
+    pub email: Option<EmailClient>,
+    /// Runs `invoice_reminders` jobs (the overdue checks).
+    pub reminders: Option<Arc<dyn ScheduledRunner>>,
+}
+
+/// The reason stored on `invoice_reminders` jobs when nothing runs them.
+pub const NO_REMINDERS: &str = "overdue checks not configured";
+
+/// Runs a scheduled job whose work lives outside the queue (the overdue
+/// check, `crate::reminders`): the queue only schedules, claims and
+/// retries it.
+pub trait ScheduledRunner: Send + Sync {
+    /// Runs the check of `school` for `run` as job `job`; how many
+    /// notifications it created.
+    fn run_reminders<'a>(
+        &'a self,
+        pool: &'a Pool,
+        school: uuid::Uuid,
+        job: uuid::Uuid,
+        run: &'a ReminderRun,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<usize>>;
 }
 
 struct Shared {
@@ -81,6 +106,8 @@ struct Shared {
     settings: WorkerSettings,
     sms: Option<SmsClient>,
     realtime: Option<fred::prelude::Client>,
+    email: Option<EmailClient>,
+    reminders: Option<Arc<dyn ScheduledRunner>>,
     wake: Notify,
     replica: String,
 }
@@ -109,6 +136,8 @@ impl Workers {
             settings,
             sms: deliverers.sms,
             realtime: deliverers.realtime,
+            email: deliverers.email,
+            reminders: deliverers.reminders,
             wake: Notify::new(),
             replica,
         });
@@ -144,6 +173,11 @@ async fn supervise(
         if shared.sms.is_none() {
             tracing::warn!(
                 "no SMS provider configured: sms jobs will end dead ({NO_SMS_PROVIDER})"
+            );
+        }
+        if shared.email.is_none() {
+            tracing::warn!(
+                "no SMTP relay configured: email jobs will end dead ({NO_EMAIL_PROVIDER})"
             );
         }
         tracing::info!(
@@ -267,6 +301,40 @@ async fn execute(shared: &Shared, job: &Claimed) -> Outcome {
                 Err(e) if e.is_transient() => Outcome::Transient {
                     error: e.to_string(),
                     retry_after: e.retry_after(),
+                },
+                Err(e) => Outcome::Permanent(e.to_string()),
+            }
+        }
+        JobPayload::InvoiceReminders(r) => {
+            let Some(runner) = &shared.reminders else {
+                return Outcome::Unrunnable(NO_REMINDERS);
+            };
+            match runner
+                .run_reminders(&shared.pool, job.school_id, job.id, r)
+                .await
+            {
+                Ok(n) => {
+                    tracing::info!(job.id = %job.id, school.id = %job.school_id, reminders.date = %r.date, reminders.sent = n, "overdue check done");
+                    Outcome::Succeeded
+                }
+                Err(e) => Outcome::Transient {
+                    error: format!("overdue check: {e}"),
+                    retry_after: None,
+                },
+            }
+        }
+        JobPayload::Email(message) => {
+            let Some(email) = &shared.email else {
+                return Outcome::Unrunnable(NO_EMAIL_PROVIDER);
+            };
+            match email.send(message, job.id).await {
+                Ok(()) => {
+                    tracing::info!(job.id = %job.id, email.to = %message.to, "e-mail accepted by the relay");
+                    Outcome::Succeeded
+                }
+                Err(e) if e.is_transient() => Outcome::Transient {
+                    error: e.to_string(),
+                    retry_after: None,
                 },
                 Err(e) => Outcome::Permanent(e.to_string()),
             }

@@ -134,13 +134,13 @@ async fn absence_alerts_reach_each_linked_guardian_once(url: String) {
     );
     assert_eq!(row.get::<_, Option<Uuid>>(2), p2.user_id);
     assert!(row.get::<_, bool>(3), "unread");
-    // Deliveries were enqueued with the alerts: an SMS to g1's phone, a push
-    // to g2's login (g2 wants SMS too but has no phone; nobody set up e-mail
-    // delivery yet, so that channel stays in the inbox).
+    // Deliveries were enqueued with the alerts: an SMS and an e-mail to g1,
+    // a push to g2's login (g2 wants SMS too but has no phone).
     let g2_user = p2.user_id.unwrap().to_string();
     assert_eq!(
         deliveries(&app, school).await,
         [
+            ("email".to_owned(), "g1@example.com".to_owned()),
             ("push".to_owned(), g2_user.clone()),
             ("sms".to_owned(), "+15550100001".to_owned())
         ]
@@ -175,7 +175,7 @@ async fn absence_alerts_reach_each_linked_guardian_once(url: String) {
     );
     assert_eq!(
         deliveries(&app, school).await.len(),
-        4,
+        6,
         "one delivery per notification and channel, never twice"
     );
 

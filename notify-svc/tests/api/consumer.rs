@@ -52,7 +52,7 @@ async fn a_crash_between_commit_and_ack_is_redelivered_as_a_no_op(url: String) {
             &bus.url,
             &redis,
             pool.clone(),
-            NotifyHandler,
+            NotifyHandler::default(),
             ConsumerSettings {
                 consumer: name.to_owned(),
                 ..config.consumer_settings()

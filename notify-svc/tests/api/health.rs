@@ -63,10 +63,13 @@ async fn migrates_its_schema_and_serves_health() {
         [
             "notify.guardian_students",
             "notify.guardians",
+            "notify.invoices",
             "notify.jobs",
+            "notify.notification_templates",
             "notify.notifications",
             "notify.processed_events",
             "notify.schema_migrations",
+            "notify.schools",
             "notify.students",
         ]
     );

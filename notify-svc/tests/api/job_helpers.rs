@@ -86,7 +86,7 @@ pub fn start(
         settings,
         notify_svc::jobs::Deliverers {
             sms,
-            realtime: None,
+            ..Default::default()
         },
         async {
             let _ = stopped.await;

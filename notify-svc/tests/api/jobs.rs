@@ -465,7 +465,7 @@ async fn the_schema_refuses_impossible_jobs() {
     for bad in [
         "UPDATE notify.jobs SET status = 'running' WHERE id = $1",
         "UPDATE notify.jobs SET status = 'paused' WHERE id = $1",
-        "UPDATE notify.jobs SET kind = 'email' WHERE id = $1",
+        "UPDATE notify.jobs SET kind = 'fax' WHERE id = $1",
         "UPDATE notify.jobs SET lease_token = gen_random_uuid() WHERE id = $1",
         "UPDATE notify.jobs SET max_attempts = 0 WHERE id = $1",
         "UPDATE notify.jobs SET dedupe_key = '' WHERE id = $1",

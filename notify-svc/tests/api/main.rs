@@ -3,12 +3,15 @@
 mod absence;
 mod config;
 mod consumer;
+mod delivery_admin;
+mod email;
 mod end_to_end;
 mod health;
 mod helpers;
 mod inbox;
 mod job_helpers;
 mod jobs;
+mod notices;
 mod projection;
 mod provider;
 mod sms_client;

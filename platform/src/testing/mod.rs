@@ -173,10 +173,13 @@ pub async fn assert_health_only(
         .expect("server stopped cleanly");
 }
 
+#[cfg(feature = "events")]
+pub mod bus;
 mod grpc;
 pub mod pgcount;
 mod poll;
 pub mod redis;
+pub mod smtp;
 pub use grpc::AssertCode;
 pub use poll::{eventually, Outcome, POLL_INTERVAL};
 pub use redis::{PrivateRedis, PrivateRedisCluster};
