@@ -88,6 +88,12 @@ csv = "admission_no,given_name,family_name,date_of_birth,grade_level\nIMP-1,Ann,
 body = paths["/api/v1/students/import"]["post"]["requestBody"]["content"]["text/csv"]
 body["schema"] = {"type": "string", "enum": [csv]}
 
+# A template must render with the kind's sample variables (syntax, known
+# variables, a one-line subject of at most 200 characters): a valid one.
+template = schemas["TemplateBody"]["properties"]
+template["subject"] = {"type": "string", "enum": ["Notice for {{ school_name }}"]}
+template["body"] = {"type": "string", "enum": ["Hello from {{ school_name }}.\n"]}
+
 # Marks, overrides and grades are for students enrolled in the course: the
 # check's own course, student and assessment.
 def pin(path, method, name, value):

@@ -339,6 +339,20 @@ fn parameters(doc: &mut Value) {
                         json!({"type": "string",
                         "enum": ["draft", "issued", "partially_paid", "paid", "void"]})
                     }
+                    (Some("query"), "status") if path == "/api/v1/admin/deliveries" => {
+                        json!({"type": "string", "enum": ["dead", "failed"]})
+                    }
+                    // Empty is every channel.
+                    (Some("query"), "channel") => {
+                        json!({"type": "string", "enum": ["", "sms", "email", "push"]})
+                    }
+                    (Some("path"), "kind")
+                        if path.starts_with("/api/v1/notification-templates/") =>
+                    {
+                        json!({"type": "string", "enum": ["grades_published", "invoice_issued",
+                            "invoice_overdue", "payment_receipt"]})
+                    }
+                    (Some("path"), "lang") => json!({"type": "string", "pattern": "^[a-z]{2}$"}),
                     (Some("query"), "reason") => json!({"type": "string",
                         "enum": ["chronic_absence", "consecutive_absences", "low_grade"]}),
                     (Some("query"), "mode") => {
@@ -629,6 +643,17 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({"maxItems": l::MAX_SUBJECTS, "uniqueItems": true,
             "items": {"type": "string", "minLength": 1, "maxLength": l::SUBJECT_MAX,
                 "pattern": l::DISPLAY_TEXT_PATTERN}}),
+        ),
+        // Not only white space; what they render to is checked on save.
+        (
+            "TemplateBody",
+            "subject",
+            json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"}),
+        ),
+        (
+            "TemplateBody",
+            "body",
+            json!({"type": "string", "minLength": 1, "maxLength": 10_000, "pattern": "\\S"}),
         ),
         (
             "MarkReadBody",
