@@ -36,9 +36,9 @@ pub fn reach(caller: &Caller, student: Uuid) -> Result<(Reach, GradeView), Servi
         Role::Student if caller.student_id == Some(student) => {
             Ok((Reach::Itself, GradeView::Published))
         }
-        Role::Student => Err(ServiceError::PermissionDenied(
-            "you may only read your own record",
-        )),
+        // Someone else's summary is NOT_FOUND to a student, existing or
+        // not, as students-svc answers for their record.
+        Role::Student => Err(ServiceError::NotFound("student")),
         Role::Guardian => Ok((Reach::ChildrenOf(caller.user_id), GradeView::Published)),
     }
 }
@@ -66,7 +66,7 @@ mod tests {
         );
         assert!(matches!(
             reach(&c, Uuid::now_v7()),
-            Err(ServiceError::PermissionDenied(_))
+            Err(ServiceError::NotFound(_))
         ));
         let g = caller(Role::Guardian, None);
         assert_eq!(reach(&g, me).unwrap().1, GradeView::Published);

@@ -265,9 +265,10 @@ pub async fn teacher_dashboard(
 }
 
 /// The student's row when `reach` allows reading it: another school's or
-/// an unknown student is NOT_FOUND for staff; a teacher of none of the
-/// student's courses, and a guardian not linked (existing or not), are
-/// PERMISSION_DENIED, as students-svc answers.
+/// an unknown student is NOT_FOUND; so is a student a guardian is not
+/// linked to (existing or not: a guardian editing an id learns nothing); a
+/// teacher of none of the student's courses is PERMISSION_DENIED (staff
+/// see the school's students anyway), as students-svc answers.
 async fn reachable(
     db: &Object,
     school: Uuid,
@@ -295,9 +296,7 @@ async fn reachable(
     let exists = row.try_get::<_, Option<String>>(0)?.is_some();
     let (teaches, linked): (bool, bool) = (row.try_get(4)?, row.try_get(5)?);
     match reach {
-        Reach::ChildrenOf(_) if !(exists && linked) => Err(ServiceError::PermissionDenied(
-            "you may only read your own children's records",
-        )),
+        Reach::ChildrenOf(_) if !(exists && linked) => Err(ServiceError::NotFound("student")),
         _ if !exists => Err(ServiceError::NotFound("student")),
         Reach::TeacherOf(_) if !teaches => Err(ServiceError::PermissionDenied(
             "you may only read students of your courses",

@@ -117,38 +117,39 @@ async fn every_role_reads_only_what_it_may() {
         .await
         .assert_code(Code::PermissionDenied);
 
-    // Student: self only, published grades only.
+    // Student: self only (another's, existing or not: 404), published
+    // grades only.
     let own = client
         .get_student_summary(call(&student, summary(ann)))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((own.courses[0].average, own.courses[0].graded), (8000, 1));
-    client
-        .get_student_summary(call(&student, summary(ben)))
-        .await
-        .assert_code(Code::PermissionDenied);
+    for other in [ben, Uuid::now_v7()] {
+        client
+            .get_student_summary(call(&student, summary(other)))
+            .await
+            .assert_code(Code::NotFound);
+    }
 
-    // Guardian: linked children only (existing or not: 403), published only.
+    // Guardian: linked children only (existing or not: 404), published only.
     let child = client
         .get_student_summary(call(&parent, summary(ann)))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(child.courses[0].average, 8000);
-    client
-        .get_student_summary(call(&parent, summary(ben)))
-        .await
-        .assert_code(Code::PermissionDenied);
-    client
-        .get_student_summary(call(&parent, summary(stray)))
-        .await
-        .assert_code(Code::PermissionDenied);
+    for other in [ben, stray, Uuid::now_v7()] {
+        client
+            .get_student_summary(call(&parent, summary(other)))
+            .await
+            .assert_code(Code::NotFound);
+    }
     app.apply(&[s.link(guardian, login, ann, false, 2)]).await;
     client
         .get_student_summary(call(&parent, summary(ann)))
         .await
-        .assert_code(Code::PermissionDenied);
+        .assert_code(Code::NotFound);
 
     // The early-warning list: admins and teachers only.
     for who in [&student, &parent] {

@@ -110,7 +110,7 @@ async fn late_and_repeated_facts_never_move_a_figure_backwards() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    assert_eq!(err.code(), tonic::Code::NotFound);
 
     // The newer grade (revision 2) and the newer max score (version 2).
     let row = platform::testing::connect(&app.db.admin_url)

@@ -83,11 +83,9 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
         let r = AttendanceRange::try_from(req.into_inner())?;
         let access = match caller.role {
             Role::Student if caller.student_id == Some(r.student_id) => Access::Any,
-            Role::Student => {
-                return Err(
-                    ServiceError::PermissionDenied("you may only read your own attendance").into(),
-                )
-            }
+            // Someone else's attendance is NOT_FOUND to a student or a
+            // guardian, as their record is (see `students::api`).
+            Role::Student => return Err(ServiceError::NotFound("student").into()),
             // A guardian reads only a linked child's, whether or not another
             // student with that id exists: the link is checked in the read.
             Role::Guardian => {
@@ -100,10 +98,7 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
                 .await?
                 {
                     Some(days) => Ok(Response::new(student_attendance(&r, days))),
-                    None => Err(ServiceError::PermissionDenied(
-                        "you may only read your own children's attendance",
-                    )
-                    .into()),
+                    None => Err(ServiceError::NotFound("student").into()),
                 };
             }
             _ => staff_access(&caller)?,

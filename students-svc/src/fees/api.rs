@@ -1,9 +1,11 @@
 //! `FeeService` handlers: caller → parse → authorise → repo → reply.
 //!
 //! Admins manage invoices and record payments; a student reads only their
-//! own invoices and balance (someone else's invoice is NOT_FOUND to them);
-//! a guardian reads only their linked children's, the same way (the link is
-//! checked in the statement that reads). Teachers have no access to fees.
+//! own invoices and balance (someone else's invoice, balance or invoice
+//! list is NOT_FOUND to them, existing or not); a guardian reads only their
+//! linked children's, the same way (the link is checked in the statement
+//! that reads). Teachers have no access to fees (PERMISSION_DENIED: a role
+//! rule, not a record they are kept from).
 
 use deadpool_postgres::Pool;
 use platform::caller::{Caller, Role};
@@ -80,10 +82,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
             Reader::School => repo::list_invoices(&self.pool, caller.school_id, &filter).await?,
             Reader::Student(own) => {
                 if filter.student_id.is_some_and(|asked| asked != own) {
-                    return Err(ServiceError::PermissionDenied(
-                        "you may only read your own invoices",
-                    )
-                    .into());
+                    return Err(ServiceError::NotFound("student").into());
                 }
                 filter.student_id = Some(own);
                 repo::list_invoices(&self.pool, caller.school_id, &filter).await?
@@ -91,9 +90,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
             Reader::ChildrenOf(user_id) => {
                 repo::list_children_invoices(&self.pool, caller.school_id, user_id, &filter)
                     .await?
-                    .ok_or(ServiceError::PermissionDenied(
-                        "you may only read your own children's invoices",
-                    ))?
+                    .ok_or(ServiceError::NotFound("student"))?
             }
         };
         let (rows, next) = page.into_parts();
@@ -148,20 +145,11 @@ impl pb::fee_service_server::FeeService for FeesApi {
             Reader::Student(own) if own == id => {
                 repo::student_balance(&self.pool, caller.school_id, id).await?
             }
-            Reader::Student(_) => {
-                return Err(
-                    ServiceError::PermissionDenied("you may only read your own balance").into(),
-                )
-            }
+            Reader::Student(_) => return Err(ServiceError::NotFound("student").into()),
             Reader::ChildrenOf(user_id) => {
                 match repo::child_balance(&self.pool, caller.school_id, user_id, id).await? {
                     Some(rows) => Some(rows),
-                    None => {
-                        return Err(ServiceError::PermissionDenied(
-                            "you may only read your own children's balance",
-                        )
-                        .into())
-                    }
+                    None => return Err(ServiceError::NotFound("student").into()),
                 }
             }
         };

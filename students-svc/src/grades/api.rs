@@ -122,11 +122,8 @@ impl pb::grade_service_server::GradeService for GradesApi {
             Role::Teacher => Reach::TeacherOf(caller.user_id),
             Role::Student if caller.student_id == Some(q.student_id) => Reach::Published,
             Role::Guardian => Reach::ChildOf(caller.user_id),
-            Role::Student => {
-                return Err(
-                    ServiceError::PermissionDenied("you may only read your own grades").into(),
-                )
-            }
+            // Someone else's grades: NOT_FOUND, as their record is.
+            Role::Student => return Err(ServiceError::NotFound("student").into()),
         };
         let (rows, next) = repo::student_grades(&self.pool, caller.school_id, reach, &q)
             .await?

@@ -516,7 +516,7 @@ pub async fn student_grades(
         let client = pool.get().await?;
         if let Reach::ChildOf(user) = reach {
             // The guardian's link, whether or not another student with that
-            // id exists: not linked reads the same as not found elsewhere.
+            // id exists: not linked is NOT_FOUND, as an unknown id is.
             let stmt = client
                 .prepare_cached(
                     "SELECT 1 FROM users u JOIN guardian_students l ON l.school_id = u.school_id \
@@ -529,9 +529,7 @@ pub async fn student_grades(
                 .await?
                 .is_none()
             {
-                return Err(ServiceError::PermissionDenied(
-                    "you may only read your own children's grades",
-                ));
+                return Err(ServiceError::NotFound("student"));
             }
         } else {
             let stmt = client

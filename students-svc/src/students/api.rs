@@ -33,15 +33,14 @@ enum StudentReach {
 }
 
 /// Admins and teachers read any student of their school; a student reads only
-/// their own record; a guardian only their linked children. Others get
-/// PERMISSION_DENIED, whether or not the id exists.
+/// their own record; a guardian only their linked children. Anyone else's
+/// record is NOT_FOUND to them, whether or not the id exists: a student or
+/// guardian editing an id learns nothing about which ids exist.
 fn may_read_student(caller: &Caller, id: uuid::Uuid) -> Result<StudentReach, ServiceError> {
     match caller.role {
         Role::Admin | Role::Teacher => Ok(StudentReach::Any),
         Role::Student if caller.student_id == Some(id) => Ok(StudentReach::Any),
-        Role::Student => Err(ServiceError::PermissionDenied(
-            "you may only read your own record",
-        )),
+        Role::Student => Err(ServiceError::NotFound("student")),
         Role::Guardian => Ok(StudentReach::ChildrenOf(caller.user_id)),
     }
 }
@@ -71,10 +70,7 @@ impl pb::student_service_server::StudentService for StudentApi {
             StudentReach::ChildrenOf(user_id) => {
                 match repo::get_child(&self.pool, caller.school_id, user_id, id).await? {
                     Some(s) => Ok(Response::new(s.into())),
-                    None => Err(ServiceError::PermissionDenied(
-                        "you may only read your own children's records",
-                    )
-                    .into()),
+                    None => Err(ServiceError::NotFound("student").into()),
                 }
             }
         }

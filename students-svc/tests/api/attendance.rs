@@ -636,7 +636,7 @@ async fn daily_rollups_count_effective_statuses_over_a_bounded_range() {
         .map(|d| (d.date.unwrap().day, d.present, d.absent))
         .collect();
     assert_eq!(days, [(2, 0, 1)]);
-    // The student reads their own, and nobody else's.
+    // The student reads their own, and nobody else's (not found to them).
     let me = Caller {
         role: Role::Student,
         student_id: Some(Uuid::parse_str(a).unwrap()),
@@ -648,7 +648,7 @@ async fn daily_rollups_count_effective_statuses_over_a_bounded_range() {
         .await;
     assert_eq!(
         rollup(me, other.id, 1, 30).await.unwrap_err().code(),
-        Code::PermissionDenied
+        Code::NotFound
     );
 
     let too_long = app

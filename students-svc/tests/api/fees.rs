@@ -837,7 +837,7 @@ async fn roles_and_other_schools() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::PermissionDenied);
+    assert_eq!(e.code(), Code::NotFound);
     fees.get_invoice(with_caller(
         &student_caller,
         pb::GetInvoiceRequest {
@@ -865,7 +865,8 @@ async fn roles_and_other_schools() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::PermissionDenied);
+    // Not theirs: not found, as another student's invoice is.
+    assert_eq!(e.code(), Code::NotFound);
 
     // Another school's admin finds none of it, and writes nothing.
     let (admin2, _) = setup(&app, "south").await;

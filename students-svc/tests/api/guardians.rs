@@ -596,13 +596,13 @@ async fn a_guardian_login_reads_only_their_children() {
             .into_inner();
         assert_eq!(&got, s);
     }
-    // Not hers, or no such student: the same refusal.
+    // Not hers, or no such student: the same answer, not found.
     for id in [cy.id.clone(), Uuid::now_v7().to_string()] {
         let denied = students
             .get_student(with_caller(&mary, get_student(&id)))
             .await
             .unwrap_err();
-        assert_eq!(denied.code(), Code::PermissionDenied);
+        assert_eq!(denied.code(), Code::NotFound);
     }
     let list = students
         .list_students(with_caller(&mary, pb::ListStudentsRequest::default()))
@@ -632,7 +632,7 @@ async fn a_guardian_login_reads_only_their_children() {
         .get_student(with_caller(&mary, get_student(&ben.id)))
         .await
         .unwrap_err();
-    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert_eq!(denied.code(), Code::NotFound);
     let children = guardians
         .list_my_children(with_caller(&mary, pb::ListMyChildrenRequest {}))
         .await
