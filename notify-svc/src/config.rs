@@ -73,6 +73,8 @@ pub struct Config {
     pub jobs: crate::jobs::JobsConfig,
     #[command(flatten)]
     pub reminders: crate::reminders::RemindersConfig,
+    #[command(flatten)]
+    pub announcements: crate::announcements::config::AnnouncementsConfig,
 }
 
 impl Config {

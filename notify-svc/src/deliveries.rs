@@ -28,8 +28,18 @@ pub async fn created(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::
 }
 
 pub async fn enqueue(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::Result<u64> {
+    let out = jobs_for(tx, created).await?;
+    Ok(jobs::enqueue_all(tx, &out).await?)
+}
+
+/// The delivery jobs of `created` (one statement reads the contacts), for
+/// the caller to enqueue (an announcement tags them with its id first).
+pub async fn jobs_for(
+    tx: &Transaction<'_>,
+    created: &[Notification],
+) -> anyhow::Result<Vec<NewJob>> {
     let Some(first) = created.first() else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let wants = |n: &Notification, c: &str| n.channels.iter().any(|x| x == c);
     let contacted: Vec<Uuid> = created
@@ -101,7 +111,7 @@ pub async fn enqueue(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::
             ));
         }
     }
-    Ok(jobs::enqueue_all(tx, &out).await?)
+    Ok(out)
 }
 
 /// The projection keeps phones in E.164 and bodies short, so this only
@@ -110,8 +120,24 @@ pub async fn enqueue(tx: &Transaction<'_>, created: &[Notification]) -> anyhow::
 fn sms(phone: &str, body: &str) -> Option<SmsMessage> {
     Some(SmsMessage {
         to: PhoneNumber::parse(phone).ok()?,
-        text: SmsText::parse(body).ok()?,
+        text: SmsText::parse(&fit_sms(body)).ok()?,
     })
+}
+
+/// A body as one SMS: line ends as `\n` and tabs as spaces (the only
+/// control character an SMS takes is `\n`), and a body longer than one SMS
+/// (an announcement) cut to fit, ending in `…`: the whole text is in the
+/// inbox and the e-mail.
+fn fit_sms(body: &str) -> String {
+    let text = body
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\t', " ");
+    if text.chars().count() <= SmsText::MAX_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(SmsText::MAX_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 /// As [`sms`]: an address or text that no longer parses skips the channel.
@@ -122,4 +148,20 @@ fn email(address: &str, subject: &str, body: &str) -> Option<EmailMessage> {
 fn key(channel: &str, notification: Uuid) -> anyhow::Result<DedupeKey> {
     DedupeKey::parse(&format!("{channel}:{notification}"))
         .map_err(|_| anyhow::anyhow!("dedupe key for notification {notification}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_bodies_are_cut_to_one_sms() {
+        assert_eq!(fit_sms("short"), "short");
+        assert_eq!(fit_sms("a\r\nb\rc\td"), "a\nb\nc d");
+        let long = "word ".repeat(1000);
+        let fitted = fit_sms(&long);
+        assert!(fitted.chars().count() <= SmsText::MAX_CHARS);
+        assert!(fitted.ends_with("word…"));
+        assert!(SmsText::parse(&fitted).is_ok());
+    }
 }

@@ -43,6 +43,9 @@ pub struct Contact {
     pub email_wanted: bool,
     pub push: bool,
     pub user_id: Option<Uuid>,
+    /// ISO 639-1; `None`: the school's language (also for a value that is
+    /// not two lowercase letters, which students-svc never sends).
+    pub language: Option<String>,
 }
 
 impl TryFrom<Option<&ev::GuardianContact>> for Contact {
@@ -58,6 +61,8 @@ impl TryFrom<Option<&ev::GuardianContact>> for Contact {
             email_wanted: c.notify_email,
             push: c.notify_push,
             user_id: optional_id("contact.user_id", &c.user_id)?,
+            language: (c.language.len() == 2 && c.language.bytes().all(|b| b.is_ascii_lowercase()))
+                .then(|| c.language.clone()),
         })
     }
 }
@@ -111,12 +116,15 @@ impl TryFrom<&ev::GuardianLinked> for Link {
     }
 }
 
-/// A student's name as of `version`.
+/// A student's name, grade level and standing as of `version`.
 #[derive(Clone, Debug)]
 pub struct Student {
     pub id: Uuid,
     pub given_name: String,
     pub family_name: String,
+    pub grade_level: i32,
+    /// Neither archived, graduated nor withdrawn.
+    pub active: bool,
     pub version: i64,
 }
 
@@ -127,7 +135,51 @@ impl TryFrom<&ev::StudentChanged> for Student {
             id: id("student_id", &s.student_id)?,
             given_name: s.given_name.clone(),
             family_name: s.family_name.clone(),
+            grade_level: s.grade_level,
+            active: !s.archived && s.status == "active",
             version: s.version,
+        })
+    }
+}
+
+/// A course's teacher as of `version` (`course.*`).
+#[derive(Clone, Debug)]
+pub struct Course {
+    pub id: Uuid,
+    pub teacher_id: Option<Uuid>,
+    pub version: i64,
+}
+
+impl TryFrom<&ev::CourseChanged> for Course {
+    type Error = BadPayload;
+    fn try_from(c: &ev::CourseChanged) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("course_id", &c.course_id)?,
+            teacher_id: optional_id("teacher_id", &c.teacher_id)?,
+            version: c.version,
+        })
+    }
+}
+
+/// An enrolment (`enrolment.created` / `enrolment.withdrawn`).
+#[derive(Clone, Debug)]
+pub struct Enrolment {
+    pub id: Uuid,
+    pub course_id: Uuid,
+    pub student_id: Uuid,
+    pub enrolled: bool,
+    pub version: i64,
+}
+
+impl TryFrom<&ev::EnrolmentChanged> for Enrolment {
+    type Error = BadPayload;
+    fn try_from(e: &ev::EnrolmentChanged) -> Result<Self, BadPayload> {
+        Ok(Self {
+            id: id("enrolment_id", &e.enrolment_id)?,
+            course_id: id("course_id", &e.course_id)?,
+            student_id: id("student_id", &e.student_id)?,
+            enrolled: !e.withdrawn,
+            version: e.version,
         })
     }
 }

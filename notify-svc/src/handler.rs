@@ -39,8 +39,14 @@ impl Handler for NotifyHandler {
             }
             Payload::GuardianLinked(l) => projection::link(tx, school, &l.try_into()?).await,
             Payload::GuardianUnlinked(l) => projection::unlink(tx, school, &l.try_into()?).await,
-            Payload::StudentCreated(s) | Payload::StudentUpdated(s) => {
-                projection::student(tx, school, &s.try_into()?).await
+            Payload::StudentCreated(s)
+            | Payload::StudentUpdated(s)
+            | Payload::StudentArchived(s) => projection::student(tx, school, &s.try_into()?).await,
+            Payload::CourseCreated(c) | Payload::CourseUpdated(c) => {
+                projection::course(tx, school, &c.try_into()?).await
+            }
+            Payload::EnrolmentCreated(e) | Payload::EnrolmentWithdrawn(e) => {
+                projection::enrolment(tx, school, &e.try_into()?).await
             }
             Payload::AttendanceMarked(a) | Payload::AttendanceOverridden(a) => {
                 let event_id = domain::id("event_id", &event.event_id)?;

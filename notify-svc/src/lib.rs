@@ -8,7 +8,8 @@
 //! - [`startup`]: builds and runs the server and the consumer.
 //! - [`handler`]: what each event does, on the consumer's transaction.
 //! - [`domain`]: event payloads parsed into domain types.
-//! - [`projection`]: guardians, guardian↔student links, student names.
+//! - [`projection`]: guardians, guardian↔student links, students, courses,
+//!   enrolments, schools, invoices.
 //! - [`absence`]: absence alerts, one per guardian, student and session.
 //! - [`notifications`]: the notification row shared by every kind.
 //! - [`deliveries`]: a new notification's SMS and push jobs.
@@ -20,8 +21,11 @@
 //! - [`templates`]: notice wording (built-in English, school overrides).
 //! - [`notices`]: grade, invoice, overdue and receipt notices from events.
 //! - [`reminders`]: the daily overdue-invoice check (scheduled jobs).
+//! - [`announcements`]: announcements to an audience's guardians, fanned
+//!   out by jobs, with a daily quota per school.
 
 pub mod absence;
+pub mod announcements;
 pub mod config;
 pub mod deliveries;
 pub mod delivery_admin;

@@ -14,8 +14,10 @@
 //! | invoice_overdue | `invoice_overdue:<invoice>:<step days>` | sms, email, push |
 //! | payment_receipt | `payment:<payment>` | email, push |
 //!
-//! Notices go out in the default language ([`DEFAULT_LANG`]): guardians carry
-//! no preferred language in students-svc's events yet.
+//! Each guardian's notice is worded in their preferred language (the guardian
+//! events' `contact.language`) when the school has a template in it, else in
+//! the school's language ([`DEFAULT_LANG`]: schools carry no language of
+//! their own yet) when it has one there, else by the built-in English one.
 
 use std::collections::HashMap;
 
@@ -24,9 +26,7 @@ use uuid::Uuid;
 
 use crate::domain::{Grades, Invoice, Payment};
 use crate::notifications::{Notification, COLUMNS};
-use crate::templates::{
-    domain::DEFAULT_LANG, money, points, repo, Lang, NoticeKind, Rendered, Template,
-};
+use crate::templates::{domain::DEFAULT_LANG, money, points, repo, NoticeKind, Rendered, Template};
 
 /// A guardian of a student, with the channels they want among `allowed`.
 #[derive(Clone, Debug)]
@@ -37,6 +37,8 @@ pub struct Recipient {
     pub guardian_name: String,
     pub student_name: String,
     pub channels: Vec<String>,
+    /// Their preferred language; `None`: the school's.
+    pub lang: Option<String>,
 }
 
 /// The linked guardians of `students` (one statement), with their channels
@@ -58,7 +60,8 @@ pub async fn recipients(
                array_remove(ARRAY[ \
                  CASE WHEN g.notify_sms AND g.phone IS NOT NULL THEN 'sms' END, \
                  CASE WHEN g.notify_email AND g.email IS NOT NULL THEN 'email' END, \
-                 CASE WHEN g.notify_push AND g.user_id IS NOT NULL THEN 'push' END], NULL) \
+                 CASE WHEN g.notify_push AND g.user_id IS NOT NULL THEN 'push' END], NULL), \
+               g.lang \
              FROM guardian_students gs \
              JOIN guardians g ON g.school_id = gs.school_id AND g.guardian_id = gs.guardian_id \
              LEFT JOIN students s ON s.school_id = gs.school_id AND s.student_id = gs.student_id \
@@ -89,6 +92,7 @@ pub async fn recipients(
                     .into_iter()
                     .filter(|c| allowed.contains(&c.as_str()))
                     .collect(),
+                lang: r.try_get(6)?,
             })
         })
         .collect()
@@ -114,12 +118,14 @@ pub struct NewNotice {
     pub dedupe_key: String,
 }
 
-/// Renders `kind`'s template for a recipient: the school's override, falling
-/// back to the built-in one if the override does not render (a notice is
-/// never lost to a template).
+/// Renders `kind`'s template for a recipient in their language: the
+/// school's override in that language, else in the school's language, else
+/// the built-in one; the built-in one too if an override does not render (a
+/// notice is never lost to a template).
 pub struct Wording {
     kind: NoticeKind,
-    template: Template,
+    /// The school's overrides of the kind, by language.
+    overrides: HashMap<String, Template>,
 }
 
 impl Wording {
@@ -128,13 +134,22 @@ impl Wording {
         school: Uuid,
         kind: NoticeKind,
     ) -> anyhow::Result<Self> {
-        let lang = Lang::parse(DEFAULT_LANG).unwrap_or_else(Lang::default_lang);
-        let template = repo::effective(tx, school, kind, &lang).await?;
-        Ok(Self { kind, template })
+        let overrides = repo::of_kind(tx, school, kind).await?;
+        Ok(Self { kind, overrides })
     }
 
-    pub fn render(&self, ctx: &serde_json::Value) -> anyhow::Result<Rendered> {
-        match self.template.render(ctx) {
+    /// The template a recipient preferring `lang` gets.
+    fn template(&self, lang: Option<&str>) -> std::borrow::Cow<'_, Template> {
+        lang.and_then(|l| self.overrides.get(l))
+            .or_else(|| self.overrides.get(DEFAULT_LANG))
+            .map_or_else(
+                || std::borrow::Cow::Owned(self.kind.default_template()),
+                std::borrow::Cow::Borrowed,
+            )
+    }
+
+    pub fn render(&self, lang: Option<&str>, ctx: &serde_json::Value) -> anyhow::Result<Rendered> {
+        match self.template(lang).render(ctx) {
             Ok(r) => Ok(r),
             Err(e) => {
                 tracing::warn!(notice.kind = self.kind.as_str(), error = %e, "school template failed; using the built-in one");
@@ -239,7 +254,7 @@ pub async fn grades_published(
             }),
         );
         notices.push(NewNotice {
-            rendered: wording.render(&ctx)?,
+            rendered: wording.render(r.lang.as_deref(), &ctx)?,
             dedupe_key: format!("grades:{}:{}", g.assessment_id, r.student_id),
             recipient: r,
         });
@@ -270,7 +285,8 @@ pub async fn invoice_issued(
         .into_iter()
         .map(|r| {
             Ok(NewNotice {
-                rendered: wording.render(&context(&school_name, &r, extra.clone()))?,
+                rendered: wording
+                    .render(r.lang.as_deref(), &context(&school_name, &r, extra.clone()))?,
                 dedupe_key: format!("invoice_issued:{}", i.id),
                 recipient: r,
             })
@@ -304,7 +320,8 @@ pub async fn payment_receipt(
         .into_iter()
         .map(|r| {
             Ok(NewNotice {
-                rendered: wording.render(&context(&school_name, &r, extra.clone()))?,
+                rendered: wording
+                    .render(r.lang.as_deref(), &context(&school_name, &r, extra.clone()))?,
                 dedupe_key: format!("payment:{}", p.id),
                 recipient: r,
             })
@@ -351,7 +368,8 @@ pub async fn invoices_overdue(
         });
         for r in recipients.iter().filter(|r| r.student_id == o.student_id) {
             notices.push(NewNotice {
-                rendered: wording.render(&context(&school_name, r, extra.clone()))?,
+                rendered: wording
+                    .render(r.lang.as_deref(), &context(&school_name, r, extra.clone()))?,
                 dedupe_key: format!("invoice_overdue:{}:{}", o.invoice_id, o.step),
                 recipient: r.clone(),
             });

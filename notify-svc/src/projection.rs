@@ -1,25 +1,28 @@
-//! The projection of guardians, their links, student names, schools (name,
-//! time zone) and invoices, written on
+//! The projection of guardians (contacts, preferences, language), their
+//! links, students (name, grade level, standing), courses' teachers,
+//! enrolments, schools (name, time zone) and invoices, written on
 //! the consumer's transaction. Snapshots carry students-svc's version, so a
 //! redelivered or reordered older snapshot never overwrites a newer one.
 
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
-use crate::domain::{Contact, Guardian, Invoice, Link, Payment, School, Student};
+use crate::domain::{
+    Contact, Course, Enrolment, Guardian, Invoice, Link, Payment, School, Student,
+};
 
 /// The guardian as of its snapshot (newer versions win).
 pub async fn guardian(tx: &Transaction<'_>, school: Uuid, g: &Guardian) -> anyhow::Result<()> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO guardians (school_id, guardian_id, given_name, family_name, phone, email, \
-               notify_sms, notify_email, notify_push, user_id, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+               notify_sms, notify_email, notify_push, user_id, version, lang) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (school_id, guardian_id) DO UPDATE SET \
                given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
                phone = EXCLUDED.phone, email = EXCLUDED.email, notify_sms = EXCLUDED.notify_sms, \
                notify_email = EXCLUDED.notify_email, notify_push = EXCLUDED.notify_push, \
-               user_id = EXCLUDED.user_id, version = EXCLUDED.version \
+               user_id = EXCLUDED.user_id, version = EXCLUDED.version, lang = EXCLUDED.lang \
              WHERE guardians.version < EXCLUDED.version",
         )
         .await?;
@@ -38,6 +41,7 @@ pub async fn guardian(tx: &Transaction<'_>, school: Uuid, g: &Guardian) -> anyho
             &c.push,
             &c.user_id,
             &g.version,
+            &c.language,
         ],
     )
     .await?;
@@ -51,8 +55,8 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
         .prepare_cached(
             "WITH guardian AS ( \
                INSERT INTO guardians (school_id, guardian_id, phone, email, notify_sms, \
-                 notify_email, notify_push, user_id, version) \
-               VALUES ($1, $2, $5, $6, $7, $8, $9, $10, 0) \
+                 notify_email, notify_push, user_id, version, lang) \
+               VALUES ($1, $2, $5, $6, $7, $8, $9, $10, 0, $13) \
                ON CONFLICT (school_id, guardian_id) DO NOTHING) \
              INSERT INTO guardian_students (school_id, student_id, guardian_id, relationship, \
                is_primary, version, linked) \
@@ -71,6 +75,7 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
         email_wanted,
         push,
         user_id,
+        language,
     } = &l.contact;
     tx.execute(
         &stmt,
@@ -87,6 +92,7 @@ pub async fn link(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Resul
             user_id,
             &l.is_primary,
             &l.version,
+            language,
         ],
     )
     .await?;
@@ -126,21 +132,74 @@ pub async fn unlink(tx: &Transaction<'_>, school: Uuid, l: &Link) -> anyhow::Res
     Ok(())
 }
 
-/// The student's name as of its snapshot (newer versions win).
+/// The student as of its snapshot (newer versions win).
 pub async fn student(tx: &Transaction<'_>, school: Uuid, s: &Student) -> anyhow::Result<()> {
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO students (school_id, student_id, given_name, family_name, version) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO students (school_id, student_id, given_name, family_name, version, \
+               grade_level, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (school_id, student_id) DO UPDATE SET \
                given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
-               version = EXCLUDED.version \
+               version = EXCLUDED.version, grade_level = EXCLUDED.grade_level, \
+               active = EXCLUDED.active \
              WHERE students.version < EXCLUDED.version",
         )
         .await?;
     tx.execute(
         &stmt,
-        &[&school, &s.id, &s.given_name, &s.family_name, &s.version],
+        &[
+            &school,
+            &s.id,
+            &s.given_name,
+            &s.family_name,
+            &s.version,
+            &s.grade_level,
+            &s.active,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The course's teacher as of its snapshot (newer versions win).
+pub async fn course(tx: &Transaction<'_>, school: Uuid, c: &Course) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO courses (school_id, course_id, teacher_id, version) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (school_id, course_id) DO UPDATE SET \
+               teacher_id = EXCLUDED.teacher_id, version = EXCLUDED.version \
+             WHERE courses.version < EXCLUDED.version",
+        )
+        .await?;
+    tx.execute(&stmt, &[&school, &c.id, &c.teacher_id, &c.version])
+        .await?;
+    Ok(())
+}
+
+/// The enrolment as of its event (a withdrawal, version 2, wins over the
+/// enrolment, version 1, in any order).
+pub async fn enrolment(tx: &Transaction<'_>, school: Uuid, e: &Enrolment) -> anyhow::Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO enrolments (school_id, enrolment_id, course_id, student_id, enrolled, \
+               version) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (school_id, enrolment_id) DO UPDATE SET \
+               enrolled = EXCLUDED.enrolled, version = EXCLUDED.version \
+             WHERE enrolments.version < EXCLUDED.version",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &school,
+            &e.id,
+            &e.course_id,
+            &e.student_id,
+            &e.enrolled,
+            &e.version,
+        ],
     )
     .await?;
     Ok(())

@@ -81,7 +81,8 @@ impl RemindersConfig {
     }
 }
 
-async fn time_zone<C: GenericClient>(client: &C, school: Uuid) -> anyhow::Result<Tz> {
+/// The school's IANA zone as projected (UTC before its first event).
+pub async fn time_zone<C: GenericClient>(client: &C, school: Uuid) -> anyhow::Result<Tz> {
     let stmt = client
         .prepare_cached("SELECT time_zone FROM schools WHERE school_id = $1")
         .await?;
@@ -96,7 +97,7 @@ async fn time_zone<C: GenericClient>(client: &C, school: Uuid) -> anyhow::Result
 /// `date` at the local check time in `tz`, as an instant (the first such
 /// instant when a DST change makes it ambiguous; an hour later when it
 /// falls in a gap).
-fn check_instant(tz: Tz, date: NaiveDate, at: NaiveTime) -> DateTime<Utc> {
+pub fn check_instant(tz: Tz, date: NaiveDate, at: NaiveTime) -> DateTime<Utc> {
     let local = date.and_time(at);
     tz.from_local_datetime(&local)
         .earliest()

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "delivery_admin",
         sql: include_str!("../migrations/0007_delivery_admin.sql"),
     },
+    Migration {
+        version: 8,
+        name: "announcements",
+        sql: include_str!("../migrations/0008_announcements.sql"),
+    },
 ];
 
 pub struct Application {
@@ -66,6 +71,7 @@ struct JobsStart {
     config: crate::jobs::JobsConfig,
     realtime: fred::prelude::Client,
     reminders: crate::reminders::Schedule,
+    announcements: crate::announcements::config::AnnouncementsConfig,
 }
 
 impl Application {
@@ -100,6 +106,7 @@ impl Application {
             // Publishes `push` jobs; connects in the background.
             realtime: platform::redis::connect(&config.redis_url, &config.redis_settings())?,
             reminders: config.reminders.schedule()?,
+            announcements: config.announcements.clone(),
         };
         Ok(Self {
             listener,
@@ -145,6 +152,14 @@ impl Application {
                     crate::delivery_admin::api::DeliveryAdminApi::new(self.pool.clone()),
                 ),
             )
+            .serve(
+                proto::notify::v1::announcement_service_server::AnnouncementServiceServer::new(
+                    crate::announcements::api::AnnouncementApi::new(
+                        self.pool.clone(),
+                        self.jobs.announcements.announcements_per_day,
+                    ),
+                ),
+            )
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
@@ -164,6 +179,9 @@ impl Application {
             Some(self.jobs.realtime.clone()),
             Some(std::sync::Arc::new(crate::reminders::Runner {
                 schedule: self.jobs.reminders.clone(),
+            })),
+            Some(std::sync::Arc::new(crate::announcements::fanout::Runner {
+                batch: i64::from(self.jobs.announcements.announcement_batch),
             })),
             async move {
                 let mut stopped = jobs_stopped;

@@ -85,6 +85,13 @@ pub const MAX_SUBJECTS: usize = 20;
 pub const SUBJECT_MAX: usize = 40;
 /// Notification ids in one mark-read call.
 pub const MAX_MARK_READ: usize = 100;
+/// An announcement's body, in characters (its title is at most
+/// [`TITLE_MAX`]).
+pub const ANNOUNCEMENT_BODY_MAX: usize = 5000;
+/// Courses an announcement's audience may name.
+pub const MAX_AUDIENCE_COURSES: usize = 100;
+/// Guardians an announcement's audience may name.
+pub const MAX_AUDIENCE_GUARDIANS: usize = 1000;
 /// Pattern of an E.164 phone number: `+`, then 8-15 digits, the first not 0.
 pub const PHONE_PATTERN: &str = "^\\+[1-9][0-9]{7,14}$";
 /// Pattern of a course code.

@@ -32,6 +32,12 @@ pub enum ServiceError {
     Unavailable,
     #[error("{0}")]
     Busy(&'static str),
+    /// A quota used up: RESOURCE_EXHAUSTED telling when it allows again.
+    #[error("{message}")]
+    QuotaExceeded {
+        message: &'static str,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -82,6 +88,10 @@ impl From<ServiceError> for Status {
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
             ServiceError::Unavailable => Status::unavailable("database busy, retry shortly"),
             ServiceError::Busy(m) => Status::resource_exhausted(m),
+            ServiceError::QuotaExceeded {
+                message,
+                retry_after,
+            } => crate::status::quota_exceeded(message, retry_after),
             ServiceError::Internal(err) => {
                 // Logged once here, where it is handled; the client gets no detail.
                 tracing::error!(error = ?err, "internal error");

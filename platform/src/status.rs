@@ -124,9 +124,32 @@ pub fn field_errors(status: &Status) -> (Vec<(String, String)>, usize) {
     (listed, count)
 }
 
+/// RESOURCE_EXHAUSTED for a quota used up, with how long until it allows
+/// again as a `RetryInfo` (the gateway's `Retry-After`).
+pub fn quota_exceeded(message: &str, retry_after: std::time::Duration) -> Status {
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        message,
+        ErrorDetails::with_retry_info(Some(retry_after)),
+    )
+}
+
+/// The `RetryInfo` delay of a status, if it carries one.
+pub fn retry_after(status: &Status) -> Option<std::time::Duration> {
+    status.get_details_retry_info()?.retry_delay
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quota_carries_its_retry_delay() {
+        let s = quota_exceeded("daily quota used", std::time::Duration::from_secs(3600));
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(retry_after(&s), Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(retry_after(&Status::resource_exhausted("busy")), None);
+    }
 
     #[test]
     fn invalid_argument_is_bounded_and_counts_what_it_cuts() {

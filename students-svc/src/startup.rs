@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "school_settings_and_versions",
         sql: include_str!("../migrations/0009_school_settings_and_versions.sql"),
     },
+    Migration {
+        version: 10,
+        name: "guardian_language",
+        sql: include_str!("../migrations/0010_guardian_language.sql"),
+    },
 ];
 
 pub struct Application {

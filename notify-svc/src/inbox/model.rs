@@ -56,6 +56,7 @@ impl Row {
                 "invoice_issued" => pb::NotificationKind::InvoiceIssued,
                 "invoice_overdue" => pb::NotificationKind::InvoiceOverdue,
                 "payment_receipt" => pb::NotificationKind::PaymentReceipt,
+                "announcement" => pb::NotificationKind::Announcement,
                 _ => pb::NotificationKind::Unspecified,
             } as i32,
             title: self.title,

@@ -31,13 +31,13 @@ pub use backoff::Backoff;
 pub use config::JobsConfig;
 pub use metrics::record_depth;
 pub use model::{
-    Claimed, DedupeKey, Enqueued, InvalidDedupeKey, InvalidMaxAttempts, JobKind, JobPayload,
-    JobStatus, NewJob, PushMessage, ReminderRun, DEFAULT_MAX_ATTEMPTS,
+    AnnouncementBatch, Claimed, DedupeKey, Enqueued, InvalidDedupeKey, InvalidMaxAttempts, JobKind,
+    JobPayload, JobStatus, NewJob, PushMessage, ReminderRun, DEFAULT_MAX_ATTEMPTS,
 };
 pub use queue::{enqueue, enqueue_all};
 pub use worker::{
-    Deliverers, ScheduledRunner, WorkerSettings, Workers, NO_EMAIL_PROVIDER, NO_REALTIME,
-    NO_REMINDERS, NO_SMS_PROVIDER,
+    Deliverers, FanOut, ScheduledRunner, WorkerSettings, Workers, NO_EMAIL_PROVIDER, NO_FAN_OUT,
+    NO_REALTIME, NO_REMINDERS, NO_SMS_PROVIDER,
 };
 
 use std::future::Future;
@@ -47,13 +47,15 @@ use deadpool_postgres::Pool;
 /// Starts this replica's workers from the configuration; they stop (and
 /// hand back unfinished jobs) when `shutdown` resolves. `database_url` is
 /// for the LISTEN connection that wakes them; `realtime` publishes `push`
-/// jobs and `reminders` runs the overdue checks (`None`: they end dead).
+/// jobs, `reminders` runs the overdue checks and `announcements` the
+/// announcements' fan-out (`None`: those jobs end dead).
 pub fn spawn_workers(
     pool: Pool,
     database_url: &str,
     config: &JobsConfig,
     realtime: Option<fred::prelude::Client>,
     reminders: Option<std::sync::Arc<dyn ScheduledRunner>>,
+    announcements: Option<std::sync::Arc<dyn FanOut>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
@@ -70,6 +72,7 @@ pub fn spawn_workers(
             realtime,
             email,
             reminders,
+            announcements,
         },
         shutdown,
     ))

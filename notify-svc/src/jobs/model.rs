@@ -18,14 +18,17 @@ pub enum JobKind {
     Email,
     /// A school's daily check of overdue invoices (scheduled: `run_at`).
     InvoiceReminders,
+    /// One batch of an announcement's fan-out to its recipients.
+    Announcement,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Sms,
         JobKind::Push,
         JobKind::Email,
         JobKind::InvoiceReminders,
+        JobKind::Announcement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl JobKind {
             Self::Push => "push",
             Self::Email => "email",
             Self::InvoiceReminders => "invoice_reminders",
+            Self::Announcement => "announcement",
         }
     }
 
@@ -91,6 +95,15 @@ pub enum JobPayload {
     Push(PushMessage),
     Email(EmailMessage),
     InvoiceReminders(ReminderRun),
+    Announcement(AnnouncementBatch),
+}
+
+/// The next batch of an announcement's recipients: guardians after `after`
+/// in id order (`None`: from the first).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnnouncementBatch {
+    pub announcement_id: Uuid,
+    pub after: Option<Uuid>,
 }
 
 /// The daily overdue check of the job's school for the school's local
@@ -107,6 +120,7 @@ impl JobPayload {
             Self::Push(_) => JobKind::Push,
             Self::Email(_) => JobKind::Email,
             Self::InvoiceReminders(_) => JobKind::InvoiceReminders,
+            Self::Announcement(_) => JobKind::Announcement,
         }
     }
 
@@ -116,6 +130,7 @@ impl JobPayload {
             Self::Push(m) => serde_json::to_value(m).expect("a push message serialises"),
             Self::Email(m) => serde_json::to_value(m).expect("an e-mail serialises"),
             Self::InvoiceReminders(r) => serde_json::to_value(r).expect("a run serialises"),
+            Self::Announcement(b) => serde_json::to_value(b).expect("a batch serialises"),
         }
     }
 
@@ -128,6 +143,7 @@ impl JobPayload {
             JobKind::InvoiceReminders => serde_json::from_value(value)
                 .ok()
                 .map(Self::InvoiceReminders),
+            JobKind::Announcement => serde_json::from_value(value).ok().map(Self::Announcement),
         }
     }
 }
@@ -180,6 +196,8 @@ pub struct NewJob {
     max_attempts: i32,
     /// Not before this instant (`None`: due now).
     pub run_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The announcement this delivery belongs to (its progress counts it).
+    pub announcement_id: Option<Uuid>,
 }
 
 impl NewJob {
@@ -190,6 +208,7 @@ impl NewJob {
             payload,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             run_at: None,
+            announcement_id: None,
         }
     }
 
@@ -200,6 +219,12 @@ impl NewJob {
     /// Scheduled: due at `at` rather than now.
     pub fn at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
         self.run_at = Some(at);
+        self
+    }
+
+    /// Counted in `announcement`'s delivery progress.
+    pub fn for_announcement(mut self, announcement: Uuid) -> Self {
+        self.announcement_id = Some(announcement);
         self
     }
 

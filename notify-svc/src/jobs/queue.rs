@@ -23,8 +23,9 @@ pub async fn enqueue<C: GenericClient>(
     let stmt = client
         .prepare_cached(
             "WITH ins AS ( \
-               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now())) \
+               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at, \
+                 announcement_id) \
+               VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8) \
                ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING id) \
              SELECT id, pg_notify('notify_jobs', '')::text FROM ins",
         )
@@ -45,6 +46,7 @@ pub async fn enqueue<C: GenericClient>(
                 &job.dedupe_key.as_str(),
                 &max_attempts,
                 &job.run_at,
+                &job.announcement_id,
             ],
         ),
     )
@@ -67,10 +69,11 @@ pub async fn enqueue_all<C: GenericClient>(
     let stmt = client
         .prepare_cached(
             "WITH ins AS ( \
-               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at) \
-               SELECT i, s, k, p, d, m, COALESCE(r, now()) FROM unnest($1::uuid[], $2::uuid[], \
-                 $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::timestamptz[]) \
-                 AS t(i, s, k, p, d, m, r) \
+               INSERT INTO jobs (id, school_id, kind, payload, dedupe_key, max_attempts, run_at, \
+                 announcement_id) \
+               SELECT i, s, k, p, d, m, COALESCE(r, now()), a FROM unnest($1::uuid[], \
+                 $2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::int[], \
+                 $7::timestamptz[], $8::uuid[]) AS t(i, s, k, p, d, m, r, a) \
                ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING id) \
              SELECT count(*), pg_notify('notify_jobs', '')::text FROM ins",
         )
@@ -83,11 +86,21 @@ pub async fn enqueue_all<C: GenericClient>(
     let attempts: Vec<i32> = jobs.iter().map(NewJob::max_attempts).collect();
     let run_at: Vec<Option<chrono::DateTime<chrono::Utc>>> =
         jobs.iter().map(|j| j.run_at).collect();
+    let announcements: Vec<Option<Uuid>> = jobs.iter().map(|j| j.announcement_id).collect();
     let row = timed(
         "jobs_enqueue_all",
         client.query_one(
             &stmt,
-            &[&ids, &schools, &kinds, &payloads, &keys, &attempts, &run_at],
+            &[
+                &ids,
+                &schools,
+                &kinds,
+                &payloads,
+                &keys,
+                &attempts,
+                &run_at,
+                &announcements,
+            ],
         ),
     )
     .await?;

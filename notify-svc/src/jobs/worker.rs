@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     backoff::Backoff,
     metrics,
-    model::{Claimed, JobPayload, JobStatus, ReminderRun},
+    model::{AnnouncementBatch, Claimed, JobPayload, JobStatus, ReminderRun},
     queue::{self, Finished},
 };
 use crate::email::EmailClient;
@@ -81,6 +81,24 @@ pub struct Deliverers {
     pub email: Option<EmailClient>,
     /// Runs `invoice_reminders` jobs (the overdue checks).
     pub reminders: Option<Arc<dyn ScheduledRunner>>,
+    /// Runs `announcement` jobs (the fan-out).
+    pub announcements: Option<Arc<dyn FanOut>>,
+}
+
+/// The reason stored on `announcement` jobs when nothing runs them.
+pub const NO_FAN_OUT: &str = "announcement fan-out not configured";
+
+/// Runs one batch of an announcement's fan-out (`crate::announcements`):
+/// the queue schedules, claims and retries it.
+pub trait FanOut: Send + Sync {
+    /// Runs `batch` of `school` as job `job`; how many guardians it reached.
+    fn fan_out<'a>(
+        &'a self,
+        pool: &'a Pool,
+        school: uuid::Uuid,
+        job: uuid::Uuid,
+        batch: &'a AnnouncementBatch,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<usize>>;
 }
 
 /// The reason stored on `invoice_reminders` jobs when nothing runs them.
@@ -108,6 +126,7 @@ struct Shared {
     realtime: Option<fred::prelude::Client>,
     email: Option<EmailClient>,
     reminders: Option<Arc<dyn ScheduledRunner>>,
+    announcements: Option<Arc<dyn FanOut>>,
     wake: Notify,
     replica: String,
 }
@@ -138,6 +157,7 @@ impl Workers {
             realtime: deliverers.realtime,
             email: deliverers.email,
             reminders: deliverers.reminders,
+            announcements: deliverers.announcements,
             wake: Notify::new(),
             replica,
         });
@@ -319,6 +339,21 @@ async fn execute(shared: &Shared, job: &Claimed) -> Outcome {
                 }
                 Err(e) => Outcome::Transient {
                     error: format!("overdue check: {e}"),
+                    retry_after: None,
+                },
+            }
+        }
+        JobPayload::Announcement(b) => {
+            let Some(runner) = &shared.announcements else {
+                return Outcome::Unrunnable(NO_FAN_OUT);
+            };
+            match runner.fan_out(&shared.pool, job.school_id, job.id, b).await {
+                Ok(n) => {
+                    tracing::info!(job.id = %job.id, school.id = %job.school_id, announcement.id = %b.announcement_id, announcement.recipients = n, "announcement batch fanned out");
+                    Outcome::Succeeded
+                }
+                Err(e) => Outcome::Transient {
+                    error: format!("announcement fan-out: {e}"),
                     retry_after: None,
                 },
             }

@@ -105,8 +105,10 @@ impl NoticeKind {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Lang(String);
 
-/// The language every school has a built-in set in, and the one notices go
-/// out in until guardians carry a preferred language.
+/// The language every school has a built-in set in, and the school's
+/// language (schools carry none of their own yet): what a guardian without a
+/// preferred language, or one the school has no template in, is written to
+/// in.
 pub const DEFAULT_LANG: &str = "en";
 
 impl Lang {

@@ -36,17 +36,32 @@ pub async fn find<C: GenericClient>(
     .transpose()
 }
 
-/// The template notices of (kind, lang) use in the school: its override,
-/// else the built-in one.
-pub async fn effective<C: GenericClient>(
+/// The school's overrides of `kind` in every language it has one in.
+pub async fn of_kind<C: GenericClient>(
     client: &C,
     school: Uuid,
     kind: NoticeKind,
-    lang: &Lang,
-) -> Result<Template, tokio_postgres::Error> {
-    Ok(find(client, school, kind, lang)
+) -> Result<std::collections::HashMap<String, Template>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT lang, subject, body FROM notification_templates \
+             WHERE school_id = $1 AND kind = $2",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&school, &kind.as_str()])
         .await?
-        .map_or_else(|| kind.default_template(), |s| s.template))
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                Template {
+                    subject: r.try_get(1)?,
+                    body: r.try_get(2)?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Inserts or replaces the school's override.

@@ -34,6 +34,7 @@ fn guardian(given: &str, phone: &str, sms: bool, push: bool) -> pb::CreateGuardi
             push,
         }),
         login: None,
+        preferred_language: String::new(),
     }
 }
 

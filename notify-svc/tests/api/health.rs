@@ -61,6 +61,10 @@ async fn migrates_its_schema_and_serves_health() {
     assert_eq!(
         tables,
         [
+            "notify.announcement_quota",
+            "notify.announcements",
+            "notify.courses",
+            "notify.enrolments",
             "notify.guardian_students",
             "notify.guardians",
             "notify.invoices",

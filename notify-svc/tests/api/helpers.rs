@@ -139,6 +139,8 @@ pub struct Prefs {
     pub mail: bool,
     pub push: bool,
     pub user_id: Option<Uuid>,
+    /// The preferred language; empty: the school's.
+    pub lang: &'static str,
 }
 
 fn contact(p: &Prefs) -> ev::GuardianContact {
@@ -149,6 +151,7 @@ fn contact(p: &Prefs) -> ev::GuardianContact {
         notify_email: p.mail,
         notify_push: p.push,
         user_id: p.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        language: p.lang.into(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! notify-svc over real Postgres and real Redis (standalone and cluster).
 
 mod absence;
+mod announcements;
 mod config;
 mod consumer;
 mod delivery_admin;

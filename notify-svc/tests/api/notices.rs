@@ -25,7 +25,7 @@ use crate::helpers::{
     event, guardian_created, link, student_created, test_config, Bus, Prefs, TestApp, WAIT,
 };
 
-fn mail_config(db: &TestDatabase, bus: &Bus, server: &SmtpServer) -> Config {
+pub fn mail_config(db: &TestDatabase, bus: &Bus, server: &SmtpServer) -> Config {
     let mut c = test_config(db, bus);
     c.jobs.email.smtp_host = Some("127.0.0.1".into());
     c.jobs.email.smtp_port = Some(server.addr().port());
@@ -37,7 +37,7 @@ fn mail_config(db: &TestDatabase, bus: &Bus, server: &SmtpServer) -> Config {
     c
 }
 
-fn school_created(school: Uuid, name: &str, tz: &str) -> ev::Event {
+pub fn school_created(school: Uuid, name: &str, tz: &str) -> ev::Event {
     event(
         school,
         "school.created",
@@ -71,7 +71,7 @@ fn invoice_issued(school: Uuid, invoice: Uuid, student: Uuid, due_on: &str) -> e
     )
 }
 
-fn payment(school: Uuid, payment: Uuid, invoice: Uuid, student: Uuid) -> ev::Event {
+pub fn payment(school: Uuid, payment: Uuid, invoice: Uuid, student: Uuid) -> ev::Event {
     event(
         school,
         "payment.recorded",
@@ -111,7 +111,7 @@ fn grades(school: Uuid, assessment: Uuid, student: Uuid) -> ev::Event {
     )
 }
 
-fn mails_to(server: &SmtpServer, to: &str) -> Vec<Mail> {
+pub fn mails_to(server: &SmtpServer, to: &str) -> Vec<Mail> {
     server
         .mails()
         .into_iter()
@@ -120,7 +120,7 @@ fn mails_to(server: &SmtpServer, to: &str) -> Vec<Mail> {
 }
 
 /// Waits until no job is queued or running: every delivery has ended.
-async fn settled(app: &TestApp) {
+pub async fn settled(app: &TestApp) {
     eventually("every delivery job ended", WAIT, || async {
         app.count(
             "SELECT count(*) FROM notify.jobs WHERE status IN ('queued', 'running') \
@@ -364,13 +364,13 @@ async fn overdue_invoices_are_reminded_once_per_step_in_the_schools_time_zone() 
     app.stop().await;
 }
 
-fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
+pub fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
     caller.write(req.metadata_mut());
     req
 }
 
-fn caller(school: Uuid, role: Role) -> Caller {
+pub fn caller(school: Uuid, role: Role) -> Caller {
     Caller {
         school_id: school,
         user_id: Uuid::now_v7(),

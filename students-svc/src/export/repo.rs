@@ -20,7 +20,9 @@ use crate::enrolments::model::{enrolment_event, EnrolmentRow};
 use crate::events::{envelope, Aggregate, Origin, Pending};
 use crate::fees::model::{invoice_changed, InvoiceRow, INVOICE_COLS};
 use crate::grades::model::{aggregate, AssessmentRow, ASSESSMENT_COLS};
-use crate::guardians::model::{changed, linked, GuardianRow, LinkRow, GUARDIAN_COLS, LINK_COLS};
+use crate::guardians::model::{
+    changed, linked, GuardianRow, LinkRow, GUARDIAN_COLS, GUARDIAN_COL_COUNT, LINK_COLS,
+};
 use crate::schools::model::{school_changed, SchoolRow, SCHOOL_COLS};
 use crate::students::model::{student_changed, StudentRow, STUDENT_COLS};
 use crate::timetable::model::{slot_added, SlotRow, SLOT_COLS};
@@ -259,14 +261,14 @@ pub async fn export(
         ),
         |r| {
             let g = GuardianRow::from_row(&r)?;
-            let l = LinkRow::from_row(&r, 14)?;
+            let l = LinkRow::from_row(&r, GUARDIAN_COL_COUNT)?;
             Pending::new(
                 Aggregate {
                     kind: "guardian",
                     id: g.id,
                 },
                 "guardian.linked",
-                Payload::GuardianLinked(linked(&g, &l, r.try_get(19)?)),
+                Payload::GuardianLinked(linked(&g, &l, r.try_get(GUARDIAN_COL_COUNT + 5)?)),
             )
         }
     );

@@ -85,6 +85,32 @@ impl From<&pb::NotificationPreferences> for Preferences {
     }
 }
 
+/// A preferred language: two lowercase ASCII letters (ISO 639-1), the
+/// shape notify-svc's templates are keyed by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Language(String);
+
+impl Language {
+    /// Empty is none (the school's language).
+    pub fn parse_optional(raw: &str) -> Result<Option<Self>, String> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_lowercase()) {
+            Ok(Some(Self(raw.to_owned())))
+        } else {
+            Err(
+                "must be two lowercase letters (ISO 639-1), or empty for the school's language"
+                    .into(),
+            )
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 pub const SMS_NEEDS_PHONE: &str = "sms notifications need a phone number";
 
 pub const EMAIL_NEEDS_EMAIL: &str = "e-mail notifications need an e-mail address";
@@ -97,6 +123,7 @@ pub struct NewGuardian {
     pub email: Option<Email>,
     pub prefs: Preferences,
     pub login: Option<NewLogin>,
+    pub language: Option<Language>,
 }
 
 /// Fields to change; `None` keeps the stored value. For phone and e-mail,
@@ -109,6 +136,8 @@ pub struct GuardianPatch {
     pub phone: Option<Option<Phone>>,
     pub email: Option<Option<Email>>,
     pub prefs: Option<Preferences>,
+    /// `Some(None)`: back to the school's language.
+    pub language: Option<Option<Language>>,
 }
 
 impl GuardianPatch {
@@ -119,6 +148,7 @@ impl GuardianPatch {
             && self.phone.is_none()
             && self.email.is_none()
             && self.prefs.is_none()
+            && self.language.is_none()
     }
 }
 
@@ -172,6 +202,10 @@ impl TryFrom<pb::CreateGuardianRequest> for NewGuardian {
         );
         let phone = v.take("phone", Phone::parse_optional(&r.phone));
         let email = v.take("email", optional_email(&r.email));
+        let language = v.take(
+            "preferred_language",
+            Language::parse_optional(&r.preferred_language),
+        );
         let prefs = r
             .notifications
             .as_ref()
@@ -194,18 +228,31 @@ impl TryFrom<pb::CreateGuardianRequest> for NewGuardian {
             }
         };
         v.finish()?;
-        match (given_name, family_name, relationship, phone, email) {
-            (Some(given_name), Some(family_name), Some(relationship), Some(phone), Some(email)) => {
-                Ok(Self {
-                    given_name,
-                    family_name,
-                    relationship,
-                    phone,
-                    email,
-                    prefs,
-                    login,
-                })
-            }
+        match (
+            given_name,
+            family_name,
+            relationship,
+            phone,
+            email,
+            language,
+        ) {
+            (
+                Some(given_name),
+                Some(family_name),
+                Some(relationship),
+                Some(phone),
+                Some(email),
+                Some(language),
+            ) => Ok(Self {
+                given_name,
+                family_name,
+                relationship,
+                phone,
+                email,
+                prefs,
+                login,
+                language,
+            }),
             _ => Err(nothing()),
         }
     }
@@ -234,6 +281,9 @@ impl TryFrom<pb::UpdateGuardianRequest> for GuardianUpdate {
         }
         if let Some(s) = &r.email {
             patch.email = v.take("email", optional_email(s));
+        }
+        if let Some(s) = &r.preferred_language {
+            patch.language = v.take("preferred_language", Language::parse_optional(s));
         }
         patch.prefs = r.notifications.as_ref().map(Preferences::from);
         // What the request itself contradicts; the stored values are checked
@@ -332,6 +382,18 @@ mod tests {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Phone::parse_optional("  ").unwrap(), None);
+    }
+
+    #[test]
+    fn languages_are_two_lowercase_letters_or_none() {
+        assert_eq!(Language::parse_optional("").unwrap(), None);
+        assert_eq!(
+            Language::parse_optional("fr").unwrap().unwrap().as_str(),
+            "fr"
+        );
+        for bad in ["FR", "fra", "f", "fr-CA", " fr", "é"] {
+            assert!(Language::parse_optional(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct GuardianRow {
     pub updated_at: DateTime<Utc>,
     /// The guardian's portal login, if any.
     pub user_id: Option<Uuid>,
+    /// ISO 639-1; `None`: the school's language.
+    pub preferred_language: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -39,7 +41,12 @@ pub struct LinkRow {
 /// Guardian columns of `guardians g`, with its login (one index probe).
 pub(crate) const GUARDIAN_COLS: &str = "g.id, g.school_id, g.given_name, g.family_name, g.relationship, \
      g.phone, g.email, g.notify_sms, g.notify_email, g.notify_push, g.version, g.created_at, \
-     g.updated_at, (SELECT u.id FROM users u WHERE u.school_id = g.school_id AND u.guardian_id = g.id) AS user_id";
+     g.updated_at, (SELECT u.id FROM users u WHERE u.school_id = g.school_id AND u.guardian_id = g.id) AS user_id, \
+     g.preferred_language";
+
+/// How many columns [`GUARDIAN_COLS`] has (a joined row's next columns start
+/// there).
+pub(crate) const GUARDIAN_COL_COUNT: usize = 15;
 
 pub(crate) const LINK_COLS: &str = "guardian_id, student_id, relationship, is_primary, created_at";
 
@@ -71,6 +78,7 @@ impl GuardianRow {
             created_at: r.try_get(11)?,
             updated_at: r.try_get(12)?,
             user_id: r.try_get(13)?,
+            preferred_language: r.try_get(14)?,
         })
     }
 }
@@ -96,6 +104,7 @@ fn contact(g: &GuardianRow) -> ev::GuardianContact {
         notify_email: g.prefs.email,
         notify_push: g.prefs.push,
         user_id: g.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        language: g.preferred_language.clone().unwrap_or_default(),
     }
 }
 
@@ -154,5 +163,6 @@ pub fn guardian(g: GuardianRow, links: Vec<LinkRow>) -> pb::Guardian {
         updated_at: Some(timestamp(g.updated_at)),
         students: links.into_iter().map(Into::into).collect(),
         user_id: g.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        preferred_language: g.preferred_language.unwrap_or_default(),
     }
 }

@@ -10,7 +10,9 @@ use tokio_postgres::{error::SqlState, types::ToSql};
 use uuid::Uuid;
 
 use super::domain::*;
-use super::model::{changed, linked, GuardianRow, LinkRow, GUARDIAN_COLS, LINK_COLS};
+use super::model::{
+    changed, linked, GuardianRow, LinkRow, GUARDIAN_COLS, GUARDIAN_COL_COUNT, LINK_COLS,
+};
 use crate::events::{self, Aggregate, Origin, Pending};
 use crate::values::Phone;
 
@@ -83,8 +85,8 @@ pub async fn create_guardian(
         let stmt = tx
             .prepare_cached(&format!(
                 "INSERT INTO guardians AS g (id, school_id, given_name, family_name, relationship, \
-                 phone, email, notify_sms, notify_email, notify_push) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {GUARDIAN_COLS}"
+                 phone, email, notify_sms, notify_email, notify_push, preferred_language) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {GUARDIAN_COLS}"
             ))
             .await?;
         let row = tx
@@ -101,6 +103,7 @@ pub async fn create_guardian(
                     &g.prefs.sms,
                     &g.prefs.email,
                     &g.prefs.push,
+                    &g.language.as_ref().map(Language::as_str),
                 ],
             )
             .await
@@ -245,6 +248,7 @@ pub async fn update_guardian(
                    notify_sms = COALESCE($11, notify_sms), \
                    notify_email = COALESCE($12, notify_email), \
                    notify_push = COALESCE($13, notify_push), \
+                   preferred_language = CASE WHEN $14 THEN $15 ELSE preferred_language END, \
                    version = version + 1, updated_at = now() \
                  WHERE g.school_id = $1 AND g.id = $2 AND g.version = $3 \
                  RETURNING {GUARDIAN_COLS}"
@@ -252,6 +256,10 @@ pub async fn update_guardian(
             .await?;
         let phone = p.phone.as_ref().map(|o| o.as_ref().map(Phone::as_str));
         let email = p.email.as_ref().map(|o| o.as_ref().map(|e| e.as_str()));
+        let language = p
+            .language
+            .as_ref()
+            .map(|o| o.as_ref().map(Language::as_str));
         let row = tx
             .query_opt(
                 &stmt,
@@ -269,6 +277,8 @@ pub async fn update_guardian(
                     &p.prefs.map(|p| p.sms),
                     &p.prefs.map(|p| p.email),
                     &p.prefs.map(|p| p.push),
+                    &language.is_some(),
+                    &language.flatten(),
                 ],
             )
             .await
@@ -337,7 +347,7 @@ pub async fn link_student(
             .map_err(rejected)?
             .ok_or(ServiceError::NotFound("guardian"))?;
         let guardian = GuardianRow::from_row(&row)?;
-        let link = LinkRow::from_row(&row, 14)?;
+        let link = LinkRow::from_row(&row, GUARDIAN_COL_COUNT)?;
         let version = bump_link_version(&tx, origin.school_id, &link).await?;
         let event = Payload::GuardianLinked(linked(&guardian, &link, version));
         events::record(
@@ -399,7 +409,7 @@ pub async fn unlink_student(
             .await?
             .ok_or(ServiceError::NotFound("guardian link"))?;
         let guardian = GuardianRow::from_row(&row)?;
-        let link = LinkRow::from_row(&row, 14)?;
+        let link = LinkRow::from_row(&row, GUARDIAN_COL_COUNT)?;
         let version = bump_link_version(&tx, origin.school_id, &link).await?;
         let event = Payload::GuardianUnlinked(linked(&guardian, &link, version));
         events::record(

@@ -191,6 +191,7 @@ async fn a_school_exports_as_the_events_of_its_current_state() {
         .create_guardian(with_caller(
             &admin,
             pb::CreateGuardianRequest {
+                preferred_language: String::new(),
                 given_name: "Gina".into(),
                 family_name: "Able".into(),
                 relationship: pb::GuardianRelationship::Mother.into(),

@@ -12,6 +12,7 @@ fn prefs(sms: bool, email: bool, push: bool) -> Option<pb::NotificationPreferenc
 
 fn guardian(given: &str, family: &str) -> pb::CreateGuardianRequest {
     pb::CreateGuardianRequest {
+        preferred_language: String::new(),
         given_name: given.into(),
         family_name: family.into(),
         relationship: pb::GuardianRelationship::Mother.into(),
@@ -183,12 +184,92 @@ async fn create_get_update_with_versions_and_events() {
     assert_eq!(hidden.code(), Code::NotFound);
 }
 
+/// The preferred language: none by default (the school's), set on create,
+/// carried by the events' contact (created, updated, linked), changed and
+/// cleared by an update; a bad one is refused naming the field.
+#[tokio::test]
+async fn preferred_language_is_kept_and_carried_by_the_events() {
+    let app = spawn_app().await;
+    let admin = app.school("north").await;
+    let plain = create(&app, &admin, guardian("Ann", "Ng")).await;
+    assert_eq!(plain.preferred_language, "");
+    let mut req = guardian("Mary", "Ng");
+    req.preferred_language = "fr".into();
+    let g = create(&app, &admin, req).await;
+    assert_eq!(g.preferred_language, "fr");
+    let student = app
+        .create_student(&admin, student("S-1", "Ada", "Ng"))
+        .await;
+    app.guardians()
+        .link_student(with_caller(
+            &admin,
+            pb::LinkStudentRequest {
+                guardian_id: g.id.clone(),
+                student_id: student.id.clone(),
+                relationship: 0,
+                is_primary: false,
+            },
+        ))
+        .await
+        .unwrap();
+    let update = |version, lang: &str| pb::UpdateGuardianRequest {
+        id: g.id.clone(),
+        version,
+        preferred_language: Some(lang.into()),
+        ..Default::default()
+    };
+    let mut guardians = app.guardians();
+    let bad = guardians
+        .update_guardian(with_caller(&admin, update(1, "fra")))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&bad), ["preferred_language"]);
+    let v2 = guardians
+        .update_guardian(with_caller(&admin, update(1, "de")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((v2.version, v2.preferred_language.as_str()), (2, "de"));
+    let v3 = guardians
+        .update_guardian(with_caller(&admin, update(2, "")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(v3.preferred_language, "", "cleared: the school's language");
+
+    let languages: Vec<(String, String)> = app
+        .events_of(&["guardian"])
+        .await
+        .into_iter()
+        .filter(|e| e.aggregate_id == g.id)
+        .map(|e| {
+            let contact = match e.payload {
+                Some(Payload::GuardianCreated(c) | Payload::GuardianUpdated(c)) => c.contact,
+                Some(Payload::GuardianLinked(l)) => l.contact,
+                other => panic!("{other:?}"),
+            };
+            (e.event_type, contact.unwrap().language)
+        })
+        .collect();
+    let expected = [
+        ("guardian.created", "fr"),
+        ("guardian.linked", "fr"),
+        ("guardian.updated", "de"),
+        ("guardian.updated", ""),
+    ];
+    assert_eq!(
+        languages,
+        expected.map(|(t, l)| (t.to_owned(), l.to_owned()))
+    );
+}
+
 #[tokio::test]
 async fn bad_input_names_every_field_and_writes_nothing() {
     let app = spawn_app().await;
     let admin = app.school("north").await;
     let mut guardians = app.guardians();
     let bad = pb::CreateGuardianRequest {
+        preferred_language: "EN".into(),
         given_name: " ".into(),
         family_name: "Ng".into(),
         relationship: 42,
@@ -213,6 +294,7 @@ async fn bad_input_names_every_field_and_writes_nothing() {
             "login.email",
             "login.password",
             "phone",
+            "preferred_language",
             "relationship"
         ]
     );

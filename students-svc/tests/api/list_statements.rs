@@ -358,6 +358,7 @@ async fn a_guardians_lists_do_not_grow_with_their_children() {
             .create_guardian(with_caller(
                 &admin,
                 pb::CreateGuardianRequest {
+                    preferred_language: String::new(),
                     given_name: "Kim".into(),
                     family_name: n.into(),
                     relationship: pb::GuardianRelationship::Guardian.into(),
