@@ -94,6 +94,11 @@ template = schemas["TemplateBody"]["properties"]
 template["subject"] = {"type": "string", "enum": ["Notice for {{ school_name }}"]}
 template["body"] = {"type": "string", "enum": ["Hello from {{ school_name }}.\n"]}
 
+# An announcement's audience fills the list of its kind only, and must
+# have a guardian in it: the course whose student has the setup's guardian.
+schemas["CreateAnnouncementBody"]["properties"]["audience"] = {
+    "enum": [{"kind": "courses", "course_ids": [setup["course"]]}]}
+
 # Marks, overrides and grades are for students enrolled in the course: the
 # check's own course, student and assessment.
 def pin(path, method, name, value):

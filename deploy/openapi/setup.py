@@ -1,6 +1,6 @@
 """Creates what deploy/openapi/check.sh tests against: a school of its own
 with its admin (through the operator token), a teacher, a course with an
-enrolled student and an assessment. Prints their ids and the admin's token
+enrolled student (who has a guardian) and an assessment. Prints their ids and the admin's token
 as JSON.
 
 usage: setup.py BASE_URL OPERATOR_TOKEN
@@ -40,7 +40,13 @@ student = call("POST", "/api/v1/students", token, {
     "admission_no": "C-1", "given_name": "Sam", "family_name": "Student",
     "date_of_birth": "2015-01-02", "grade_level": 3})["id"]
 call("POST", f"/api/v1/courses/{course}/enrolments", token, {"student_id": student})
+# A guardian of the enrolled student: an announcement to the course has
+# someone to tell.
+guardian = call("POST", "/api/v1/guardians", token, {
+    "given_name": "Gil", "family_name": "Guardian", "relationship": "father",
+    "email": f"gil@{slug}.test", "notifications": {"sms": False, "email": True, "push": False}})["id"]
+call("PUT", f"/api/v1/guardians/{guardian}/students/{student}", token, {})
 assessment = call("POST", f"/api/v1/courses/{course}/assessments", token, {
     "title": "Quiz", "max_score": 10, "weight": 10, "due_date": "2026-02-02"})["id"]
 print(json.dumps({"token": token, "teacher": teacher, "course": course, "student": student,
-                  "assessment": assessment}))
+                  "assessment": assessment, "guardian": guardian}))

@@ -51,6 +51,9 @@ pub enum ApiError {
         message: String,
         fields: Vec<FieldError>,
         field_count: usize,
+        /// Seconds until a used-up quota allows again (the service's
+        /// `RetryInfo`), for `Retry-After`.
+        retry_after: Option<u64>,
     },
 }
 
@@ -68,6 +71,7 @@ impl ApiError {
             message: "internal error".into(),
             fields: Vec::new(),
             field_count: 0,
+            retry_after: None,
         }
     }
 
@@ -179,11 +183,16 @@ impl From<tonic::Status> for ApiError {
                 fixed.to_owned()
             }
         };
+        let retry_after = (code == tonic::Code::ResourceExhausted)
+            .then(|| platform::status::retry_after(&s))
+            .flatten()
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
         Self::Upstream {
             code,
             message,
             fields,
             field_count,
+            retry_after,
         }
     }
 }
@@ -258,12 +267,17 @@ impl ResponseError for ApiError {
         res.content_type("application/problem+json");
         if let Self::Upstream {
             code: tonic::Code::ResourceExhausted,
+            retry_after,
             ..
         } = self
         {
-            // A service too busy to take the call (sign-ins in progress):
-            // worth a retry after a moment, as the 429 says.
-            res.insert_header((actix_web::http::header::RETRY_AFTER, 1u32));
+            // A quota used up says when it allows again; a service too busy
+            // to take the call (sign-ins in progress) is worth a retry after
+            // a moment, as the 429 says.
+            res.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after.unwrap_or(1).max(1),
+            ));
         }
         res.json(body)
     }
@@ -319,6 +333,12 @@ mod tests {
         ));
         assert_eq!((status, retry.as_deref()), (429, Some("1")));
         assert_eq!(body["code"], "rate_limited");
+        // A used-up quota answers with its own delay, rounded up.
+        let (status, retry, _) = answer(platform::status::quota_exceeded(
+            "daily quota used",
+            std::time::Duration::from_millis(3_600_500),
+        ));
+        assert_eq!((status, retry.as_deref()), (429, Some("3601")));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use platform::caller::{Caller, REQUEST_ID};
 use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
+use proto::notify::v1::announcement_service_client::AnnouncementServiceClient;
 use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
@@ -39,6 +40,7 @@ pub struct Services {
     pub notifications: NotificationServiceClient<Channel>,
     pub notification_templates: NotificationTemplateServiceClient<Channel>,
     pub deliveries: DeliveryAdminServiceClient<Channel>,
+    pub announcements: AnnouncementServiceClient<Channel>,
     pub analytics: AnalyticsServiceClient<Channel>,
 }
 
@@ -86,7 +88,8 @@ impl Services {
             students_health: HealthClient::new(students),
             notifications: NotificationServiceClient::new(notify.clone()),
             notification_templates: NotificationTemplateServiceClient::new(notify.clone()),
-            deliveries: DeliveryAdminServiceClient::new(notify),
+            deliveries: DeliveryAdminServiceClient::new(notify.clone()),
+            announcements: AnnouncementServiceClient::new(notify),
             analytics: AnalyticsServiceClient::new(platform::balance::channel(
                 e.analytics.clone(),
                 e.timeouts,

@@ -114,6 +114,8 @@ pub struct Guardian {
     pub version: i64,
     /// The guardian's portal login, if any.
     pub user_id: Option<Uuid>,
+    /// The language notices are written in (ISO 639-1); null: the school's.
+    pub preferred_language: Option<String>,
     /// The students this guardian is linked to.
     pub students: Vec<GuardianLink>,
     pub created_at: Option<DateTime<Utc>>,
@@ -137,6 +139,7 @@ impl From<pb::Guardian> for Guardian {
             },
             version: g.version,
             user_id: opt_uuid(&g.user_id),
+            preferred_language: non_empty(g.preferred_language),
             students: g.students.into_iter().map(Into::into).collect(),
             created_at: instant(g.created_at),
             updated_at: instant(g.updated_at),
@@ -166,6 +169,11 @@ pub struct CreateGuardianBody {
     /// Creates a portal login (role guardian).
     #[serde(default)]
     pub login: Option<NewLogin>,
+    /// ISO 639-1, two lowercase letters (`fr`): notices are written in it
+    /// where the school has templates in it. Absent or empty: the school's
+    /// language.
+    #[serde(default)]
+    pub preferred_language: Option<String>,
 }
 
 impl CreateGuardianBody {
@@ -181,11 +189,13 @@ impl CreateGuardianBody {
                 email: l.email,
                 password: l.password,
             }),
+            preferred_language: self.preferred_language.unwrap_or_default(),
         }
     }
 }
 
-/// Only the fields present change; an empty `phone` or `email` clears it.
+/// Only the fields present change; an empty `phone` or `email` clears it,
+/// an empty `preferred_language` returns to the school's language.
 /// `version` is the one you read.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +207,7 @@ pub struct UpdateGuardianBody {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub notifications: Option<NotificationPreferences>,
+    pub preferred_language: Option<String>,
 }
 
 impl UpdateGuardianBody {
@@ -210,6 +221,7 @@ impl UpdateGuardianBody {
             phone: self.phone,
             email: self.email,
             notifications: self.notifications.map(NotificationPreferences::to_proto),
+            preferred_language: self.preferred_language,
         }
     }
 }

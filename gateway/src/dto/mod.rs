@@ -19,6 +19,7 @@ use crate::problem::{ApiError, FieldError};
 
 pub mod accounts;
 pub mod analytics;
+pub mod announcements;
 pub mod courses;
 pub mod deliveries;
 pub mod fees;

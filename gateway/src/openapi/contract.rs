@@ -392,6 +392,15 @@ fn optional_text(max: usize) -> Value {
         "pattern": format!("^$|{}", l::DISPLAY_TEXT_PATTERN)})
 }
 
+/// The control characters free text refuses (all but tab, line feed and
+/// carriage return), as a character class body.
+const FREE_CONTROL: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F";
+
+/// A preferred language: two lowercase letters, or empty for the school's.
+fn language() -> Value {
+    json!({"type": "string", "pattern": "^$|^[a-z]{2}$"})
+}
+
 /// Text that may hold line breaks and tabs, no other control character.
 fn free_text(max: usize) -> Value {
     json!({"type": "string", "maxLength": max,
@@ -538,6 +547,37 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("UpdateGuardianBody", "given_name", name()),
         ("UpdateGuardianBody", "family_name", name()),
         ("UpdateGuardianBody", "email", optional_email()),
+        ("CreateGuardianBody", "preferred_language", language()),
+        ("UpdateGuardianBody", "preferred_language", language()),
+        ("CreateAnnouncementBody", "title", text(l::TITLE_MAX)),
+        (
+            "CreateAnnouncementBody",
+            "body",
+            json!({"type": "string", "maxLength": l::ANNOUNCEMENT_BODY_MAX,
+                "pattern": format!("^[^{FREE_CONTROL}]*[^\\s{FREE_CONTROL}][^{FREE_CONTROL}]*$")}),
+        ),
+        (
+            "AnnouncementAudience",
+            "kind",
+            json!({"enum": ["school", "grade_levels", "courses", "guardians"]}),
+        ),
+        (
+            "AnnouncementAudience",
+            "grade_levels",
+            json!({"maxItems": l::GRADE_LEVEL_MAX - l::GRADE_LEVEL_MIN + 1,
+                "items": {"type": "integer", "minimum": l::GRADE_LEVEL_MIN,
+                    "maximum": l::GRADE_LEVEL_MAX}}),
+        ),
+        (
+            "AnnouncementAudience",
+            "course_ids",
+            json!({"maxItems": l::MAX_AUDIENCE_COURSES, "items": uuid()}),
+        ),
+        (
+            "AnnouncementAudience",
+            "guardian_ids",
+            json!({"maxItems": l::MAX_AUDIENCE_GUARDIANS, "items": uuid()}),
+        ),
         ("UpdateCourseBody", "version", version()),
         ("UpdateAssessmentBody", "version", version()),
         ("EnrolBody", "student_id", uuid()),

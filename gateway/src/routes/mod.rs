@@ -7,6 +7,7 @@
 //! ([`rpc`]): parse → authorise → gRPC call → JSON.
 
 pub mod analytics;
+pub mod announcements;
 pub mod auth;
 pub mod courses;
 pub mod deliveries;
@@ -61,6 +62,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 notification_templates::get,
                 notification_templates::put
             ])
+            .service(resource![announcements::list, announcements::create])
+            .service(resource![announcements::get])
             .service(resource![deliveries::list])
             .service(resource![deliveries::retry_all])
             .service(resource![deliveries::retry])

@@ -18,6 +18,7 @@ use std::future::{ready, Ready};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use platform::caller::{Caller, Role};
 use proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
+use proto::notify::v1::announcement_service_client::AnnouncementServiceClient;
 use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
@@ -114,6 +115,7 @@ clients! {
     notifications: NotificationServiceClient,
     notification_templates: NotificationTemplateServiceClient,
     deliveries: DeliveryAdminServiceClient,
+    announcements: AnnouncementServiceClient,
     analytics: AnalyticsServiceClient,
 }
 

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod analytics;
+mod announcements;
 mod auth;
 mod cache;
 mod console;
