@@ -24,6 +24,7 @@ pub enum NotificationKind {
     InvoiceOverdue,
     #[serde(rename = "payment_receipt")]
     PaymentReceipt,
+    Announcement,
     /// A kind this gateway does not know yet (a newer notify-svc).
     Other,
 }
@@ -53,6 +54,7 @@ impl From<pb::Notification> for Notification {
                 Ok(pb::NotificationKind::InvoiceIssued) => NotificationKind::InvoiceIssued,
                 Ok(pb::NotificationKind::InvoiceOverdue) => NotificationKind::InvoiceOverdue,
                 Ok(pb::NotificationKind::PaymentReceipt) => NotificationKind::PaymentReceipt,
+                Ok(pb::NotificationKind::Announcement) => NotificationKind::Announcement,
                 _ => NotificationKind::Other,
             },
             title: n.title,

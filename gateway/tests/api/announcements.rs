@@ -162,7 +162,8 @@ async fn announcements_reach_each_guardian_once_within_the_rules() {
             &admin,
             json!({"given_name": "Mary", "family_name": "Ng", "relationship": "mother",
                    "email": format!("mary@{slug}.test"), "notifications": {"email": true},
-                   "preferred_language": "fr"}),
+                   "preferred_language": "fr",
+                   "login": {"email": format!("mary@{slug}.test"), "password": PASSWORD}}),
         )
         .await,
         StatusCode::CREATED,
@@ -302,6 +303,20 @@ async fn announcements_reach_each_guardian_once_within_the_rules() {
         );
         assert_eq!(mails[0].body(), "Bring a packed lunch.\nBack by 4pm.");
     }
+
+    // Mum reads it once in her inbox, however many children she has in it.
+    let mary = gw.login(&slug, &format!("mary@{slug}.test")).await;
+    let inbox = json_of(
+        gw.get("/api/v1/me/notifications", &mary).await,
+        StatusCode::OK,
+    )
+    .await;
+    let items = inbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{inbox}");
+    assert_eq!(
+        (&items[0]["kind"], &items[0]["title"]),
+        (&json!("announcement"), &json!("Trip on Friday"))
+    );
 
     // Reads: the teacher's own list; another school's admin sees nothing.
     let list = json_of(

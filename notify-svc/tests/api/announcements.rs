@@ -1,6 +1,6 @@
 //! Announcements over gRPC against real Postgres, Redis and a real SMTP
 //! server: 2,000 guardians each get one e-mail (one with two children in
-//! the audience too), SMS with no provider end failed and push is
+//! the audience too) from two replicas sharing the work, SMS with no provider end failed and push is
 //! published, and the progress counts reach them; audiences come from the
 //! projection of real encoded events (grade levels, courses, enrolments,
 //! withdrawals); teachers send to their own courses only; an empty
@@ -127,8 +127,12 @@ async fn an_announcement_to_2000_guardians_reaches_each_once_on_their_channels()
     let bus = Bus::new(standalone_url()).await;
     let server = SmtpServer::start().await.unwrap();
     let mut config = mail_config(&db, &bus, &server);
-    config.jobs.jobs_workers = 8;
+    config.jobs.jobs_workers = 4;
     let app = TestApp::spawn(db.clone(), &config).await;
+    // A second replica on the same database shares the fan-out and the
+    // deliveries: still one mail per guardian.
+    config.consumer_enabled = false;
+    let replica = TestApp::spawn(db.clone(), &config).await;
     let (school, other) = (Uuid::now_v7(), Uuid::now_v7());
     const N: usize = 2000;
     let (guardians, students) = families(&app, school, N).await;
@@ -234,6 +238,7 @@ async fn an_announcement_to_2000_guardians_reaches_each_once_on_their_channels()
         .unwrap()
         .into_inner();
     assert_eq!(listed.announcements, [done]);
+    replica.stop().await;
     app.stop().await;
 }
 
