@@ -213,6 +213,9 @@ async fn announcements_reach_each_guardian_once_within_the_rules() {
         gw.db.count("notify.guardian_students").await == 3
             && gw.db.count("notify.enrolments").await == 2
             && gw.db.count("notify.courses").await == 2
+            // The languages travel in the guardian events.
+            && gw.db.count("notify.guardians WHERE lang = 'fr'").await == 1
+            && gw.db.count("notify.guardians WHERE lang = 'de'").await == 1
     })
     .await;
 
