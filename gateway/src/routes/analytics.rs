@@ -64,12 +64,12 @@ pub async fn teacher_dashboard(rpc: Rpc) -> Reply {
 #[utoipa::path(get, path = "/students/{id}/summary", tag = "analytics",
     security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = StudentSummary),
-        (status = 403, body = Problem, description = "not a student the caller may read"),
-        (status = 404, body = Problem)))]
+        (status = 403, body = Problem, description = "a teacher of none of the student's courses"),
+        (status = 404, body = Problem, description = "no such student, or one the caller (a student, a guardian) may not read")))]
 pub async fn student_summary(rpc: Rpc, id: web::Path<String>) -> Reply {
     let id = path_id(&id)?;
     let readers = &[Role::Admin, Role::Teacher, Role::Guardian];
-    rpc.require_student(id, readers, "you may only read your own summary")?;
+    rpc.require_student(id, readers)?;
     let msg = pb::GetStudentSummaryRequest {
         student_id: id.to_string(),
     };

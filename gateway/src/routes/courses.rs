@@ -214,7 +214,7 @@ pub async fn override_attendance(
 
 /// Per day, the student's effective statuses counted (at most 92 days).
 /// Teachers count only their own courses; a student reads only their own;
-/// a guardian only their linked children's (403 for any other student).
+/// a guardian only their linked children's (404 for any other student).
 #[utoipa::path(get, path = "/students/{id}/attendance", tag = "attendance",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), ("from" = String, Query, description = "YYYY-MM-DD"),
@@ -224,7 +224,7 @@ pub async fn override_attendance(
 pub async fn student_attendance(req: HttpRequest, rpc: Rpc, id: web::Path<String>) -> Reply {
     let id = path_id(&id)?;
     let readers = &[Role::Admin, Role::Teacher, Role::Guardian];
-    rpc.require_student(id, readers, "you may only read your own attendance")?;
+    rpc.require_student(id, readers)?;
     let msg = query::<RangeParams>(&req)?.into_proto(id)?;
     let r = rpc
         .attendance()

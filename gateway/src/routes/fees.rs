@@ -81,7 +81,8 @@ pub async fn create(rpc: Rpc, body: JsonBody<CreateInvoiceBody>) -> Reply {
         ("student_id" = Option<uuid::Uuid>, Query),
         ("status" = Option<String>, Query, description = "draft | issued | partially_paid | paid | void"),
     ),
-    responses((status = 200, body = InvoicePage), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = InvoicePage), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "`student_id` names a student the caller may not read")))]
 pub async fn list(req: HttpRequest, rpc: Rpc) -> Reply {
     rpc.require(READERS)?;
     let msg = query::<ListInvoicesParams>(&req)?.into_proto()?;
@@ -172,7 +173,7 @@ pub async fn pay(
 pub async fn balance(rpc: Rpc, id: web::Path<String>) -> Reply {
     let id = path_id(&id)?;
     let readers = &[Role::Admin, Role::Guardian];
-    rpc.require_student(id, readers, "you may only read your own balance")?;
+    rpc.require_student(id, readers)?;
     let msg = pb::GetStudentBalanceRequest {
         student_id: id.to_string(),
     };

@@ -135,19 +135,16 @@ impl Rpc {
     }
 
     /// The role check of a route about one student: a student only about
-    /// themself (else 403 with `own`, e.g. "you may only read your own
-    /// grades"), other roles as `allowed` says. A guardian's link to the
-    /// student is students-svc's to check, in the same statement as the read.
-    pub fn require_student(
-        &self,
-        student_id: Uuid,
-        allowed: &[Role],
-        own: &'static str,
-    ) -> Result<&Caller, ApiError> {
+    /// themself (another student's records are 404 to them, existing or
+    /// not, so editing the id in a URL tells nothing), other roles as
+    /// `allowed` says (403 for a role the route is not for). A guardian's
+    /// link to the student is students-svc's to check, in the same
+    /// statement as the read (not linked: 404 too).
+    pub fn require_student(&self, student_id: Uuid, allowed: &[Role]) -> Result<&Caller, ApiError> {
         let caller = self.caller();
         match caller.role {
             Role::Student if caller.student_id == Some(student_id) => Ok(caller),
-            Role::Student => Err(ApiError::Forbidden(own)),
+            Role::Student => Err(ApiError::NotFound("student not found")),
             _ => self.require(allowed),
         }
     }

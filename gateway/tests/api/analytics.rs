@@ -414,15 +414,17 @@ async fn dashboards_are_role_and_tenant_scoped_and_never_leak_through_the_cache(
         assert_eq!(b["student_id"], ada.as_str());
         assert_eq!(cache, "MISS", "not the admin's entry");
     }
-    // Not their student: a teacher of other courses, another student,
-    // another child's guardian.
-    for token in [&theo, &ben_token, &lee] {
-        problem(
-            s.gw.get(&ada_summary, token).await,
-            403,
-            "permission_denied",
-        )
-        .await;
+    // Not their student: a teacher of other courses is refused (403; staff
+    // see the school's students anyway); to another student and another
+    // child's guardian the student is not found (404).
+    problem(
+        s.gw.get(&ada_summary, &theo).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    for token in [&ben_token, &lee] {
+        problem(s.gw.get(&ada_summary, token).await, 404, "not_found").await;
     }
     // Another school's student: not found, for its admin and its teacher.
     let elsewhere = format!("/api/v1/students/{south_student}/summary");

@@ -93,7 +93,7 @@ async fn no_answer_crosses_schools_or_roles(redis_url: String) {
     let own = gw.get(&path0, &p0).await;
     assert_eq!(x_cache(&own), "HIT");
     let other = gw.get(&path0, &p1).await;
-    problem(other, 403, "permission_denied").await;
+    problem(other, 404, "not_found").await;
 }
 
 #[tokio::test]

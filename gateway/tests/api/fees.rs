@@ -437,7 +437,7 @@ async fn roles_and_other_schools() {
     let r = gw
         .get(&format!("/api/v1/invoices?student_id={ben_id}"), &student)
         .await;
-    problem(r, 403, "permission_denied").await;
+    problem(r, 404, "not_found").await;
     assert_eq!(
         gw.get(&format!("/api/v1/invoices/{hers_id}"), &student)
             .await
@@ -460,7 +460,7 @@ async fn roles_and_other_schools() {
     let r = gw
         .get(&format!("/api/v1/students/{ben_id}/balance"), &student)
         .await;
-    problem(r, 403, "permission_denied").await;
+    problem(r, 404, "not_found").await;
 
     // Another school sees none of it and changes nothing.
     let south = gw.admin("south").await;

@@ -271,7 +271,7 @@ async fn assessments_grades_and_publishing_over_http() {
     let mine = format!("/api/v1/students/{ann_id}/grades");
     let r = json_of(gw.get(&mine, &ann).await, StatusCode::OK).await;
     assert_eq!(r["items"], json!([]));
-    problem(gw.get(&mine, &ben).await, 403, "permission_denied").await;
+    problem(gw.get(&mine, &ben).await, 404, "not_found").await;
     let staff = json_of(gw.get(&mine, &tess).await, StatusCode::OK).await;
     assert_eq!(staff["items"][0]["published"], false);
 

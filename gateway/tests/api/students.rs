@@ -150,7 +150,9 @@ async fn roles_per_route() {
             &student,
         )
         .await;
-    problem(other, 403, "permission_denied").await;
+    // Another student's record is not found to a student; listing is a
+    // role rule (403).
+    problem(other, 404, "not_found").await;
     problem(
         gw.get("/api/v1/students", &student).await,
         403,
