@@ -189,6 +189,8 @@ export async function studentForm(id) {
         summary.replaceChildren(problemBox(err));
       }
     } }, 'Archive') : null,
+    current ? link(`/admin/students/${current.id}/invoices`, 'Invoices and payments', { id: 'student-invoices-link' }) : null,
+    current ? link(`/admin/guardians?student=${current.id}`, 'Guardians', { id: 'student-guardians-link' }) : null,
     link('/admin/students', 'Back to students')));
   conflict.setAttribute('tabindex', '-1');
   mount(h('h1', {}, current ? `${current.given_name} ${current.family_name}` : 'New student'),

@@ -39,10 +39,18 @@ export function onWaiting(f) { waiting = f; }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// No request leaves before this time (ms): a 429's Retry-After holds back
+// every call of the tab, not only the refused one, so calls in flight
+// together do not keep spending the budget they are waiting for.
+let notBefore = 0;
+// How long one call keeps waiting out 429s before it reports the refusal.
+const MAX_WAIT_MS = 120000;
+
 // One API call. JSON in and out unless `body` is a string (sent as is,
 // with the caller's Content-Type). 429 (and a 503 with Retry-After) waits
-// for Retry-After, then retries.
-export async function api(path, { method = 'GET', body, headers = {}, retries = 3 } = {}) {
+// for Retry-After, then retries with the same request (an Idempotency-Key
+// included), for up to two minutes in all.
+export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const s = session.get();
   const h = { Accept: 'application/json', ...headers };
   if (s) h.Authorization = `Bearer ${s.token}`;
@@ -51,7 +59,13 @@ export async function api(path, { method = 'GET', body, headers = {}, retries = 
     h['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  for (let attempt = 0; ; attempt++) {
+  for (let waited = 0; ;) {
+    const hold = notBefore - Date.now();
+    if (hold > 0) {
+      waiting(Math.ceil(hold / 1000));
+      await sleep(hold);
+      waited += hold;
+    }
     let res;
     try {
       res = await fetch(`/api/v1${path}`, { method, headers: h, body: payload });
@@ -60,10 +74,9 @@ export async function api(path, { method = 'GET', body, headers = {}, retries = 
     }
     // 429, or a 503 that says when to come back (rate limiter away).
     const retryable = res.status === 429 || (res.status === 503 && res.headers.has('Retry-After'));
-    if (retryable && attempt < retries) {
+    if (retryable && waited < MAX_WAIT_MS) {
       const wait = Math.min(120, Math.max(1, Number(res.headers.get('Retry-After')) || 1));
-      waiting(wait);
-      await sleep(wait * 1000);
+      notBefore = Math.max(notBefore, Date.now() + wait * 1000);
       continue;
     }
     const type = res.headers.get('Content-Type') || '';

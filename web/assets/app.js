@@ -9,6 +9,8 @@ import * as teacher from './teacher.js';
 import * as guardian from './guardian.js';
 import * as admin from './admin.js';
 import * as office from './office.js';
+import * as guardians from './guardians.js';
+import * as fees from './fees.js';
 
 const HOME = { admin: '/admin', teacher: '/teacher', guardian: '/guardian' };
 
@@ -17,7 +19,11 @@ const routes = [
   [/^\/admin$/, 'admin', admin.dashboard],
   [/^\/admin\/students$/, 'admin', admin.students],
   [/^\/admin\/students\/new$/, 'admin', admin.studentForm],
+  [/^\/admin\/students\/([^/]+)\/invoices$/, 'admin', fees.studentInvoices],
   [/^\/admin\/students\/([^/]+)$/, 'admin', admin.studentForm],
+  [/^\/admin\/guardians$/, 'admin', guardians.guardians],
+  [/^\/admin\/guardians\/new$/, 'admin', guardians.guardianForm],
+  [/^\/admin\/guardians\/([^/]+)$/, 'admin', guardians.guardianForm],
   [/^\/admin\/import$/, 'admin', admin.importStudents],
   [/^\/admin\/courses$/, 'admin', office.courses],
   [/^\/admin\/courses\/([^/]+)$/, 'admin', office.course],
@@ -32,7 +38,7 @@ const routes = [
 ];
 
 const NAV = {
-  admin: [['/admin', 'Dashboard'], ['/admin/students', 'Students'], ['/admin/import', 'Import'], ['/admin/courses', 'Courses'], ['/admin/invoices', 'Invoices']],
+  admin: [['/admin', 'Dashboard'], ['/admin/students', 'Students'], ['/admin/guardians', 'Guardians'], ['/admin/import', 'Import'], ['/admin/courses', 'Courses'], ['/admin/invoices', 'Invoices']],
   teacher: [['/teacher', 'Today']],
   guardian: [['/guardian', 'Children'], ['/guardian/inbox', 'Inbox']],
 };
@@ -93,7 +99,8 @@ function signOut(message) {
 }
 
 onUnauthorized(() => signOut('Your session has ended: sign in again.'));
-onWaiting((secs) => flash(`The server is busy: retrying in ${secs} s…`));
+// Shown for as long as the wait lasts.
+onWaiting((secs) => flash(`The server is busy: retrying in ${secs} s…`, (secs + 1) * 1000));
 
 async function startSession() {
   const s = session.get();

@@ -6,17 +6,43 @@ import { get, post, qs, ApiError } from './api.js';
 import { h, mount, link, today, addDays, money, fmtDate, problemBox } from './ui.js';
 import { ctx, setUnread } from './app.js';
 
+// Notifications already alerted, or already unread when the session
+// began: a live message and the catch-up after a reconnect may both bring
+// the same one, and it is shown once.
+let seen = new Set();
+// Filled once per session before any catch-up compares against it.
+let primed = Promise.resolve();
+
+function alertOf(n) {
+  if (n.id && seen.has(n.id)) return;
+  if (n.id) seen.add(n.id);
+  document.getElementById('alerts').append(h('div', { class: 'alert' }, n.title || 'New notification', ' ', link('/guardian/inbox', 'Open the inbox')));
+}
+
+// After a (re)connect: messages sent while the socket was down are not
+// replayed, so the unread notifications not seen yet are read from the
+// inbox and alerted as if they had come live.
+async function catchUp() {
+  try {
+    await primed;
+    const page = await get('/me/notifications?unread=true&limit=20');
+    setUnread(page.unread);
+    page.items.slice().reverse().forEach(alertOf);
+    if (location.pathname === '/guardian/inbox' && page.items.some((n) => !n.read_at)) inbox();
+  } catch {
+    // The next message or reconnect tries again.
+  }
+}
+
 // One listener per session: sign-out clears the listeners, a new sign-in
 // adds it again.
 function onLive(m) {
   if (m.kind === 'console.reconnected') {
-    refreshUnread();
+    catchUp();
     return;
   }
   if (m.kind !== 'notification.created') return;
-  const p = m.payload || {};
-  const alerts = document.getElementById('alerts');
-  alerts.append(h('div', { class: 'alert' }, p.title || 'New notification', ' ', link('/guardian/inbox', 'Open the inbox')));
+  alertOf(m.payload || {});
   refreshUnread();
   if (location.pathname === '/guardian/inbox') inbox();
 }
@@ -24,7 +50,13 @@ function onLive(m) {
 export function watch(c) {
   if (c.listeners.has(onLive)) return;
   c.listeners.add(onLive);
-  refreshUnread();
+  seen = new Set();
+  primed = get('/me/notifications?unread=true&limit=100')
+    .then((page) => {
+      page.items.forEach((n) => seen.add(n.id));
+      setUnread(page.unread);
+    })
+    .catch(() => {});
 }
 
 async function refreshUnread() {
@@ -61,7 +93,8 @@ export async function child(id) {
       get(`/students/${encodeURIComponent(id)}/balance`),
     ]);
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 400 || err.status === 403)) {
+    // Not one of theirs answers 404, exactly as an id that does not exist.
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) {
       mount(h('h1', {}, 'Child not found'),
         h('p', { class: 'problem', id: 'not-found' }, 'There is no child of yours at this address. Choose one of your children below.'),
         link('/guardian', 'Your children'));

@@ -125,7 +125,7 @@ export async function invoices() {
       }
     } }, amount, h('button', { type: 'submit' }, 'Record payment'));
     return h('tr', {},
-      h('td', {}, link(`/admin/students/${inv.student_id}`, inv.student_id.slice(0, 8))),
+      h('td', {}, link(`/admin/students/${inv.student_id}/invoices`, `Invoices of student ${inv.student_id.slice(0, 8)}`)),
       h('td', {}, STATUS[inv.status] || inv.status || ''), h('td', {}, money(inv.total, inv.currency)),
       h('td', {}, money(inv.amount_due, inv.currency)), h('td', {}, inv.due_on || ''),
       h('td', {}, inv.amount_due > 0 && inv.status !== 'void' && inv.status !== 'draft' ? pay : '—'));

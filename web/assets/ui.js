@@ -73,11 +73,11 @@ export function problemBox(err) {
   return h('div', { class: 'problem', role: 'alert' }, err.message, p.request_id ? h('span', { class: 'muted' }, ` (request ${p.request_id})`) : null);
 }
 
-export function flash(text) {
+export function flash(text, ms = 6000) {
   const el = document.getElementById('flash');
   el.textContent = text;
   clearTimeout(flash.t);
-  flash.t = setTimeout(() => { el.textContent = ''; }, 6000);
+  flash.t = setTimeout(() => { el.textContent = ''; }, Math.max(ms, 6000));
 }
 
 export function fmtDate(d) {

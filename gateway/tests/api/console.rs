@@ -96,6 +96,11 @@ struct System {
 }
 
 async fn system() -> System {
+    system_with(|_| {}).await
+}
+
+/// The whole system; `tweak` changes the gateway's configuration last.
+async fn system_with(tweak: impl FnOnce(&mut gateway::config::Config)) -> System {
     init_logs();
     let redis = redis_url();
     let db = platform::testing::fresh_database().await.unwrap();
@@ -151,6 +156,7 @@ async fn system() -> System {
     // Two browsers share the machine with the suite: a slow Redis reply
     // must not fail the logins closed (503).
     config.redis_command_timeout_ms = 1000;
+    tweak(&mut config);
     let gw = gateway_for(db, config, stop_students).await;
     let bus = platform::redis::client(
         &redis,
@@ -172,6 +178,9 @@ async fn system() -> System {
 /// The demo of this test: ids of the people and things the console shows.
 struct School {
     admin: String,
+    /// The teacher's token and her course (Ada, Ben and Cleo enrolled).
+    tess: String,
+    course: String,
     ada: String,
     ben: String,
     other: String,
@@ -302,6 +311,8 @@ impl System {
         ok(r, StatusCode::CREATED).await;
         School {
             admin,
+            tess,
+            course,
             ada: ids[0].0.clone(),
             ben: ids[1].0.clone(),
             other: ids[2].0.clone(),
@@ -380,7 +391,17 @@ async fn page_text(c: &Client) -> String {
 
 /// Waits until the element's text passes `ok`.
 async fn wait_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT;
+    wait_until_for(c, css, ok, WAIT).await
+}
+
+/// Waits up to `limit` until the element's text passes `ok`.
+async fn wait_until_for(
+    c: &Client,
+    css: &str,
+    ok: impl Fn(&str) -> bool,
+    limit: Duration,
+) -> String {
+    let deadline = Instant::now() + limit;
     let mut last = String::new();
     while Instant::now() < deadline {
         if let Ok(el) = c.find(Locator::Css(css)).await {
@@ -718,6 +739,454 @@ async fn an_admin_imports_a_bad_row_and_meets_a_stale_edit() {
         wait_until(&admin, "#student-grade_level-err", |t| !t.is_empty()).await;
         let invalid = grade.attr("aria-invalid").await.unwrap();
         assert_eq!(invalid.as_deref(), Some("true"));
+    })
+    .await;
+}
+
+/// A TCP relay between the browser and the gateway that the test can cut:
+/// `cut` drops every open connection (the WebSocket with them) and refuses
+/// new ones until `restore`, noting when each refused one asked for the
+/// WebSocket. The browser sees a real dropped socket and failed
+/// reconnects, not a simulated offline.
+struct Relay {
+    base: String,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    cut_at: Arc<Mutex<Option<Instant>>>,
+    refused: Arc<Mutex<Vec<Instant>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Bound before the gateway starts: the page's origin (the relay's)
+    /// must be on the gateway's WebSocket allow-list.
+    fn bind() -> (std::net::TcpListener, String) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        (l, base)
+    }
+
+    fn start(listener: std::net::TcpListener, gateway: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let target = gateway.trim_start_matches("http://").to_owned();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let cut_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let refused: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let (u, o, r) = (up.clone(), open.clone(), refused.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !u.load(Ordering::SeqCst) {
+                    // Only the console's WebSocket attempts count: the
+                    // browser may also open spare connections that send
+                    // nothing.
+                    let r = r.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncReadExt;
+                        let mut buf = [0u8; 64];
+                        let read = inbound.read(&mut buf);
+                        if let Ok(Ok(n)) = tokio::time::timeout(WAIT, read).await {
+                            if buf[..n].starts_with(b"GET /api/v1/ws ") {
+                                r.lock().unwrap().push(Instant::now());
+                            }
+                        }
+                    });
+                    continue;
+                }
+                let target = target.clone();
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                o.lock().unwrap().push(relay.abort_handle());
+            }
+        });
+        Self {
+            base,
+            up,
+            open,
+            cut_at,
+            refused,
+            accept,
+        }
+    }
+
+    fn cut(&self) {
+        *self.cut_at.lock().unwrap() = Some(Instant::now());
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.open.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// When a console asked for the WebSocket while cut, counted from the
+    /// cut.
+    fn attempts(&self) -> Vec<Duration> {
+        let cut = self.cut_at.lock().unwrap().expect("cut");
+        let refused = self.refused.lock().unwrap();
+        refused.iter().map(|t| *t - cut).collect()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+async fn select_value(c: &Client, css: &str, value: &str) {
+    wait_css(c, css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css} has no option {value}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = wait_css(c, css).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_css(c, css).await.click().await.unwrap();
+}
+
+/// The field's error slot shows a message and its control is marked invalid.
+async fn field_error(c: &Client, id: &str) -> String {
+    let text = wait_until(c, &format!("#{id}-err"), |t| !t.is_empty()).await;
+    let invalid = c
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr("aria-invalid")
+        .await
+        .unwrap();
+    assert_eq!(invalid.as_deref(), Some("true"), "{id}: {text}");
+    text
+}
+
+#[tokio::test]
+async fn an_admin_manages_guardians_links_invoices_and_payments() {
+    let sys = system().await;
+    let school = sys.school("east").await;
+    let base = sys.gw.base.clone();
+    let driver = Driver::start().await;
+    // Borrowed, so that chromedriver outlives the scenario for screenshots.
+    let driver = &driver;
+    let windows = Windows::default();
+    let w = windows.clone();
+    let gw = &sys.gw;
+    with_screenshots("admin_guardians_and_fees", &windows, async move {
+        let admin = driver.browser().await;
+        w.add("admin", &admin);
+        sign_in(&admin, &base, "east", "admin@east.test", PASSWORD).await;
+        wait_css(&admin, "#tiles").await;
+
+        // The list, filtered as you type; a student's guardians.
+        click(&admin, "a[href='/admin/guardians']").await;
+        wait_text(&admin, "#guardians", "Ng, Mary").await;
+        type_into(&admin, "#guardian-filter", "nobody").await;
+        wait_text(&admin, "#guardians-info", "0 of 1").await;
+        type_into(&admin, "#guardian-student", "Cleo").await;
+        click(&admin, "#student-matches button").await;
+        wait_text(&admin, "#guardian-scope", "Guardians of Cleo").await;
+        wait_text(&admin, "#guardians-info", "No guardians").await;
+
+        // Create: a bad phone and a bad language, each shown beside its
+        // field; nothing written.
+        click(&admin, "#new-guardian").await;
+        type_into(&admin, "#guardian-given_name", "Sam").await;
+        type_into(&admin, "#guardian-family_name", "Okafor").await;
+        select_value(&admin, "#guardian-relationship", "father").await;
+        type_into(&admin, "#guardian-phone", "0791 112").await;
+        type_into(&admin, "#guardian-preferred_language", "FR").await;
+        click(&admin, "#save-guardian").await;
+        field_error(&admin, "guardian-phone").await;
+        field_error(&admin, "guardian-preferred_language").await;
+        let listed = ok(
+            gw.get("/api/v1/guardians", &school.admin).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+        type_into(&admin, "#guardian-phone", "+447700900123").await;
+        type_into(&admin, "#guardian-preferred_language", "fr").await;
+        click(&admin, "#save-guardian").await;
+        wait_text(&admin, "h1", "Sam Okafor").await;
+        wait_css(&admin, "#no-children").await;
+        let sam = admin.current_url().await.unwrap();
+        let sam = sam.path().rsplit('/').next().unwrap().to_owned();
+        let saved = ok(
+            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            (&saved["phone"], &saved["preferred_language"]),
+            (&json!("+447700900123"), &json!("fr"))
+        );
+
+        // Edit: a stale version shows the newer one.
+        let r = gw
+            .patch(
+                &format!("/api/v1/guardians/{sam}"),
+                &school.admin,
+                json!({"version": 1, "given_name": "Samuel"}),
+            )
+            .await;
+        ok(r, StatusCode::OK).await;
+        type_into(&admin, "#guardian-family_name", "Okafor-Ray").await;
+        click(&admin, "#save-guardian").await;
+        wait_css(&admin, "#guardian-conflict").await;
+        let given = admin
+            .find(Locator::Id("guardian-given_name"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(given.as_deref(), Some("Samuel"));
+
+        // Link: an unknown admission number is shown beside the field;
+        // Cleo links, then unlinks.
+        type_into(&admin, "#link-admission", "NOPE-9").await;
+        click(&admin, "#link-student").await;
+        field_error(&admin, "link-admission").await;
+        type_into(&admin, "#link-admission", "A-3").await;
+        admin
+            .find(Locator::Id("link-primary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&admin, "#link-student").await;
+        wait_text(&admin, "#guardian-children", "Cleo").await;
+        let g = ok(
+            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(g["students"][0]["student_id"], school.other.as_str());
+        assert_eq!(g["students"][0]["is_primary"], true);
+        // Linking her again is a conflict, shown as the problem's text.
+        type_into(&admin, "#link-admission", "A-3").await;
+        click(&admin, "#link-student").await;
+        wait_text(&admin, "#link-result", "already").await;
+        click(
+            &admin,
+            &format!("tr[data-student=\"{}\"] button", school.other),
+        )
+        .await;
+        wait_css(&admin, "#no-children").await;
+        let g = ok(
+            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(g["students"], json!([]));
+
+        // Ada's invoices: the seeded tuition, her balance.
+        admin
+            .goto(&format!("{base}/admin/students/{}", school.ada))
+            .await
+            .unwrap();
+        click(&admin, "#student-invoices-link").await;
+        wait_text(&admin, "#student-invoices", "Tuition").await;
+        wait_text(&admin, "#student-balance", "1,200.00").await;
+
+        // A new invoice: a malformed amount and an empty description are
+        // shown beside their fields; then it is created.
+        type_into(&admin, "#line-0-unit_amount", "12,5").await;
+        click(&admin, "#create-invoice").await;
+        field_error(&admin, "line-0-unit_amount").await;
+        type_into(&admin, "#line-0-unit_amount", "50").await;
+        click(&admin, "#create-invoice").await;
+        field_error(&admin, "line-0-description").await;
+        type_into(&admin, "#line-0-description", "Books").await;
+        click(&admin, "#create-invoice").await;
+        wait_text(&admin, "#student-invoices", "Books").await;
+        wait_text(&admin, "#student-balance", "1,250.00").await;
+
+        // A payment above what is due is refused with the server's reason;
+        // a right one is recorded once.
+        let invoices = ok(
+            gw.get(
+                &format!("/api/v1/invoices?student_id={}", school.ada),
+                &school.admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let tuition = invoices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["lines"][0]["description"] == "Tuition")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        select_value(&admin, "#payment-invoice", &tuition).await;
+        type_into(&admin, "#payment-amount", "5000").await;
+        click(&admin, "#record-payment").await;
+        wait_css(&admin, "#payment-form .problem").await;
+        type_into(&admin, "#payment-amount", "200").await;
+        select_value(&admin, "#payment-method", "card").await;
+        click(&admin, "#record-payment").await;
+        wait_text(&admin, "#student-balance", "1,050.00").await;
+        let balance = ok(
+            gw.get(
+                &format!("/api/v1/students/{}/balance", school.ada),
+                &school.admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(balance["balances"][0]["total_paid"], 20_000, "{balance}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_console_waits_out_a_429_and_catches_up_after_a_dropped_socket() {
+    let (listener, page) = Relay::bind();
+    // Imports (class `expensive`): one per 8 s per user, so the console's
+    // import right after the test's is refused with a Retry-After.
+    let sys = system_with(|c| {
+        c.cors_allowed_origins.push(page.clone());
+        c.rate_limit_expensive = "1/8s".parse().unwrap();
+    })
+    .await;
+    let school = sys.school("west").await;
+    let relay = Relay::start(listener, &sys.gw.base);
+    let base = relay.base.clone();
+    let driver = Driver::start().await;
+    // Borrowed, so that chromedriver outlives the scenario for screenshots.
+    let driver = &driver;
+    let relay = &relay;
+    let windows = Windows::default();
+    let w = windows.clone();
+    let gw = &sys.gw;
+    with_screenshots("robustness", &windows, async move {
+        // 429: the test spends the admin's import budget, then the console
+        // imports: refused, it says it waits, retries after Retry-After
+        // and shows the report.
+        let admin = driver.browser().await;
+        w.add("admin", &admin);
+        sign_in(&admin, &base, "west", "admin@west.test", PASSWORD).await;
+        wait_css(&admin, "#tiles").await;
+        let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
+        std::fs::write(
+            &csv,
+            "admission_no,given_name,family_name,date_of_birth,grade_level\n\
+             R-1,Rae,Ray,2014-02-03,4\n",
+        )
+        .unwrap();
+        admin.goto(&format!("{base}/admin/import")).await.unwrap();
+        wait_css(&admin, "#import-file")
+            .await
+            .send_keys(csv.to_str().unwrap())
+            .await
+            .unwrap();
+        let spend = || {
+            gw.http
+                .post(gw.url("/api/v1/students/import?mode=partial"))
+                .bearer_auth(&school.admin)
+                .header("content-type", "text/csv")
+                .body("admission_no,given_name,family_name,date_of_birth,grade_level\n")
+                .send()
+        };
+        let mut refused = false;
+        for _ in 0..3 {
+            if spend().await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "the import budget is spent");
+        click(&admin, "#import-submit").await;
+        wait_text(&admin, "#flash", "retrying in").await;
+        wait_text(&admin, "#import-result", "1 imported").await;
+        let _ = std::fs::remove_file(&csv);
+        let found = ok(
+            gw.get("/api/v1/students?q=R-1", &school.admin).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+
+        // A dropped WebSocket: the console says so, retries with growing
+        // pauses, and once back shows the absence marked meanwhile.
+        // The admin's console (and its socket) is closed first: the relay
+        // then sees the guardian's reconnects alone.
+        admin.close().await.unwrap();
+        let guardian = driver.browser().await;
+        w.add("guardian", &guardian);
+        sign_in(&guardian, &base, "west", "mary@west.test", PASSWORD).await;
+        wait_text(&guardian, "#children", "Ben").await;
+        wait_text(&guardian, "#live-state", "Live").await;
+        relay.cut();
+        wait_text(&guardian, "#live-state", "Offline").await;
+        let day = school_days(1)[0];
+        let r = gw
+            .put(
+                &format!("/api/v1/courses/{}/attendance/{day}", school.course),
+                &school.tess,
+                json!({"entries": [{"student_id": school.ben, "status": "absent"}]}),
+            )
+            .await;
+        ok(r, StatusCode::OK).await;
+        let mary = gw.login("west", "mary@west.test").await;
+        platform::testing::eventually("the absence in Mary's inbox", WAIT, || async {
+            let page: Value = gw
+                .get("/api/v1/me/notifications?unread=true", &mary)
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            page["items"].as_array().is_some_and(|n| {
+                n.iter()
+                    .any(|n| n["title"].as_str().is_some_and(|t| t.contains("Ben")))
+            })
+        })
+        .await;
+        // Four refused reconnects before the way is open again.
+        platform::testing::eventually("four reconnect attempts", WAIT, || async {
+            relay.attempts().len() >= 4
+        })
+        .await;
+        relay.restore();
+        wait_until_for(&guardian, "#live-state", |t| t.contains("Live"), WAIT * 2).await;
+        wait_text(&guardian, "#alerts", "Ben").await;
+        wait_until(&guardian, "#unread", |t| {
+            t.parse::<u32>().is_ok_and(|n| n >= 1)
+        })
+        .await;
+        // Backoff: the pause doubles from 1 s, each one × 0.5-1 (jitter),
+        // so the fourth attempt comes at least 0.5 + 1 + 2 + 4 = 7.5 s after
+        // the cut (a fixed 1 s retry would have made it by 4 s).
+        let at = relay.attempts();
+        eprintln!("reconnect attempts after the cut: {at:?}");
+        assert!(
+            at[3] >= Duration::from_secs(7),
+            "attempts after the cut: {at:?}"
+        );
     })
     .await;
 }
