@@ -78,7 +78,10 @@ impl Audience {
     }
 }
 
-/// Ids of `field`: 1 to `max`, each a UUID, duplicates dropped.
+/// Ids of `field`: 1 to `max`, each a UUID. Kept as sent, duplicates
+/// included, so a later error names the position the client sent (the
+/// audience's statements match with `= ANY`, where a duplicate changes
+/// nothing).
 fn ids(v: &mut Violations, field: &str, raw: &[String], max: usize) -> Vec<Uuid> {
     if raw.is_empty() || raw.len() > max {
         v.add(field, format!("must hold 1 to {max} ids"));
@@ -87,8 +90,7 @@ fn ids(v: &mut Violations, field: &str, raw: &[String], max: usize) -> Vec<Uuid>
     let mut out = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
         match platform::text::parse_uuid(r) {
-            Some(id) if !out.contains(&id) => out.push(id),
-            Some(_) => {}
+            Some(id) => out.push(id),
             None => v.add(&format!("{field}[{i}]"), "must be a UUID"),
         }
     }
@@ -285,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn audiences_are_parsed_and_deduplicated() {
+    fn audiences_are_parsed_grade_levels_deduplicated() {
         let a = NewAnnouncement::try_from(request("grade_levels", vec![3, 4, 3], vec![])).unwrap();
         assert_eq!(a.audience, Audience::GradeLevels(vec![3, 4]));
         assert_eq!(a.body, "Bring a hat.\nAnd water.");
@@ -296,7 +298,7 @@ mod tests {
             vec![id.to_string(), id.to_string()],
         ))
         .unwrap();
-        assert_eq!(a.audience, Audience::Courses(vec![id]));
+        assert_eq!(a.audience, Audience::Courses(vec![id, id]));
         let a = NewAnnouncement::try_from(request("school", vec![], vec![])).unwrap();
         assert_eq!(a.audience.to_proto().kind, "school");
     }

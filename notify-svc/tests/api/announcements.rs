@@ -392,12 +392,13 @@ async fn audiences_permissions_quota_and_tenancy() {
     assert!(none.message().contains("audience"), "{}", none.message());
     let unknown = send(
         &admin,
-        create("guardians", vec![], &[], &[mum, Uuid::now_v7()]),
+        create("guardians", vec![], &[], &[mum, mum, Uuid::now_v7()]),
     )
     .await
     .assert_code(Code::InvalidArgument);
+    // Named at the position sent, duplicates counted.
     assert!(
-        unknown.message().contains("audience.guardian_ids[1]"),
+        unknown.message().contains("audience.guardian_ids[2]"),
         "{}",
         unknown.message()
     );
