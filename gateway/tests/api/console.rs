@@ -510,6 +510,7 @@ async fn roles_sign_in_and_an_absence_reaches_the_open_guardian_console_live() {
     let driver = &driver;
     let windows = Windows::default();
     let w = windows.clone();
+    let gw = &sys.gw;
     with_screenshots("roles_and_live_absence", &windows, async move {
         // A wrong password: the problem+json detail is shown.
         let guardian = driver.browser().await;
@@ -534,6 +535,20 @@ async fn roles_sign_in_and_an_absence_reaches_the_open_guardian_console_live() {
             .await
             .unwrap();
         wait_css(&guardian, "#not-found").await;
+        // What the page asked: the API answers 404, not 403, for a child
+        // that is not hers (as for an id that does not exist).
+        let mary = gw.login("north", "mary@north.test").await;
+        for path in [
+            "",
+            "/attendance?from=2026-11-01&to=2026-11-30",
+            "/grades",
+            "/balance",
+        ] {
+            let r = gw
+                .get(&format!("/api/v1/students/{}{path}", school.other), &mary)
+                .await;
+            problem(r, 404, "not_found").await;
+        }
         guardian
             .goto(&format!("{base}/guardian/children/{}", school.ben))
             .await
