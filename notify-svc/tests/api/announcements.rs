@@ -1,11 +1,12 @@
 //! Announcements over gRPC against real Postgres, Redis and a real SMTP
 //! server: 2,000 guardians each get one e-mail (one with two children in
-//! the audience too) from two replicas sharing the work, SMS with no provider end failed and push is
-//! published, and the progress counts reach them; audiences come from the
-//! projection of real encoded events (grade levels, courses, enrolments,
-//! withdrawals); teachers send to their own courses only; an empty
-//! audience is refused; the daily quota answers RESOURCE_EXHAUSTED with
-//! its delay; another school's announcement is NOT_FOUND. Also: a notice is
+//! the audience too) from two replicas sharing the work, SMS with no
+//! provider end failed and push is published, and the progress counts
+//! reach them; audiences come from the projection of real encoded events
+//! (grade levels, courses, enrolments, withdrawals); teachers send to their
+//! own courses only; an empty audience is refused; the daily quota answers
+//! RESOURCE_EXHAUSTED with its delay; another school's announcement is
+//! NOT_FOUND; a batch run twice tells nobody twice. Also: a notice is
 //! worded in the guardian's language where the school has a template in it.
 
 use std::{collections::HashMap, time::Duration};
@@ -629,4 +630,80 @@ async fn notices_are_worded_in_the_guardians_language_where_the_school_has_one()
         2
     );
     app.stop().await;
+}
+
+/// A batch that runs again after its commit (a worker that died before
+/// recording the job's success) changes nothing: no second inbox row,
+/// delivery or next batch, and the recipients are not counted twice.
+#[tokio::test]
+async fn a_batch_run_twice_tells_nobody_twice() {
+    let (db, pool) = crate::job_helpers::setup().await;
+    let school = Uuid::now_v7();
+    let c = platform::testing::connect(&db.admin_url).await.unwrap();
+    let guardians: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    c.execute(
+        "INSERT INTO notify.guardians (school_id, guardian_id, email, notify_email, version) \
+         SELECT $1, g, 'p' || i || '@home.test', true, 1 \
+         FROM unnest($2::uuid[]) WITH ORDINALITY AS t(g, i)",
+        &[&school, &guardians],
+    )
+    .await
+    .unwrap();
+    let admin = caller(school, Role::Admin);
+    let new = notify_svc::announcements::domain::NewAnnouncement::try_from(create(
+        "guardians",
+        vec![],
+        &[],
+        &guardians,
+    ))
+    .unwrap();
+    let a = notify_svc::announcements::repo::create(&pool, &admin, &new, 10)
+        .await
+        .unwrap();
+    let first = notify_svc::jobs::AnnouncementBatch {
+        announcement_id: a.id,
+        after: None,
+    };
+    let run = |batch| {
+        let pool = pool.clone();
+        async move {
+            notify_svc::announcements::fanout::run_batch(&pool, school, &batch, 3)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(run(first.clone()).await, 3);
+    assert_eq!(run(first.clone()).await, 0, "the rerun tells nobody");
+    let next = notify_svc::jobs::AnnouncementBatch {
+        announcement_id: a.id,
+        after: Some({
+            let mut g = guardians.clone();
+            g.sort();
+            g[2]
+        }),
+    };
+    assert_eq!(run(next.clone()).await, 2);
+    assert_eq!(run(next).await, 0);
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move { crate::helpers::count(&db, sql).await }
+    };
+    assert_eq!(count("SELECT count(*) FROM notify.notifications").await, 5);
+    assert_eq!(
+        count("SELECT count(*) FROM notify.jobs WHERE kind = 'email'").await,
+        5
+    );
+    // The first batch (enqueued by the request) and the one after it.
+    assert_eq!(
+        count("SELECT count(*) FROM notify.jobs WHERE kind = 'announcement'").await,
+        2
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM notify.announcements WHERE recipients = 5 \
+               AND fanned_out_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
 }
