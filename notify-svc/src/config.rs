@@ -75,6 +75,8 @@ pub struct Config {
     pub reminders: crate::reminders::RemindersConfig,
     #[command(flatten)]
     pub announcements: crate::announcements::config::AnnouncementsConfig,
+    #[command(flatten)]
+    pub report_cards: crate::report_cards::config::ReportCardsConfig,
 }
 
 impl Config {

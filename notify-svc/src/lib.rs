@@ -23,6 +23,8 @@
 //! - [`reminders`]: the daily overdue-invoice check (scheduled jobs).
 //! - [`announcements`]: announcements to an audience's guardians, fanned
 //!   out by jobs, with a daily quota per school.
+//! - [`report_cards`]: report-card PDFs rendered by jobs from analytics-svc's
+//!   student summary.
 
 pub mod absence;
 pub mod announcements;
@@ -38,6 +40,7 @@ pub mod notices;
 pub mod notifications;
 pub mod projection;
 pub mod reminders;
+pub mod report_cards;
 pub mod sms;
 pub mod startup;
 pub mod templates;

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "announcements",
         sql: include_str!("../migrations/0008_announcements.sql"),
     },
+    Migration {
+        version: 10,
+        name: "report_cards",
+        sql: include_str!("../migrations/0010_report_cards.sql"),
+    },
 ];
 
 pub struct Application {
@@ -72,6 +77,7 @@ struct JobsStart {
     realtime: fred::prelude::Client,
     reminders: crate::reminders::Schedule,
     announcements: crate::announcements::config::AnnouncementsConfig,
+    report_cards: std::sync::Arc<crate::report_cards::runner::Runner>,
 }
 
 impl Application {
@@ -107,6 +113,12 @@ impl Application {
             realtime: platform::redis::connect(&config.redis_url, &config.redis_settings())?,
             reminders: config.reminders.schedule()?,
             announcements: config.announcements.clone(),
+            // Its analytics-svc channel connects lazily: a card waits (and
+            // retries) while analytics-svc is away, start-up does not.
+            report_cards: std::sync::Arc::new(crate::report_cards::runner::Runner::new(
+                &config.report_cards,
+                std::sync::Arc::new(crate::report_cards::store::PgPdfStore::new(pool.clone())),
+            )?),
         };
         Ok(Self {
             listener,
@@ -160,6 +172,16 @@ impl Application {
                     ),
                 ),
             )
+            .serve(
+                proto::notify::v1::report_card_service_server::ReportCardServiceServer::new(
+                    crate::report_cards::api::ReportCardApi::new(
+                        self.pool.clone(),
+                        std::sync::Arc::new(crate::report_cards::store::PgPdfStore::new(
+                            self.pool.clone(),
+                        )),
+                    ),
+                ),
+            )
             .start(&reporter)
             .await;
         tracing::info!(listen.addr = %self.local_addr(), admin.addr = %self.admin_addr(), "notify-svc serving");
@@ -176,13 +198,17 @@ impl Application {
             self.pool.clone(),
             &self.jobs.database_url,
             &self.jobs.config,
-            Some(self.jobs.realtime.clone()),
-            Some(std::sync::Arc::new(crate::reminders::Runner {
-                schedule: self.jobs.reminders.clone(),
-            })),
-            Some(std::sync::Arc::new(crate::announcements::fanout::Runner {
-                batch: i64::from(self.jobs.announcements.announcement_batch),
-            })),
+            crate::jobs::Deliverers {
+                realtime: Some(self.jobs.realtime.clone()),
+                reminders: Some(std::sync::Arc::new(crate::reminders::Runner {
+                    schedule: self.jobs.reminders.clone(),
+                })),
+                announcements: Some(std::sync::Arc::new(crate::announcements::fanout::Runner {
+                    batch: i64::from(self.jobs.announcements.announcement_batch),
+                })),
+                report_cards: Some(self.jobs.report_cards.clone()),
+                ..Default::default()
+            },
             async move {
                 let mut stopped = jobs_stopped;
                 let _ = stopped.wait_for(|s| *s).await;

@@ -34,6 +34,35 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
 }
 
+/// A school term: `YYYY-Tn` with a year 2000-2100 and n in 1-6. Courses
+/// belong to one (students-svc) and a report card covers one (notify-svc):
+/// both refuse the same input with the same words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term(String);
+
+impl Term {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        let b = s.as_bytes();
+        let ok = b.len() == 7
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && &b[4..6] == b"-T"
+            && (b'1'..=b'6').contains(&b[6])
+            && s[..4]
+                .parse::<u16>()
+                .is_ok_and(|y| (2000..=2100).contains(&y));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("term must look like 2026-T1 (year 2000-2100, T1-T6)".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Unicode's bidirectional embedding, override and isolate controls, and the
 /// directional marks. In a name they can make text display as something else
 /// than it is (U+202E reverses what follows), so names refuse them.

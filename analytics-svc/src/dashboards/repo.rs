@@ -331,7 +331,7 @@ pub async fn student_summary(
         ),
         db.prepare_cached(
             "SELECT c.course_id, c.code, c.name, sc.avg_all, sc.graded_all, sc.avg_published, \
-               sc.graded_published \
+               sc.graded_published, c.term \
              FROM enrolments e \
              JOIN courses c ON c.school_id = e.school_id AND c.course_id = e.course_id \
              LEFT JOIN student_courses sc ON sc.school_id = e.school_id \
@@ -417,6 +417,7 @@ pub async fn student_summary(
                     average: count(r.try_get::<_, Option<i32>>(avg_col)?.unwrap_or(0)),
                     graded: count(r.try_get::<_, Option<i32>>(n_col)?.unwrap_or(0)),
                     attendance_rate: rate_of.get(&id).copied().unwrap_or(0),
+                    term: r.try_get(7)?,
                 })
             })
             .collect::<Result<_, tokio_postgres::Error>>()?,

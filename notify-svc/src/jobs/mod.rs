@@ -32,12 +32,12 @@ pub use config::JobsConfig;
 pub use metrics::record_depth;
 pub use model::{
     AnnouncementBatch, Claimed, DedupeKey, Enqueued, InvalidDedupeKey, InvalidMaxAttempts, JobKind,
-    JobPayload, JobStatus, NewJob, PushMessage, ReminderRun, DEFAULT_MAX_ATTEMPTS,
+    JobPayload, JobStatus, NewJob, PushMessage, ReminderRun, ReportCardRun, DEFAULT_MAX_ATTEMPTS,
 };
 pub use queue::{enqueue, enqueue_all};
 pub use worker::{
-    Deliverers, FanOut, ScheduledRunner, WorkerSettings, Workers, NO_EMAIL_PROVIDER, NO_FAN_OUT,
-    NO_REALTIME, NO_REMINDERS, NO_SMS_PROVIDER,
+    CardRenderer, Deliverers, FanOut, RenderError, ScheduledRunner, WorkerSettings, Workers,
+    NO_EMAIL_PROVIDER, NO_FAN_OUT, NO_REALTIME, NO_REMINDERS, NO_RENDERER, NO_SMS_PROVIDER,
 };
 
 use std::future::Future;
@@ -46,16 +46,16 @@ use deadpool_postgres::Pool;
 
 /// Starts this replica's workers from the configuration; they stop (and
 /// hand back unfinished jobs) when `shutdown` resolves. `database_url` is
-/// for the LISTEN connection that wakes them; `realtime` publishes `push`
-/// jobs, `reminders` runs the overdue checks and `announcements` the
-/// announcements' fan-out (`None`: those jobs end dead).
+/// for the LISTEN connection that wakes them; in `runners`, `realtime`
+/// publishes `push` jobs, `reminders` runs the overdue checks,
+/// `announcements` the announcements' fan-out and `report_cards` the
+/// rendering (`None`: those jobs end dead); its SMS and e-mail clients come
+/// from `config`.
 pub fn spawn_workers(
     pool: Pool,
     database_url: &str,
     config: &JobsConfig,
-    realtime: Option<fred::prelude::Client>,
-    reminders: Option<std::sync::Arc<dyn ScheduledRunner>>,
-    announcements: Option<std::sync::Arc<dyn FanOut>>,
+    runners: Deliverers,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Workers> {
     let settings = config.settings()?;
@@ -69,10 +69,8 @@ pub fn spawn_workers(
         settings,
         Deliverers {
             sms,
-            realtime,
             email,
-            reminders,
-            announcements,
+            ..runners
         },
         shutdown,
     ))

@@ -20,15 +20,18 @@ pub enum JobKind {
     InvoiceReminders,
     /// One batch of an announcement's fan-out to its recipients.
     Announcement,
+    /// Rendering one report card's PDF.
+    ReportCard,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Sms,
         JobKind::Push,
         JobKind::Email,
         JobKind::InvoiceReminders,
         JobKind::Announcement,
+        JobKind::ReportCard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl JobKind {
             Self::Email => "email",
             Self::InvoiceReminders => "invoice_reminders",
             Self::Announcement => "announcement",
+            Self::ReportCard => "report_card",
         }
     }
 
@@ -96,6 +100,13 @@ pub enum JobPayload {
     Email(EmailMessage),
     InvoiceReminders(ReminderRun),
     Announcement(AnnouncementBatch),
+    ReportCard(ReportCardRun),
+}
+
+/// Render report card `card_id` (its row says whose and which term).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReportCardRun {
+    pub card_id: Uuid,
 }
 
 /// The next batch of an announcement's recipients: guardians after `after`
@@ -121,6 +132,7 @@ impl JobPayload {
             Self::Email(_) => JobKind::Email,
             Self::InvoiceReminders(_) => JobKind::InvoiceReminders,
             Self::Announcement(_) => JobKind::Announcement,
+            Self::ReportCard(_) => JobKind::ReportCard,
         }
     }
 
@@ -131,6 +143,7 @@ impl JobPayload {
             Self::Email(m) => serde_json::to_value(m).expect("an e-mail serialises"),
             Self::InvoiceReminders(r) => serde_json::to_value(r).expect("a run serialises"),
             Self::Announcement(b) => serde_json::to_value(b).expect("a batch serialises"),
+            Self::ReportCard(r) => serde_json::to_value(r).expect("a card run serialises"),
         }
     }
 
@@ -144,6 +157,7 @@ impl JobPayload {
                 .ok()
                 .map(Self::InvoiceReminders),
             JobKind::Announcement => serde_json::from_value(value).ok().map(Self::Announcement),
+            JobKind::ReportCard => serde_json::from_value(value).ok().map(Self::ReportCard),
         }
     }
 }

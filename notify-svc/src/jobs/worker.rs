@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     backoff::Backoff,
     metrics,
-    model::{AnnouncementBatch, Claimed, JobPayload, JobStatus, ReminderRun},
+    model::{AnnouncementBatch, Claimed, JobPayload, JobStatus, ReminderRun, ReportCardRun},
     queue::{self, Finished},
 };
 use crate::email::EmailClient;
@@ -83,6 +83,33 @@ pub struct Deliverers {
     pub reminders: Option<Arc<dyn ScheduledRunner>>,
     /// Runs `announcement` jobs (the fan-out).
     pub announcements: Option<Arc<dyn FanOut>>,
+    /// Runs `report_card` jobs (fetch a summary, render, store).
+    pub report_cards: Option<Arc<dyn CardRenderer>>,
+}
+
+/// The reason stored on `report_card` jobs when nothing runs them.
+pub const NO_RENDERER: &str = "report card renderer not configured";
+
+/// Why a report card could not be rendered this time.
+#[derive(Debug)]
+pub enum RenderError {
+    /// Worth retrying (analytics-svc unavailable, a database error).
+    Transient(String),
+    /// Retrying cannot help (the student is gone): the card is failed.
+    Permanent(String),
+}
+
+/// Renders one report card (`crate::report_cards`): the queue claims,
+/// retries and gives up on it. `last_attempt` tells the renderer to mark
+/// its card failed on a transient error too, since the job ends dead.
+pub trait CardRenderer: Send + Sync {
+    fn render_card<'a>(
+        &'a self,
+        pool: &'a Pool,
+        school: uuid::Uuid,
+        run: &'a ReportCardRun,
+        last_attempt: bool,
+    ) -> futures::future::BoxFuture<'a, Result<(), RenderError>>;
 }
 
 /// The reason stored on `announcement` jobs when nothing runs them.
@@ -127,6 +154,7 @@ struct Shared {
     email: Option<EmailClient>,
     reminders: Option<Arc<dyn ScheduledRunner>>,
     announcements: Option<Arc<dyn FanOut>>,
+    report_cards: Option<Arc<dyn CardRenderer>>,
     wake: Notify,
     replica: String,
 }
@@ -158,6 +186,7 @@ impl Workers {
             email: deliverers.email,
             reminders: deliverers.reminders,
             announcements: deliverers.announcements,
+            report_cards: deliverers.report_cards,
             wake: Notify::new(),
             replica,
         });
@@ -356,6 +385,23 @@ async fn execute(shared: &Shared, job: &Claimed) -> Outcome {
                     error: format!("announcement fan-out: {e}"),
                     retry_after: None,
                 },
+            }
+        }
+        JobPayload::ReportCard(r) => {
+            let Some(renderer) = &shared.report_cards else {
+                return Outcome::Unrunnable(NO_RENDERER);
+            };
+            let last = job.attempts >= job.max_attempts;
+            match renderer
+                .render_card(&shared.pool, job.school_id, r, last)
+                .await
+            {
+                Ok(()) => Outcome::Succeeded,
+                Err(RenderError::Transient(error)) => Outcome::Transient {
+                    error: format!("report card: {error}"),
+                    retry_after: None,
+                },
+                Err(RenderError::Permanent(e)) => Outcome::Permanent(format!("report card: {e}")),
             }
         }
         JobPayload::Email(message) => {

@@ -41,31 +41,9 @@ impl CourseName {
     }
 }
 
-/// A school term: `YYYY-Tn` with a year 2000-2100 and n in 1-6.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Term(String);
-
-impl Term {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
-        let b = s.as_bytes();
-        let ok = b.len() == 7
-            && b[..4].iter().all(u8::is_ascii_digit)
-            && &b[4..6] == b"-T"
-            && (b'1'..=b'6').contains(&b[6])
-            && s[..4]
-                .parse::<u16>()
-                .is_ok_and(|y| (2000..=2100).contains(&y));
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err("term must look like 2026-T1 (year 2000-2100, T1-T6)".into())
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+/// A school term (`YYYY-Tn`): shared with notify-svc, whose report cards
+/// cover one.
+pub use platform::text::Term;
 
 /// 1 to 500 seats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
