@@ -45,7 +45,7 @@ pub async fn jobs_for(
     let contacted: Vec<Uuid> = created
         .iter()
         .filter(|n| wants(n, "sms") || wants(n, "email"))
-        .map(|n| n.guardian_id)
+        .filter_map(|n| n.guardian_id)
         .collect();
     // (guardian, phone, email)
     let contacts = if contacted.is_empty() {
@@ -71,7 +71,7 @@ pub async fn jobs_for(
     };
     let mut out = Vec::new();
     for n in created {
-        let contact = contacts.iter().find(|(g, _, _)| *g == n.guardian_id);
+        let contact = contacts.iter().find(|(g, _, _)| Some(*g) == n.guardian_id);
         if wants(n, "sms") {
             let phone = contact.and_then(|(_, p, _)| p.as_deref());
             if let Some(sms) = phone.and_then(|p| sms(p, &n.body)) {

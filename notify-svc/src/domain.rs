@@ -323,6 +323,8 @@ pub struct Grades {
     pub max_score: i64,
     /// (student, score in hundredths).
     pub scores: Vec<(Uuid, i64)>,
+    /// The graded students' portal logins, where they have one.
+    pub student_users: std::collections::HashMap<Uuid, Uuid>,
 }
 
 impl TryFrom<&ev::GradesPublished> for Grades {
@@ -336,6 +338,16 @@ impl TryFrom<&ev::GradesPublished> for Grades {
                 .scores
                 .iter()
                 .map(|s| Ok((id("scores.student_id", &s.student_id)?, i64::from(s.score))))
+                .collect::<Result<_, _>>()?,
+            student_users: g
+                .student_user_ids
+                .iter()
+                .map(|(s, u)| {
+                    Ok((
+                        id("student_user_ids.key", s)?,
+                        id("student_user_ids.value", u)?,
+                    ))
+                })
                 .collect::<Result<_, _>>()?,
         })
     }

@@ -9,10 +9,16 @@
 //!
 //! | kind | dedupe key | channels |
 //! |---|---|---|
-//! | grades_published | `grades:<assessment>:<student>` | email, push |
+//! | grades_published | `grades:<assessment>:<student>` | email, push (guardians); push (the student) |
 //! | invoice_issued | `invoice_issued:<invoice>` | email, push |
 //! | invoice_overdue | `invoice_overdue:<invoice>:<step days>` | sms, email, push |
 //! | payment_receipt | `payment:<payment>` | email, push |
+//!
+//! A published grade also tells the graded student themself, when they have
+//! a portal login (the event's `student_user_ids`): a notice with no
+//! guardian, in their inbox and by push, deduped per student with the same
+//! key. Its wording is built in ([`STUDENT_GRADE`]; schools override only
+//! the guardians' wording).
 //!
 //! Each guardian's notice is worded in their preferred language (the guardian
 //! events' `contact.language`) when the school has a template in it, else in
@@ -224,7 +230,15 @@ fn context(school_name: &str, r: &Recipient, extra: serde_json::Value) -> serde_
     ctx
 }
 
-/// `grades.published`: each graded student's guardians, once per assessment.
+/// The built-in wording of a student's own grade notice (subject, body).
+pub const STUDENT_GRADE: (&str, &str) = (
+    "New grade: {{ assessment }}",
+    "Dear {{ student_name }},\n\nYou scored {{ score }} out of {{ max_score }} in \
+     {{ assessment }}.\n\n{{ school_name }}",
+);
+
+/// `grades.published`: each graded student's guardians, and each graded
+/// student with a login, once per assessment.
 pub async fn grades_published(
     tx: &Transaction<'_>,
     school: Uuid,
@@ -233,12 +247,16 @@ pub async fn grades_published(
 ) -> anyhow::Result<Vec<Notification>> {
     let students: Vec<Uuid> = g.scores.iter().map(|(s, _)| *s).collect();
     let recipients = recipients(tx, school, &students, &["email", "push"]).await?;
-    if recipients.is_empty() {
+    if recipients.is_empty() && g.student_users.is_empty() {
         return Ok(Vec::new());
     }
     let scores: HashMap<Uuid, i64> = g.scores.iter().copied().collect();
-    let wording = Wording::load(tx, school, NoticeKind::GradesPublished).await?;
     let school_name = school_name(tx, school).await?;
+    let mut created = students_told(tx, school, event_id, g, &school_name).await?;
+    if recipients.is_empty() {
+        return Ok(created);
+    }
+    let wording = Wording::load(tx, school, NoticeKind::GradesPublished).await?;
     let mut notices = Vec::with_capacity(recipients.len());
     for r in recipients {
         let Some(score) = scores.get(&r.student_id) else {
@@ -259,7 +277,97 @@ pub async fn grades_published(
             recipient: r,
         });
     }
-    create(tx, school, event_id, NoticeKind::GradesPublished, &notices).await
+    created.extend(create(tx, school, event_id, NoticeKind::GradesPublished, &notices).await?);
+    Ok(created)
+}
+
+/// The graded students with a login, each told of their own score (inbox
+/// and push; one statement), skipping any who already have the notice.
+async fn students_told(
+    tx: &Transaction<'_>,
+    school: Uuid,
+    event_id: Uuid,
+    g: &Grades,
+    school_name: &str,
+) -> anyhow::Result<Vec<Notification>> {
+    let names_stmt = tx
+        .prepare_cached(
+            "SELECT student_id, trim(given_name || ' ' || family_name) FROM students \
+             WHERE school_id = $1 AND student_id = ANY($2)",
+        )
+        .await?;
+    let told: Vec<Uuid> = g
+        .scores
+        .iter()
+        .map(|(s, _)| *s)
+        .filter(|s| g.student_users.contains_key(s))
+        .collect();
+    if told.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: HashMap<Uuid, String> = tx
+        .query(&names_stmt, &[&school, &told])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?;
+    let template = Template {
+        subject: STUDENT_GRADE.0.to_owned(),
+        body: STUDENT_GRADE.1.to_owned(),
+    };
+    let (mut users, mut students, mut titles, mut bodies, mut keys) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (student, score) in &g.scores {
+        let Some(user) = g.student_users.get(student) else {
+            continue;
+        };
+        let name = names
+            .get(student)
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "student".to_owned());
+        let rendered = template.render(&serde_json::json!({
+            "school_name": school_name,
+            "student_name": name,
+            "assessment": g.title,
+            "score": points(*score),
+            "max_score": points(g.max_score),
+        }))?;
+        users.push(*user);
+        students.push(*student);
+        titles.push(rendered.subject);
+        bodies.push(rendered.body);
+        keys.push(format!("grades:{}:{student}", g.assessment_id));
+    }
+    let sql = format!(
+        "INSERT INTO notifications (school_id, guardian_id, recipient_user_id, student_id, kind, \
+           title, body, channels, dedupe_key, source_event_id) \
+         SELECT $1, NULL, u, s, $2, t, b, ARRAY['push'], d, $3 \
+         FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[]) \
+           AS n(u, s, t, b, d) \
+         ON CONFLICT (school_id, student_id, dedupe_key) WHERE guardian_id IS NULL DO NOTHING \
+         RETURNING {COLUMNS}"
+    );
+    let stmt = tx.prepare_cached(&sql).await?;
+    let rows = tx
+        .query(
+            &stmt,
+            &[
+                &school,
+                &NoticeKind::GradesPublished.as_str(),
+                &event_id,
+                &users,
+                &students,
+                &titles,
+                &bodies,
+                &keys,
+            ],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(Notification::from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// `invoice.issued`: the student's guardians, once per invoice.

@@ -1,5 +1,6 @@
-//! Notifications: a guardian's in-app inbox row plus the channels (sms,
-//! email, push) they asked to be told on. Functions that create them return
+//! Notifications: a guardian's (or, for their own grades, a student's)
+//! in-app inbox row plus the channels (sms, email, push) they asked to be
+//! told on. Functions that create them return
 //! the new rows, so the caller can enqueue their deliveries on the same
 //! transaction.
 
@@ -10,8 +11,10 @@ use uuid::Uuid;
 pub struct Notification {
     pub id: Uuid,
     pub school_id: Uuid,
-    pub guardian_id: Uuid,
-    /// The guardian's portal login, when they have one.
+    /// `None`: a notice to the student themself (their login is
+    /// `recipient_user_id`).
+    pub guardian_id: Option<Uuid>,
+    /// The recipient's portal login, when they have one.
     pub recipient_user_id: Option<Uuid>,
     pub student_id: Option<Uuid>,
     pub kind: String,

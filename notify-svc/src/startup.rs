@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_announcements.sql"),
     },
     Migration {
+        version: 9,
+        name: "student_notices",
+        sql: include_str!("../migrations/0009_student_notices.sql"),
+    },
+    Migration {
         version: 10,
         name: "report_cards",
         sql: include_str!("../migrations/0010_report_cards.sql"),

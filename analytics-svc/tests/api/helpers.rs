@@ -469,6 +469,7 @@ impl School {
                         revision: *revision,
                     })
                     .collect(),
+                ..Default::default()
             }),
         )
     }

@@ -107,6 +107,7 @@ fn grades(school: Uuid, assessment: Uuid, student: Uuid) -> ev::Event {
                 score: 1850,
                 revision: 1,
             }],
+            ..Default::default()
         }),
     )
 }
@@ -493,5 +494,153 @@ async fn template_overrides_are_validated_and_apply_to_their_school_only() {
         "Receipt: 100.00 EUR received for Lisa Simpson",
         "the other school keeps the built-in template"
     );
+    app.stop().await;
+}
+
+fn grades_with_login(
+    school: Uuid,
+    assessment: Uuid,
+    student: Uuid,
+    login: Option<Uuid>,
+) -> ev::Event {
+    let mut e = grades(school, assessment, student);
+    if let (Some(Payload::GradesPublished(g)), Some(user)) = (e.payload.as_mut(), login) {
+        g.student_user_ids
+            .insert(student.to_string(), user.to_string());
+    }
+    e
+}
+
+#[tokio::test]
+async fn a_published_grade_tells_the_student_once_in_their_inbox_and_by_push() {
+    let db = platform::testing::fresh_database().await.unwrap();
+    let bus = Bus::new(standalone_url()).await;
+    let server = SmtpServer::start().await.unwrap();
+    let app = TestApp::spawn(db.clone(), &mail_config(&db, &bus, &server)).await;
+    let school = Uuid::now_v7();
+    let (f, mut events) = family(school, "marge@home.test", "homer@home.test");
+    events.insert(
+        0,
+        school_created(school, "Springfield Elementary", "Europe/London"),
+    );
+    // Bart has a login but no guardian here; Maggie has neither.
+    let (bart, bart_login, maggie) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let lisa_login = Uuid::now_v7();
+    events.push(student_created(school, bart, "Bart", "Simpson"));
+    events.push(student_created(school, maggie, "Maggie", "Simpson"));
+    let assessment = Uuid::now_v7();
+    let mut published = grades_with_login(school, assessment, f.student, Some(lisa_login));
+    if let Some(Payload::GradesPublished(g)) = published.payload.as_mut() {
+        g.scores.push(ev::StudentScore {
+            student_id: bart.to_string(),
+            score: 1200,
+            revision: 1,
+        });
+        g.scores.push(ev::StudentScore {
+            student_id: maggie.to_string(),
+            score: 2000,
+            revision: 1,
+        });
+        g.student_user_ids
+            .insert(bart.to_string(), bart_login.to_string());
+    }
+    // The same publish redelivered as a new event, and a second one of the
+    // same assessment (a re-publish): nobody is told twice.
+    let mut again = published.clone();
+    again.event_id = Uuid::now_v7().to_string();
+    events.extend([
+        published.clone(),
+        again,
+        grades_with_login(school, assessment, f.student, Some(lisa_login)),
+    ]);
+    for e in &events {
+        bus.publish(e).await;
+    }
+    app.wait_processed(events.len() as i64).await;
+    settled(&app).await;
+
+    let c = platform::testing::connect(&app.db.admin_url).await.unwrap();
+    let rows = c
+        .query(
+            "SELECT recipient_user_id, title, body, channels FROM notify.notifications \
+             WHERE school_id = $1 AND guardian_id IS NULL ORDER BY title, body",
+            &[&school],
+        )
+        .await
+        .unwrap();
+    let told: Vec<(Uuid, String, String, Vec<String>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (
+                bart_login,
+                "New grade: Fractions quiz".to_owned(),
+                "Dear Bart Simpson,\n\nYou scored 12 out of 20 in Fractions quiz.\n\n\
+                 Springfield Elementary"
+                    .to_owned(),
+                vec!["push".to_owned()],
+            ),
+            (
+                lisa_login,
+                "New grade: Fractions quiz".to_owned(),
+                "Dear Lisa Simpson,\n\nYou scored 18.5 out of 20 in Fractions quiz.\n\n\
+                 Springfield Elementary"
+                    .to_owned(),
+                vec!["push".to_owned()],
+            ),
+        ],
+        "each student with a login once, Maggie (no login) not at all"
+    );
+    // One push each, delivered.
+    let pushes = c
+        .query(
+            "SELECT payload->>'user_id', status FROM notify.jobs \
+             WHERE school_id = $1 AND kind = 'push' AND payload->>'user_id' = ANY($2) \
+             ORDER BY 1",
+            &[
+                &school,
+                &vec![bart_login.to_string(), lisa_login.to_string()],
+            ],
+        )
+        .await
+        .unwrap();
+    let mut expected = vec![bart_login.to_string(), lisa_login.to_string()];
+    expected.sort();
+    assert_eq!(
+        pushes
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect::<Vec<_>>(),
+        expected
+            .into_iter()
+            .map(|u| (u, "succeeded".to_owned()))
+            .collect::<Vec<_>>()
+    );
+    // The student reads it in their own inbox.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut req = tonic::Request::new(pb::ListMyNotificationsRequest::default());
+    Caller {
+        school_id: school,
+        user_id: lisa_login,
+        role: Role::Student,
+        student_id: Some(f.student),
+    }
+    .write(req.metadata_mut());
+    let inbox = pb::notification_service_client::NotificationServiceClient::new(channel)
+        .list_my_notifications(req)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(inbox.notifications.len(), 1);
+    assert_eq!(inbox.notifications[0].title, "New grade: Fractions quiz");
+    // The guardian's notice is unchanged: one mail to Marge.
+    assert_eq!(mails_to(&server, "marge@home.test").len(), 1);
     app.stop().await;
 }

@@ -481,6 +481,7 @@ pub async fn publish_grades(
                 revision: g.revision,
             })
             .collect();
+        let student_user_ids = student_logins(&tx, school_id, assessment_id).await?;
         events::record(
             &tx,
             Origin::user(school_id, actor),
@@ -493,6 +494,7 @@ pub async fn publish_grades(
                     title: a.title.clone(),
                     max_score: a.max_score,
                     scores,
+                    student_user_ids,
                 }),
             ),
         )
@@ -501,6 +503,32 @@ pub async fn publish_grades(
         Ok(a)
     })
     .await
+}
+
+/// The active portal logins of the students graded in the assessment
+/// (student id → user id), for the event: notify-svc tells each student of
+/// their own grade.
+async fn student_logins(
+    tx: &Transaction<'_>,
+    school_id: Uuid,
+    assessment_id: Uuid,
+) -> Result<std::collections::HashMap<String, String>, ServiceError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT u.student_id, u.id FROM grades g \
+             JOIN users u ON u.school_id = g.school_id AND u.student_id = g.student_id \
+             WHERE g.school_id = $1 AND g.assessment_id = $2 AND u.active",
+        )
+        .await?;
+    let rows = tx.query(&stmt, &[&school_id, &assessment_id]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<_, Uuid>(0)?.to_string(),
+                r.try_get::<_, Uuid>(1)?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// One page of a student's grades in assessment order, as `reach` allows:

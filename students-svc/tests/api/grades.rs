@@ -1151,3 +1151,52 @@ async fn the_schema_refuses_cross_school_links_and_impossible_values() {
         assert_eq!(err.code(), Some(&SqlState::CHECK_VIOLATION), "{what}");
     }
 }
+
+#[tokio::test]
+async fn grades_published_names_the_logins_of_graded_students_who_have_one() {
+    let app = spawn_app().await;
+    let k = class(&app, "logins", 1).await;
+    let mut with_login = student("L-1", "Lou", "Ng");
+    with_login.login = Some(pb::StudentLogin {
+        email: "lou@logins.test".into(),
+        password: PASSWORD.into(),
+    });
+    let lou = app.create_student(&k.admin, with_login).await;
+    app.enrol(&k.admin, &k.course.id, &lou.id).await;
+    let login = app
+        .events_of(&["user"])
+        .await
+        .into_iter()
+        .find_map(|e| match e.payload {
+            Some(Payload::UserCreated(u)) if u.role == "student" => Some(u.user_id),
+            _ => None,
+        })
+        .expect("the student's user.created");
+    let quiz = create(&app, &k.tess, new_assessment(&k.course.id, "Quiz", 1))
+        .await
+        .unwrap();
+    record(
+        &app,
+        &k.tess,
+        &quiz.id,
+        vec![entry(&k.students[0], 100), entry(&lou.id, 200)],
+    )
+    .await
+    .unwrap();
+    publish(&app, &k.tess, &quiz.id).await.unwrap();
+    let published = app
+        .events_of(&["assessment"])
+        .await
+        .into_iter()
+        .find_map(|e| match e.payload {
+            Some(Payload::GradesPublished(p)) => Some(p),
+            _ => None,
+        })
+        .expect("grades.published");
+    assert_eq!(published.scores.len(), 2);
+    assert_eq!(
+        published.student_user_ids,
+        std::collections::HashMap::from([(lou.id.clone(), login)]),
+        "only the student with a login, by their own id"
+    );
+}
