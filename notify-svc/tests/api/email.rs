@@ -130,6 +130,58 @@ async fn mails_arrive_exactly_once_through_a_421_and_a_dropped_connection() {
     assert!(server.connections() >= 3);
 }
 
+/// One mail, three failed transactions in a row: a `421`, a connection cut
+/// before the transaction, one cut after the whole message was sent but
+/// before the relay answered. The fourth attempt delivers it, once, exactly
+/// as written.
+#[tokio::test]
+async fn one_mail_survives_a_421_and_dropped_connections_and_arrives_once() {
+    let (db, pool) = setup().await;
+    let server = SmtpServer::start().await.unwrap();
+    server.inject(Fault::Reply421);
+    server.inject(Fault::Drop);
+    server.inject(Fault::DropAfterData);
+    let school = Uuid::now_v7();
+    let subject = "Receipt: 100.00 EUR received for Lisa Simpson";
+    let body = "Dear Marge Simpson,\n\nWe received 100.00 EUR by card (reference R-1042) \
+                for Lisa Simpson. Balance left: 50.00 EUR.\n\nSpringfield Elementary";
+    let id = enqueue(
+        &pool,
+        &mail_job(school, "email:receipt", "marge@home.test", subject, body),
+    )
+    .await;
+    let running = start(&db, pool.clone(), settings(), Some(client(&server)));
+    wait_status(&db, id, "succeeded").await;
+    running.stop().await;
+
+    let mails = server.mails();
+    assert_eq!(mails.len(), 1, "delivered once: {mails:?}");
+    let m = &mails[0];
+    assert_eq!(m.to, ["marge@home.test"]);
+    assert_eq!(m.header("To").unwrap(), "marge@home.test");
+    assert_eq!(m.header("Subject").unwrap(), subject);
+    assert_eq!(m.body(), body);
+    assert_eq!(
+        m.header("Message-ID").unwrap(),
+        format!("<{id}@school.test>")
+    );
+    let c = platform::testing::connect(&db.admin_url).await.unwrap();
+    let row = c
+        .query_one("SELECT attempts FROM notify.jobs WHERE id = $1", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i32>(0),
+        4,
+        "three failed attempts, then the delivery"
+    );
+    assert!(
+        server.connections() >= 4,
+        "each fault closed its connection"
+    );
+    assert!(server.duplicate_message_ids().is_empty());
+}
+
 #[tokio::test]
 async fn without_a_relay_email_jobs_end_dead_and_name_the_cause() {
     let (db, pool) = setup().await;

@@ -2,8 +2,9 @@
 //! RFC 5321 for a client like `lettre` (EHLO/HELO, AUTH PLAIN, MAIL, RCPT,
 //! DATA, RSET, NOOP, QUIT; no TLS), keeps every accepted mail in memory,
 //! optionally writes each one as an `.eml` file, and can be told to answer
-//! the next transaction with `421` or to drop the connection, so tests see a
-//! client's retries against a real socket.
+//! the next transaction with `421` or to drop the connection (before the
+//! transaction, or after the whole message but before its answer), so tests
+//! see a client's retries against a real socket.
 //!
 //! A mail counts as received only once the server has answered `250` to its
 //! DATA: a fault injected before that leaves nothing behind, as a real relay
@@ -28,6 +29,10 @@ pub enum Fault {
     Reply421,
     /// Close the connection without answering.
     Drop,
+    /// Read the whole message after `DATA`, then close the connection
+    /// without answering (nothing is kept): the client has sent everything
+    /// and never learns whether it arrived.
+    DropAfterData,
 }
 
 /// One accepted mail.
@@ -166,6 +171,19 @@ impl SmtpServer {
     pub fn connections(&self) -> u64 {
         *self.inner.connections.lock().unwrap()
     }
+
+    /// The `Message-ID`s accepted more than once, with their counts: a
+    /// sender that resends a message it cannot know arrived shows here
+    /// (notify-svc's Message-ID is the job id).
+    pub fn duplicate_message_ids(&self) -> Vec<(String, usize)> {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for m in self.inner.mails.lock().unwrap().iter() {
+            *counts
+                .entry(m.header("Message-ID").unwrap_or_default())
+                .or_default() += 1;
+        }
+        counts.into_iter().filter(|(_, n)| *n > 1).collect()
+    }
 }
 
 async fn serve(socket: TcpStream, inner: &Inner) -> std::io::Result<()> {
@@ -175,6 +193,8 @@ async fn serve(socket: TcpStream, inner: &Inner) -> std::io::Result<()> {
     let mut from = String::new();
     let mut to: Vec<String> = Vec::new();
     let mut line = String::new();
+    // Taken at `MAIL FROM`, acted on after the message (`DropAfterData`).
+    let mut pending: Option<Fault> = None;
     loop {
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
@@ -199,6 +219,7 @@ async fn serve(socket: TcpStream, inner: &Inner) -> std::io::Result<()> {
                     return Ok(());
                 }
                 Some(Fault::Drop) => return Ok(()),
+                Some(Fault::DropAfterData) => pending = Some(Fault::DropAfterData),
                 None => {}
             }
             from = address(&cmd[10..]);
@@ -223,6 +244,9 @@ async fn serve(socket: TcpStream, inner: &Inner) -> std::io::Result<()> {
                 }
                 data.push_str(l.strip_prefix('.').unwrap_or(l));
                 data.push_str("\r\n");
+            }
+            if pending.take() == Some(Fault::DropAfterData) {
+                return Ok(());
             }
             let mail = Mail {
                 from: std::mem::take(&mut from),
