@@ -12,6 +12,7 @@ mod helpers;
 mod inbox;
 mod job_helpers;
 mod jobs;
+mod kill9;
 mod notices;
 mod projection;
 mod provider;

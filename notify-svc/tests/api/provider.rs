@@ -18,6 +18,8 @@ pub enum Reply {
     RetryAfter(u16, u64),
     /// Never answers.
     Hang,
+    /// Accepts after a pause (a provider under load).
+    Slow(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +89,10 @@ async fn messages(
             r
         }
         Reply::Hang => std::future::pending().await,
+        Reply::Slow(pause) => {
+            tokio::time::sleep(pause).await;
+            json(202, format!("{{\"id\":\"msg_{n}\"}}"))
+        }
     }
 }
 
