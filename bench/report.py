@@ -277,6 +277,17 @@ def consumer_section():
 
 
 doc["dashboards"] = dashboards_section()
+
+# --- notifications (issue 17) ------------------------------------------------
+TARGET_WS_RSS_MIB = 300.0
+TARGET_WS_P99_MS = 100.0
+TARGET_ANNOUNCE_ANSWER_MS = 50.0
+TARGET_ANNOUNCE_SINK_S = 30.0
+notify_lines = jsonl(run_dir / "notify.jsonl")
+doc["notify"] = {
+    "ws": next((l for l in notify_lines if l.get("kind") == "ws"), None),
+    "announce": next((l for l in notify_lines if l.get("kind") == "announce"), None),
+}
 results.mkdir(parents=True, exist_ok=True)
 (results / f"{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
 
@@ -448,6 +459,40 @@ if d:
         )
     elif freshness_lines:
         lines.append("Consumer lag: n/a (not enough samples in the saturated phase).")
+
+def notify_lines_md():
+    ws, an = doc["notify"]["ws"], doc["notify"]["announce"]
+    if not ws and not an:
+        return ["", "Notifications: n/a (BENCH_NOTIFY=1 runs them)."]
+    out = ["", "## Notifications (issue 17)", ""]
+    if ws:
+        rss_kib = ws.get("gateway_hwm_kib_end") or ws.get("gateway_rss_kib_open")
+        rss_mib = rss_kib / 1024 if rss_kib else None
+        p99 = ws.get("latency_ms_p99")
+        out.append(
+            f"{ws['sockets_open']} of {ws['sockets_requested']} WebSocket connections open on one gateway "
+            f"(in {ws['open_seconds']:.1f} s): gateway peak RSS "
+            + (f"{rss_mib:.1f} MiB" if rss_mib else "n/a")
+            + f" (target ≤ {TARGET_WS_RSS_MIB:.0f}: {verdict(rss_mib, TARGET_WS_RSS_MIB) if rss_mib else 'n/a'}); "
+            f"push to one user p50 {ws.get('latency_ms_p50') or 0:.2f} ms, p99 {p99 or 0:.2f} ms "
+            f"(target ≤ {TARGET_WS_P99_MS:.0f}: {verdict(p99, TARGET_WS_P99_MS) if p99 is not None else 'n/a'}), "
+            f"{ws['pushes_lost']} of {ws['pushes']} lost."
+        )
+    if an:
+        sink = an.get("all_at_sink_seconds")
+        out.append(
+            f"Announcement to {an['recipients']} guardians: 202 in {an['answer_ms']:.1f} ms "
+            f"(target ≤ {TARGET_ANNOUNCE_ANSWER_MS:.0f}: {verdict(an['answer_ms'], TARGET_ANNOUNCE_ANSWER_MS)}); "
+            f"all e-mails at the SMTP sink after "
+            + (f"{sink:.2f} s" if sink is not None else "(not reached)")
+            + f" (target ≤ {TARGET_ANNOUNCE_SINK_S:.0f}: "
+            + (verdict(sink, TARGET_ANNOUNCE_SINK_S) if sink is not None else "MISS")
+            + f"); {an.get('mails_at_sink')} mails counted, {an.get('email_failed')} failed."
+        )
+    return out
+
+
+lines.extend(notify_lines_md())
 md = "\n".join(lines) + "\n"
 (results / f"{stamp}.md").write_text(md)
 print(md)

@@ -53,6 +53,14 @@
 #   BENCH_DASH_TEACHERS [10]  teachers signed in per school (dash_teacher)
 #   BENCH_REBUILD_JOBS [2]    district rebuilds at a time (the timed one-school
 #                             rebuild always runs alone)
+#   BENCH_NOTIFY [1]      the notify phase (issue 17), after the records run:
+#                         bench_ws holds BENCH_WS_SOCKETS [10000] WebSocket
+#                         connections on the gateway (gateway RSS, and the
+#                         latency of BENCH_WS_PUSHES [500] pushes to one user
+#                         while all are open), then bench_announce announces to
+#                         a fresh school of BENCH_ANNOUNCE_RECIPIENTS [10000]
+#                         guardians (time to the 202, time until every e-mail
+#                         is at the local SMTP sink). Raises `ulimit -n`.
 #   BENCH_PROFILE [release]   debug: use the debug build (tooling checks only)
 #   BENCH_BUILD [1]           0: use the binaries as built (no cargo build)
 set -euo pipefail
@@ -93,6 +101,16 @@ DASH_CONNECTIONS="${BENCH_DASH_CONNECTIONS:-16}"
 export BENCH_DASH_TEACHERS="${BENCH_DASH_TEACHERS:-10}"
 REBUILD_JOBS="${BENCH_REBUILD_JOBS:-2}"
 PROFILE="${BENCH_PROFILE:-release}"
+NOTIFY_RUN="${BENCH_NOTIFY:-1}"
+WS_SOCKETS="${BENCH_WS_SOCKETS:-10000}"
+WS_PUSHES="${BENCH_WS_PUSHES:-500}"
+ANNOUNCE_RECIPIENTS="${BENCH_ANNOUNCE_RECIPIENTS:-10000}"
+
+# Every socket is a file descriptor, in the gateway and in bench_ws (both
+# inherit this limit): as many as the hard limit allows, up to 65536.
+hard_nofile=$(ulimit -Hn)
+[[ $hard_nofile == unlimited ]] && hard_nofile=65536
+ulimit -n "$((hard_nofile < 65536 ? hard_nofile : 65536))" 2>/dev/null || true
 
 WORK="$ROOT/bench/.work"
 RESULTS="$ROOT/bench/results"
@@ -134,7 +152,7 @@ esac
 if [[ ${BENCH_BUILD:-1} == 1 ]]; then
   cargo build "${CARGO_PROFILE[@]}" --bins
   cargo build "${CARGO_PROFILE[@]}" -p gateway --example bench_seed --example bench_zipf \
-    --example bench_records --example bench_freshness
+    --example bench_records --example bench_freshness --example bench_ws --example bench_announce
   cargo build "${CARGO_PROFILE[@]}" -p students-svc --example bench_district
 fi
 BIN="$ROOT/target/$PROFILE"
@@ -142,6 +160,8 @@ SEEDER="$BIN/examples/bench_seed"
 ZIPF="$BIN/examples/bench_zipf"
 RECORDS="$BIN/examples/bench_records"
 FRESHNESS="$BIN/examples/bench_freshness"
+BENCH_WS="$BIN/examples/bench_ws"
+BENCH_ANNOUNCE="$BIN/examples/bench_announce"
 DISTRICT_SEEDER="$BIN/examples/bench_district"
 
 # --- start -----------------------------------------------------------------
@@ -341,6 +361,44 @@ if [[ $RECORDS_RUN == 1 ]]; then
     wait "$FRESH_PID" || log "freshness failed; see $RUN_DIR/freshness.txt"
   fi
   rss_line "records" >>"$RUN_DIR/rss.jsonl"
+fi
+
+# Notifications (issue 17): sockets held on the main gateway and pushes to one
+# user among them; then an announcement to a whole school, timed to the 202
+# and until every e-mail is at the SMTP sink deploy/local/run.sh started
+# (.stack/bench/mail). Benchmarks, not tests: figures only.
+if [[ $NOTIFY_RUN == 1 ]]; then
+  NOTIFY_LINES="$RUN_DIR/notify.jsonl"
+  : >"$NOTIFY_LINES"
+  gateway_pid=$(service_pids | awk '$2 == "gateway" {print $1; exit}')
+  log "notify: $WS_SOCKETS WebSocket connections, $WS_PUSHES pushes to one user (ulimit -n $(ulimit -n))"
+  if ! (
+    set -a
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/env"
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/secrets.env"
+    set +a
+    exec "$BENCH_WS" --base "$BASE" --sockets "$WS_SOCKETS" --pushes "$WS_PUSHES" \
+      ${gateway_pid:+--gateway-pid "$gateway_pid"} --out "$NOTIFY_LINES"
+  ) >"$RUN_DIR/notify-ws.txt" 2>&1; then
+    log "bench_ws failed; see $RUN_DIR/notify-ws.txt"
+  fi
+  rss_line "notify_ws" >>"$RUN_DIR/rss.jsonl"
+  log "notify: an announcement to $ANNOUNCE_RECIPIENTS guardians (seeding them first)"
+  if ! (
+    set -a
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/env"
+    set +a
+    OPERATOR_TOKEN="$OPERATOR_TOKEN" BENCH_NOTIFY_DB="$NOTIFY_DATABASE_URL" \
+      exec "$BENCH_ANNOUNCE" --base "$BASE" --recipients "$ANNOUNCE_RECIPIENTS" \
+      --mail-dir "$ROOT/.stack/bench/mail" --out "$NOTIFY_LINES"
+  ) >"$RUN_DIR/notify-announce.txt" 2>&1; then
+    log "bench_announce failed; see $RUN_DIR/notify-announce.txt"
+  fi
+  rss_line "notify_announce" >>"$RUN_DIR/rss.jsonl"
+  cat "$RUN_DIR/notify-ws.txt" "$RUN_DIR/notify-announce.txt" | grep -E '^[0-9]+ sockets|^announcement' >&2 || true
 fi
 
 # Every service's own metrics (admin listeners, see deploy/local/run.sh).
