@@ -3,9 +3,10 @@
 // create/edit with field errors beside each field, archive; a stale edit
 // shows the newer version), and the CSV import with its per-row report.
 
-import { api, get, post, patch, del, qs, ApiError } from './api.js';
+import { api, get, del, qs } from './api.js';
 import { h, mount, link, field, showFieldErrors, problemBox, flash, money } from './ui.js';
 import { lineChart, barChart } from './charts.js';
+import { recordForm, changedFields } from './forms.js';
 import { navigate } from './app.js';
 
 const REASONS = { chronic_absence: 'chronic absence', consecutive_absences: 'consecutive absences', low_grade: 'low grade' };
@@ -124,75 +125,50 @@ const FIELDS = [
 ];
 
 export async function studentForm(id) {
-  let current = id ? await get(`/students/${encodeURIComponent(id)}`) : null;
+  const current = id ? await get(`/students/${encodeURIComponent(id)}`) : null;
   const inputs = {};
   for (const [name, , type] of FIELDS) inputs[name] = h('input', { type, name, id: `student-${name}` });
   inputs.status = h('select', { name: 'status', id: 'student-status' }, ['active', 'graduated', 'withdrawn'].map((s) => h('option', { value: s }, s)));
-  const summary = h('div', {});
-  const conflict = h('div', { role: 'alert' });
-  function fill(s) {
-    for (const [name] of FIELDS) inputs[name].value = s[name] == null ? '' : String(s[name]);
-    inputs.status.value = s.status;
-  }
-  if (current) fill(current);
-  const values = () => {
-    const v = {};
-    for (const [name] of FIELDS) v[name] = inputs[name].value.trim();
-    v.grade_level = v.grade_level === '' ? null : Number(v.grade_level);
-    v.status = inputs.status.value;
-    return v;
-  };
-  const form = h('form', { class: 'card', novalidate: true, id: 'student-form', onsubmit: async (e) => {
-    e.preventDefault();
-    summary.replaceChildren();
-    const v = values();
-    try {
-      if (!current) {
-        const created = await post('/students', v);
-        flash(`${created.given_name} ${created.family_name} created.`);
-        navigate(`/admin/students/${created.id}`, { replace: true });
-        return;
-      }
-      const changes = { version: current.version };
-      for (const [k, val] of Object.entries(v)) if (val !== (current[k] == null ? '' : current[k])) changes[k] = val;
-      current = await patch(`/students/${current.id}`, changes);
-      fill(current);
-      conflict.replaceChildren();
-      showFieldErrors(form, {}, summary);
-      flash('Saved.');
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.status === 409 && current) {
-        // Someone saved first: show their version, keep nothing stale.
-        current = await get(`/students/${current.id}`);
-        fill(current);
-        conflict.replaceChildren(h('p', { class: 'notice', id: 'conflict' },
-          `Someone else changed this student while you were editing (now version ${current.version}). Their version is shown below: make your change again and save.`));
-        conflict.querySelector('p').focus();
-        return;
-      }
-      showFieldErrors(form, err.fields, summary);
-      if (!Object.keys(err.fields).length) summary.replaceChildren(problemBox(err));
-    }
-  } },
-  FIELDS.map(([name, label]) => field(label, inputs[name], name)),
-  field('Status', inputs.status, 'status'),
-  summary,
-  h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save-student' }, current ? 'Save changes' : 'Create student'),
-    current && !current.archived_at ? h('button', { type: 'button', class: 'danger', id: 'archive-student', onclick: async () => {
-      if (!confirm(`Archive ${current.given_name} ${current.family_name}?`)) return;
-      try {
-        await del(`/students/${current.id}`);
-        flash('Student archived.');
-        navigate('/admin/students');
-      } catch (err) {
-        summary.replaceChildren(problemBox(err));
-      }
-    } }, 'Archive') : null,
-    current ? link(`/admin/students/${current.id}/invoices`, 'Invoices and payments', { id: 'student-invoices-link' }) : null,
-    current ? link(`/admin/guardians?student=${current.id}`, 'Guardians', { id: 'student-guardians-link' }) : null,
-    link('/admin/students', 'Back to students')));
-  conflict.setAttribute('tabindex', '-1');
+  const { form, conflict } = recordForm({
+    current,
+    collection: '/students',
+    route: '/admin/students',
+    noun: 'student',
+    name: (s) => `${s.given_name} ${s.family_name}`,
+    formId: 'student-form',
+    conflictId: 'conflict',
+    fill(s) {
+      for (const [name] of FIELDS) inputs[name].value = s[name] == null ? '' : String(s[name]);
+      inputs.status.value = s.status;
+    },
+    values() {
+      const v = {};
+      for (const [name] of FIELDS) v[name] = inputs[name].value.trim();
+      v.grade_level = v.grade_level === '' ? null : Number(v.grade_level);
+      v.status = inputs.status.value;
+      return v;
+    },
+    changes: (v, s) => changedFields(v, s, [...FIELDS.map(([name]) => name), 'status']),
+    controls: (summary) => [
+      FIELDS.map(([name, label]) => field(label, inputs[name], name)),
+      field('Status', inputs.status, 'status'),
+      summary,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save-student' }, current ? 'Save changes' : 'Create student'),
+        current && !current.archived_at ? h('button', { type: 'button', class: 'danger', id: 'archive-student', onclick: async () => {
+          if (!confirm(`Archive ${current.given_name} ${current.family_name}?`)) return;
+          try {
+            await del(`/students/${current.id}`);
+            flash('Student archived.');
+            navigate('/admin/students');
+          } catch (err) {
+            summary.replaceChildren(problemBox(err));
+          }
+        } }, 'Archive') : null,
+        current ? link(`/admin/students/${current.id}/invoices`, 'Invoices and payments', { id: 'student-invoices-link' }) : null,
+        current ? link(`/admin/guardians?student=${current.id}`, 'Guardians', { id: 'student-guardians-link' }) : null,
+        link('/admin/students', 'Back to students')),
+    ],
+  });
   mount(h('h1', {}, current ? `${current.given_name} ${current.family_name}` : 'New student'),
     current && current.archived_at ? h('p', { class: 'notice' }, 'This student is archived.') : null,
     conflict, form);

@@ -6,6 +6,7 @@
 
 import { api, get, post, qs, ApiError } from './api.js';
 import { h, mount, link, field, showFieldErrors, problemBox, flash, money, today, addDays } from './ui.js';
+import { showProblem } from './forms.js';
 import { ctx } from './app.js';
 
 export const STATUS = { draft: 'draft', issued: 'issued', partially_paid: 'partly paid', paid: 'paid', void: 'void' };
@@ -121,9 +122,7 @@ function paymentForm(invoices, reload) {
       await reload();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      const fields = err.fields;
-      showFieldErrors(form, fields, summary);
-      if (!Object.keys(fields).length) summary.replaceChildren(problemBox(err));
+      showProblem(form, err, summary);
     } finally {
       button.disabled = false;
     }
@@ -186,9 +185,7 @@ function invoiceForm(student, invoices, reload) {
       await reload();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      const fields = err.fields;
-      showFieldErrors(form, fields, summary);
-      if (!Object.keys(fields).length) summary.replaceChildren(problemBox(err));
+      showProblem(form, err, summary);
     }
   } }, h('h2', {}, 'New invoice'),
   h('div', { class: 'row' }, field('Currency (ISO code)', currency, 'currency'), field('Issued on', issued, 'issued_on'), field('Due on', due, 'due_on'), field('Status', status, 'status')),

@@ -3,9 +3,9 @@
 // edit with each field's error beside it (a stale edit shows the newer
 // version), and the guardian's children: link by admission number, unlink.
 
-import { get, post, patch, put, del, qs, ApiError } from './api.js';
+import { get, put, del, qs } from './api.js';
 import { h, mount, link, field, showFieldErrors, problemBox, flash } from './ui.js';
-import { navigate } from './app.js';
+import { recordForm, changedFields, showProblem } from './forms.js';
 
 const RELATIONSHIPS = ['mother', 'father', 'guardian', 'grandparent', 'other'];
 const CHANNELS = [['sms', 'SMS (needs a phone)'], ['email', 'E-mail (needs an address)'], ['push', 'Console and app']];
@@ -105,7 +105,7 @@ export async function guardians() {
 }
 
 export async function guardianForm(id) {
-  let current = id ? await get(`/guardians/${encodeURIComponent(id)}`) : null;
+  const current = id ? await get(`/guardians/${encodeURIComponent(id)}`) : null;
   const inputs = {
     given_name: h('input', { type: 'text', name: 'given_name', id: 'guardian-given_name', autocomplete: 'off' }),
     family_name: h('input', { type: 'text', name: 'family_name', id: 'guardian-family_name', autocomplete: 'off' }),
@@ -121,77 +121,56 @@ export async function guardianForm(id) {
     email: h('input', { type: 'email', name: 'login.email', id: 'guardian-login-email', autocomplete: 'off' }),
     password: h('input', { type: 'password', name: 'login.password', id: 'guardian-login-password', autocomplete: 'new-password' }),
   };
-  const summary = h('div', {});
-  const conflict = h('div', { role: 'alert', tabindex: '-1' });
-
-  function fill(g) {
+  const fill = (g) => {
     for (const k of TEXT) inputs[k].value = g[k] || '';
     inputs.relationship.value = g.relationship || 'guardian';
     for (const [c] of CHANNELS) channels[c].checked = !!g.notifications[c];
-  }
-  if (current) fill(current);
-  else channels.push.checked = true;
-
-  const values = () => {
-    const v = {};
-    for (const k of TEXT) v[k] = inputs[k].value.trim();
-    v.relationship = inputs.relationship.value;
-    v.notifications = Object.fromEntries(CHANNELS.map(([c]) => [c, channels[c].checked]));
-    return v;
   };
+  if (!current) channels.push.checked = true;
 
-  const form = h('form', { class: 'card', novalidate: true, id: 'guardian-form', onsubmit: async (e) => {
-    e.preventDefault();
-    summary.replaceChildren();
-    const v = values();
-    try {
-      if (!current) {
-        const body = { ...v, phone: v.phone || undefined, email: v.email || undefined, preferred_language: v.preferred_language || undefined };
-        if (login.email.value.trim() || login.password.value) body.login = { email: login.email.value.trim(), password: login.password.value };
-        const created = await post('/guardians', body);
-        flash(`${name(created)} created.`);
-        navigate(`/admin/guardians/${created.id}`, { replace: true });
-        return;
-      }
-      const changes = { version: current.version };
-      for (const k of [...TEXT, 'relationship']) if (v[k] !== (current[k] || '')) changes[k] = v[k];
-      if (CHANNELS.some(([c]) => v.notifications[c] !== !!current.notifications[c])) changes.notifications = v.notifications;
-      current = await patch(`/guardians/${current.id}`, changes);
-      fill(current);
-      conflict.replaceChildren();
-      showFieldErrors(form, {}, summary);
-      flash('Saved.');
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.status === 409 && current) {
-        // Someone saved first: show their version, keep nothing stale.
-        current = await get(`/guardians/${current.id}`);
-        fill(current);
-        conflict.replaceChildren(h('p', { class: 'notice', id: 'guardian-conflict' },
-          `Someone else changed this guardian while you were editing (now version ${current.version}). Their version is shown below: make your change again and save.`));
-        conflict.focus();
-        return;
-      }
-      const fields = err.fields;
-      // A taken login e-mail is a conflict without a field: it belongs
-      // beside the login's e-mail all the same.
-      if (err.status === 409 && !current) fields['login.email'] = err.message;
-      showFieldErrors(form, fields, summary);
-      if (!Object.keys(fields).length) summary.replaceChildren(problemBox(err));
-    }
-  } },
-  h('div', { class: 'row' }, field('Given name', inputs.given_name, 'given_name'), field('Family name', inputs.family_name, 'family_name')),
-  field('Relationship', inputs.relationship, 'relationship'),
-  h('div', { class: 'row' }, field('Phone (international, e.g. +447911123456)', inputs.phone, 'phone'), field('E-mail', inputs.email, 'email')),
-  field("Notices' language (two letters, e.g. fr; empty: the school's)", inputs.preferred_language, 'preferred_language'),
-  h('fieldset', { class: 'checks' }, h('legend', {}, 'Notify on'),
-    CHANNELS.map(([c, label]) => h('div', {}, channels[c], ' ', h('label', { for: channels[c].id }, label),
-      h('p', { class: 'err', id: `${channels[c].id}-err`, 'data-error-for': `notifications.${c}` })))),
-  current ? null : h('fieldset', { class: 'checks' }, h('legend', {}, 'Portal login (optional)'),
-    h('div', { class: 'row' }, field('Login e-mail', login.email, 'login.email'), field('Password (at least 10 characters)', login.password, 'login.password'))),
-  summary,
-  h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save-guardian' }, current ? 'Save changes' : 'Create guardian'),
-    link('/admin/guardians', 'Back to guardians')));
+  const { form, conflict } = recordForm({
+    current,
+    collection: '/guardians',
+    route: '/admin/guardians',
+    noun: 'guardian',
+    name,
+    formId: 'guardian-form',
+    conflictId: 'guardian-conflict',
+    fill,
+    values() {
+      const v = {};
+      for (const k of TEXT) v[k] = inputs[k].value.trim();
+      v.relationship = inputs.relationship.value;
+      v.notifications = Object.fromEntries(CHANNELS.map(([c]) => [c, channels[c].checked]));
+      return v;
+    },
+    createBody(v) {
+      const body = { ...v, phone: v.phone || undefined, email: v.email || undefined, preferred_language: v.preferred_language || undefined };
+      if (login.email.value.trim() || login.password.value) body.login = { email: login.email.value.trim(), password: login.password.value };
+      return body;
+    },
+    changes(v, g) {
+      const changes = changedFields(v, g, [...TEXT, 'relationship']);
+      if (CHANNELS.some(([c]) => v.notifications[c] !== !!g.notifications[c])) changes.notifications = v.notifications;
+      return changes;
+    },
+    // A taken login e-mail is a conflict without a field.
+    createConflictField: 'login.email',
+    controls: (summary) => [
+      h('div', { class: 'row' }, field('Given name', inputs.given_name, 'given_name'), field('Family name', inputs.family_name, 'family_name')),
+      field('Relationship', inputs.relationship, 'relationship'),
+      h('div', { class: 'row' }, field('Phone (international, e.g. +447911123456)', inputs.phone, 'phone'), field('E-mail', inputs.email, 'email')),
+      field("Notices' language (two letters, e.g. fr; empty: the school's)", inputs.preferred_language, 'preferred_language'),
+      h('fieldset', { class: 'checks' }, h('legend', {}, 'Notify on'),
+        CHANNELS.map(([c, label]) => h('div', {}, channels[c], ' ', h('label', { for: channels[c].id }, label),
+          h('p', { class: 'err', id: `${channels[c].id}-err`, 'data-error-for': `notifications.${c}` })))),
+      current ? null : h('fieldset', { class: 'checks' }, h('legend', {}, 'Portal login (optional)'),
+        h('div', { class: 'row' }, field('Login e-mail', login.email, 'login.email'), field('Password (at least 10 characters)', login.password, 'login.password'))),
+      summary,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save-guardian' }, current ? 'Save changes' : 'Create guardian'),
+        link('/admin/guardians', 'Back to guardians')),
+    ],
+  });
   for (const [c] of CHANNELS) channels[c].setAttribute('aria-describedby', `${channels[c].id}-err`);
 
   mount(h('h1', {}, current ? name(current) : 'New guardian'),
@@ -230,9 +209,7 @@ async function children(g) {
       flash(`${name(s)} linked to ${name(g)}.`);
       await reload();
     } catch (err) {
-      const fields = err.fields || {};
-      showFieldErrors(form, fields, out);
-      if (!Object.keys(fields).length) out.replaceChildren(problemBox(err));
+      showProblem(form, err, out);
     }
   } }, h('h3', {}, 'Link a student'),
   h('div', { class: 'row' }, field('Admission number', admission, 'admission_no'), field('Relationship to this student', relationship, 'relationship'),

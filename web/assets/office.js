@@ -3,6 +3,7 @@
 
 import { api, get, post, del, qs } from './api.js';
 import { h, mount, link, field, showFieldErrors, problemBox, flash, money, WEEKDAYS } from './ui.js';
+import { showProblem } from './forms.js';
 
 async function allPages(path, params = {}) {
   const items = [];
@@ -45,8 +46,7 @@ export async function course(id) {
       flash('Slot added.');
       await course(id);
     } catch (err) {
-      showFieldErrors(slotForm, err.fields || {}, slotOut);
-      if (!Object.keys(err.fields || {}).length) slotOut.replaceChildren(problemBox(err));
+      showProblem(slotForm, err, slotOut);
     }
   } }, h('h2', {}, 'Add a timetable slot'), h('div', { class: 'row' },
     field('Day', slot.weekday, 'weekday'), field('Start', slot.start, 'start'), field('End', slot.end, 'end'), field('Room', slot.room, 'room')),

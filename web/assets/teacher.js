@@ -5,6 +5,7 @@
 
 import { get, put, post, qs, ApiError } from './api.js';
 import { h, mount, link, field, showFieldErrors, today, flash, problemBox, WEEKDAYS } from './ui.js';
+import { showProblem } from './forms.js';
 import { ctx, navigate } from './app.js';
 
 const STATUSES = ['present', 'absent', 'late', 'excused'];
@@ -150,8 +151,7 @@ export async function assessments(courseId) {
       flash(`${a.title} created.`);
       navigate(`/teacher/assessments/${a.id}`);
     } catch (err) {
-      showFieldErrors(form, err.fields || {}, summary);
-      if (!Object.keys(err.fields || {}).length) summary.replaceChildren(problemBox(err));
+      showProblem(form, err, summary);
     }
   } },
   h('h2', {}, 'New assessment'),
@@ -192,8 +192,7 @@ export async function gradeSheet(id) {
       showFieldErrors(form, {}, null);
       out.replaceChildren(h('p', {}, `Saved ${filled.length} score(s).`));
     } catch (err) {
-      showFieldErrors(form, err.fields || {}, out);
-      if (!Object.keys(err.fields || {}).length) out.replaceChildren(problemBox(err));
+      showProblem(form, err, out);
     }
   } }, rows.map((r) => r.wrap), h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save-grades' }, 'Save scores')));
   const publish = h('button', { type: 'button', class: 'secondary', id: 'publish', disabled: a.published, onclick: async () => {

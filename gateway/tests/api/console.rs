@@ -321,19 +321,65 @@ impl System {
     }
 }
 
-/// The open windows, for screenshots on failure.
-#[derive(Clone, Default)]
-struct Windows(Arc<Mutex<Vec<(String, Client)>>>);
+/// The browser windows of one test, on a chromedriver of its own: every
+/// window opened here is screenshot if the scenario fails, and closed at the
+/// end.
+struct Browsers {
+    windows: Mutex<Vec<(String, Client)>>,
+    driver: Driver,
+}
 
-impl Windows {
-    fn add(&self, name: &str, c: &Client) {
-        self.0.lock().unwrap().push((name.to_owned(), c.clone()));
+impl Browsers {
+    async fn start() -> Self {
+        Self {
+            windows: Mutex::default(),
+            driver: Driver::start().await,
+        }
+    }
+
+    /// A new window (its own profile: its own sessionStorage).
+    async fn open(&self, name: &str) -> Client {
+        let c = self.driver.browser().await;
+        self.windows
+            .lock()
+            .unwrap()
+            .push((name.to_owned(), c.clone()));
+        c
+    }
+
+    /// A new window signed in as `email` (password [`PASSWORD`]), once the
+    /// role's first page shows `landmark`.
+    async fn signed_in(
+        &self,
+        name: &str,
+        base: &str,
+        slug: &str,
+        email: &str,
+        landmark: &str,
+    ) -> Client {
+        let c = self.open(name).await;
+        sign_in(&c, base, slug, email, PASSWORD).await;
+        wait_css(&c, landmark).await;
+        c
+    }
+
+    /// Runs `scenario`; on a panic, screenshots of every window to
+    /// `target/browser-screenshots/<test>/`, then the panic.
+    async fn run<F: std::future::Future<Output = ()>>(&self, test: &str, scenario: F) {
+        let result = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
+        if result.is_err() {
+            self.shoot_all(test).await;
+        }
+        self.close().await;
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
     }
 
     async fn shoot_all(&self, test: &str) {
         let dir = repo().join("target/browser-screenshots").join(test);
         let _ = std::fs::create_dir_all(&dir);
-        let windows = self.0.lock().unwrap().clone();
+        let windows = self.windows.lock().unwrap().clone();
         for (name, c) in windows {
             match c.screenshot().await {
                 Ok(png) => {
@@ -346,26 +392,11 @@ impl Windows {
     }
 
     async fn close(&self) {
-        let windows = std::mem::take(&mut *self.0.lock().unwrap());
+        let windows = std::mem::take(&mut *self.windows.lock().unwrap());
         for (_, c) in windows {
             let _ = c.close().await;
         }
     }
-}
-
-/// Runs `scenario`; on a panic, screenshots of every window, then the panic.
-async fn with_screenshots<F: std::future::Future<Output = ()>>(
-    test: &str,
-    windows: &Windows,
-    scenario: F,
-) {
-    let result = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
-    if let Err(panic) = result {
-        windows.shoot_all(test).await;
-        windows.close().await;
-        std::panic::resume_unwind(panic);
-    }
-    windows.close().await;
 }
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -505,146 +536,113 @@ async fn roles_sign_in_and_an_absence_reaches_the_open_guardian_console_live() {
     let sys = system().await;
     let school = sys.school("north").await;
     let base = sys.gw.base.clone();
-    let driver = Driver::start().await;
-    // Borrowed, so that chromedriver outlives the scenario for screenshots.
-    let driver = &driver;
-    let windows = Windows::default();
-    let w = windows.clone();
+    let browsers = Browsers::start().await;
     let gw = &sys.gw;
-    with_screenshots("roles_and_live_absence", &windows, async move {
-        // A wrong password: the problem+json detail is shown.
-        let guardian = driver.browser().await;
-        w.add("guardian", &guardian);
-        sign_in(
-            &guardian,
-            &base,
-            "north",
-            "mary@north.test",
-            "wrong password!",
-        )
-        .await;
-        wait_css(&guardian, ".problem").await;
+    browsers
+        .run("roles_and_live_absence", async {
+            // A wrong password: the problem+json detail is shown.
+            let guardian = browsers.open("guardian").await;
+            sign_in(
+                &guardian,
+                &base,
+                "north",
+                "mary@north.test",
+                "wrong password!",
+            )
+            .await;
+            wait_css(&guardian, ".problem").await;
 
-        // Guardian: both children; another child's page by URL is not found.
-        sign_in(&guardian, &base, "north", "mary@north.test", PASSWORD).await;
-        wait_text(&guardian, "#children", "Ben").await;
-        let text = wait_text(&guardian, "#children", "Ada").await;
-        assert!(!text.contains("Cleo"), "{text}");
-        guardian
-            .goto(&format!("{base}/guardian/children/{}", school.other))
-            .await
-            .unwrap();
-        wait_css(&guardian, "#not-found").await;
-        // What the page asked: the API answers 404, not 403, for a child
-        // that is not hers (as for an id that does not exist).
-        let mary = gw.login("north", "mary@north.test").await;
-        for path in [
-            "",
-            "/attendance?from=2026-11-01&to=2026-11-30",
-            "/grades",
-            "/balance",
-        ] {
-            let r = gw
-                .get(&format!("/api/v1/students/{}{path}", school.other), &mary)
+            // Guardian: both children; another child's page by URL is not found.
+            sign_in(&guardian, &base, "north", "mary@north.test", PASSWORD).await;
+            wait_text(&guardian, "#children", "Ben").await;
+            let text = wait_text(&guardian, "#children", "Ada").await;
+            assert!(!text.contains("Cleo"), "{text}");
+            guardian
+                .goto(&format!("{base}/guardian/children/{}", school.other))
+                .await
+                .unwrap();
+            wait_css(&guardian, "#not-found").await;
+            // What the page asked: the API answers 404, not 403, for a child
+            // that is not hers (as for an id that does not exist).
+            let mary = gw.login("north", "mary@north.test").await;
+            for path in [
+                "",
+                "/attendance?from=2026-11-01&to=2026-11-30",
+                "/grades",
+                "/balance",
+            ] {
+                let r = gw
+                    .get(&format!("/api/v1/students/{}{path}", school.other), &mary)
+                    .await;
+                problem(r, 404, "not_found").await;
+            }
+            guardian
+                .goto(&format!("{base}/guardian/children/{}", school.ben))
+                .await
+                .unwrap();
+            wait_text(&guardian, "h1", "Ben").await;
+            wait_css(&guardian, "#child-attendance").await;
+            guardian.goto(&format!("{base}/guardian")).await.unwrap();
+            wait_text(&guardian, "#live-state", "Live").await;
+
+            // Teacher: today's page, the sheet, Ada marked absent by keyboard.
+            let teacher = browsers
+                .signed_in("teacher", &base, "north", "tess@north.test", "a.sheet-link")
                 .await;
-            problem(r, 404, "not_found").await;
-        }
-        guardian
-            .goto(&format!("{base}/guardian/children/{}", school.ben))
-            .await
-            .unwrap();
-        wait_text(&guardian, "h1", "Ben").await;
-        wait_css(&guardian, "#child-attendance").await;
-        guardian.goto(&format!("{base}/guardian")).await.unwrap();
-        wait_text(&guardian, "#live-state", "Live").await;
+            click(&teacher, "a.sheet-link").await;
+            wait_text(&teacher, "#sheet-summary", "3 present").await;
+            let ada = format!("tr[data-student=\"{}\"] input:checked", school.ada);
+            let radio = wait_css(&teacher, &ada).await;
+            radio.click().await.unwrap();
+            radio.send_keys("a").await.unwrap();
+            wait_text(&teacher, "#sheet-summary", "2 present, 1 absent").await;
+            click(&teacher, "#save-sheet").await;
+            wait_text(&teacher, "#sheet-status", "Saved").await;
+            save_screenshot(&teacher, "teacher-attendance.png").await;
+            // Saving the same sheet again is a no-op for the guardian.
+            click(&teacher, "#save-sheet").await;
+            wait_text(&teacher, "#sheet-status", "Saved").await;
 
-        // Teacher: today's page, the sheet, Ada marked absent by keyboard.
-        let teacher = driver.browser().await;
-        w.add("teacher", &teacher);
-        sign_in(&teacher, &base, "north", "tess@north.test", PASSWORD).await;
-        wait_css(&teacher, "a.sheet-link")
-            .await
-            .click()
-            .await
-            .unwrap();
-        wait_text(&teacher, "#sheet-summary", "3 present").await;
-        let ada = format!("tr[data-student=\"{}\"] input:checked", school.ada);
-        let radio = wait_css(&teacher, &ada).await;
-        radio.click().await.unwrap();
-        radio.send_keys("a").await.unwrap();
-        wait_text(&teacher, "#sheet-summary", "2 present, 1 absent").await;
-        teacher
-            .find(Locator::Id("save-sheet"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_text(&teacher, "#sheet-status", "Saved").await;
-        save_screenshot(&teacher, "teacher-attendance.png").await;
-        // Saving the same sheet again is a no-op for the guardian.
-        teacher
-            .find(Locator::Id("save-sheet"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_text(&teacher, "#sheet-status", "Saved").await;
+            // The guardian's open console shows the alert without a reload.
+            wait_text(&guardian, "#alerts", "Ada").await;
+            // The badge counts it (other notices, such as a fee reminder for
+            // the invoice, may be there too).
+            wait_until(&guardian, "#unread", |t| {
+                t.parse::<u32>().is_ok_and(|n| n >= 1)
+            })
+            .await;
+            click(&guardian, "a[href='/guardian/inbox']").await;
+            wait_text(&guardian, "#inbox", "Ada").await;
+            wait_css(&guardian, "#mark-read")
+                .await
+                .click()
+                .await
+                .unwrap();
+            wait_text(&guardian, "h1", "0 unread").await;
 
-        // The guardian's open console shows the alert without a reload.
-        wait_text(&guardian, "#alerts", "Ada").await;
-        // The badge counts it (other notices, such as a fee reminder for
-        // the invoice, may be there too).
-        wait_until(&guardian, "#unread", |t| {
-            t.parse::<u32>().is_ok_and(|n| n >= 1)
+            // Admin: the dashboard, timed from the sign-in click.
+            let admin = browsers
+                .signed_in("admin", &base, "north", "admin@north.test", "#tiles")
+                .await;
+            wait_css(&admin, "svg.chart").await;
+            let ms = admin
+                .execute("return document.body.dataset.dashboardMs || null", vec![])
+                .await
+                .unwrap();
+            eprintln!("sign-in to rendered dashboard: {ms} ms");
+            assert!(ms.as_str().is_some(), "the dashboard timed its render");
+            save_screenshot(&admin, "admin-dashboard.png").await;
+
+            // Sign out: back to the sign-in page, nothing kept.
+            click(&admin, "#signout").await;
+            wait_css(&admin, "input[name=school]").await;
+            let kept = admin
+                .execute("return sessionStorage.length", vec![])
+                .await
+                .unwrap();
+            assert_eq!(kept, json!(0));
         })
         .await;
-        guardian
-            .find(Locator::Css("a[href='/guardian/inbox']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_text(&guardian, "#inbox", "Ada").await;
-        wait_css(&guardian, "#mark-read")
-            .await
-            .click()
-            .await
-            .unwrap();
-        wait_text(&guardian, "h1", "0 unread").await;
-
-        // Admin: the dashboard, timed from the sign-in click.
-        let admin = driver.browser().await;
-        w.add("admin", &admin);
-        sign_in(&admin, &base, "north", "admin@north.test", PASSWORD).await;
-        wait_css(&admin, "#tiles").await;
-        wait_css(&admin, "svg.chart").await;
-        let ms = admin
-            .execute("return document.body.dataset.dashboardMs || null", vec![])
-            .await
-            .unwrap();
-        eprintln!("sign-in to rendered dashboard: {ms} ms");
-        assert!(ms.as_str().is_some(), "the dashboard timed its render");
-        save_screenshot(&admin, "admin-dashboard.png").await;
-
-        // Sign out: back to the sign-in page, nothing kept.
-        admin
-            .find(Locator::Id("signout"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_css(&admin, "input[name=school]").await;
-        let kept = admin
-            .execute("return sessionStorage.length", vec![])
-            .await
-            .unwrap();
-        assert_eq!(kept, json!(0));
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -652,110 +650,82 @@ async fn an_admin_imports_a_bad_row_and_meets_a_stale_edit() {
     let sys = system().await;
     let school = sys.school("south").await;
     let base = sys.gw.base.clone();
-    let driver = Driver::start().await;
-    // Borrowed, so that chromedriver outlives the scenario for screenshots.
-    let driver = &driver;
-    let windows = Windows::default();
-    let w = windows.clone();
+    let browsers = Browsers::start().await;
     let gw = &sys.gw;
-    with_screenshots("admin_import_and_conflict", &windows, async move {
-        let admin = driver.browser().await;
-        w.add("admin", &admin);
-        sign_in(&admin, &base, "south", "admin@south.test", PASSWORD).await;
-        wait_css(&admin, "#tiles").await;
+    browsers
+        .run("admin_import_and_conflict", async {
+            let admin = browsers
+                .signed_in("admin", &base, "south", "admin@south.test", "#tiles")
+                .await;
 
-        // Search as you type.
-        admin.goto(&format!("{base}/admin/students")).await.unwrap();
-        wait_text(&admin, "#students", "Cleo").await;
-        wait_css(&admin, "#student-search")
-            .await
-            .send_keys("Ben")
-            .await
-            .unwrap();
-        wait_until(&admin, "#students", |t| {
-            t.contains("Ben") && !t.contains("Cleo")
-        })
-        .await;
+            // Search as you type.
+            admin.goto(&format!("{base}/admin/students")).await.unwrap();
+            wait_text(&admin, "#students", "Cleo").await;
+            wait_css(&admin, "#student-search")
+                .await
+                .send_keys("Ben")
+                .await
+                .unwrap();
+            wait_until(&admin, "#students", |t| {
+                t.contains("Ben") && !t.contains("Cleo")
+            })
+            .await;
 
-        // CSV import with a bad row: the per-row report.
-        let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
-        std::fs::write(
-            &csv,
-            "admission_no,given_name,family_name,date_of_birth,grade_level\n\
+            // CSV import with a bad row: the per-row report.
+            let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
+            std::fs::write(
+                &csv,
+                "admission_no,given_name,family_name,date_of_birth,grade_level\n\
              I-1,Ida,Imp,2014-02-03,4\n\
              I-2,Ivo,Imp,not-a-date,4\n",
-        )
-        .unwrap();
-        admin.goto(&format!("{base}/admin/import")).await.unwrap();
-        wait_css(&admin, "#import-file")
-            .await
-            .send_keys(csv.to_str().unwrap())
-            .await
-            .unwrap();
-        admin
-            .find(Locator::Id("import-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let report = wait_text(&admin, "#import-report", "date_of_birth").await;
-        assert!(report.contains('3') || report.contains('2'), "{report}");
-        wait_text(&admin, "#import-result", "1 imported").await;
-        let _ = std::fs::remove_file(&csv);
-
-        // A stale edit: someone else saves first; the newer version shows.
-        admin
-            .goto(&format!("{base}/admin/students/{}", school.ada))
-            .await
-            .unwrap();
-        let family = wait_css(&admin, "#student-family_name").await;
-        let r = gw
-            .patch(
-                &format!("/api/v1/students/{}", school.ada),
-                &school.admin,
-                json!({"version": school.ada_version, "given_name": "Adaeze"}),
             )
-            .await;
-        ok(r, StatusCode::OK).await;
-        family.clear().await.unwrap();
-        family.send_keys("Changed").await.unwrap();
-        admin
-            .find(Locator::Id("save-student"))
-            .await
-            .unwrap()
-            .click()
-            .await
             .unwrap();
-        wait_css(&admin, "#conflict").await;
-        let given = admin
-            .find(Locator::Id("student-given_name"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap();
-        assert_eq!(given.as_deref(), Some("Adaeze"));
+            admin.goto(&format!("{base}/admin/import")).await.unwrap();
+            wait_css(&admin, "#import-file")
+                .await
+                .send_keys(csv.to_str().unwrap())
+                .await
+                .unwrap();
+            click(&admin, "#import-submit").await;
+            let report = wait_text(&admin, "#import-report", "date_of_birth").await;
+            assert!(report.contains('3') || report.contains('2'), "{report}");
+            wait_text(&admin, "#import-result", "1 imported").await;
+            let _ = std::fs::remove_file(&csv);
 
-        // A field error next to its field.
-        let grade = admin
-            .find(Locator::Id("student-grade_level"))
-            .await
-            .unwrap();
-        grade.clear().await.unwrap();
-        grade.send_keys("40").await.unwrap();
-        admin
-            .find(Locator::Id("save-student"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_until(&admin, "#student-grade_level-err", |t| !t.is_empty()).await;
-        let invalid = grade.attr("aria-invalid").await.unwrap();
-        assert_eq!(invalid.as_deref(), Some("true"));
-    })
-    .await;
+            // A stale edit: someone else saves first; the newer version shows.
+            admin
+                .goto(&format!("{base}/admin/students/{}", school.ada))
+                .await
+                .unwrap();
+            let family = wait_css(&admin, "#student-family_name").await;
+            let r = gw
+                .patch(
+                    &format!("/api/v1/students/{}", school.ada),
+                    &school.admin,
+                    json!({"version": school.ada_version, "given_name": "Adaeze"}),
+                )
+                .await;
+            ok(r, StatusCode::OK).await;
+            family.clear().await.unwrap();
+            family.send_keys("Changed").await.unwrap();
+            click(&admin, "#save-student").await;
+            wait_css(&admin, "#conflict").await;
+            let given = value_of(&admin, "#student-given_name").await;
+            assert_eq!(given.as_deref(), Some("Adaeze"));
+
+            // A field error next to its field.
+            let grade = admin
+                .find(Locator::Id("student-grade_level"))
+                .await
+                .unwrap();
+            grade.clear().await.unwrap();
+            grade.send_keys("40").await.unwrap();
+            click(&admin, "#save-student").await;
+            wait_until(&admin, "#student-grade_level-err", |t| !t.is_empty()).await;
+            let invalid = grade.attr("aria-invalid").await.unwrap();
+            assert_eq!(invalid.as_deref(), Some("true"));
+        })
+        .await;
 }
 
 /// A TCP relay between the browser and the gateway that the test can cut:
@@ -876,6 +846,11 @@ async fn click(c: &Client, css: &str) {
     wait_css(c, css).await.click().await.unwrap();
 }
 
+/// A control's current value.
+async fn value_of(c: &Client, css: &str) -> Option<String> {
+    wait_css(c, css).await.prop("value").await.unwrap()
+}
+
 /// The field's error slot shows a message and its control is marked invalid.
 async fn field_error(c: &Client, id: &str) -> String {
     let text = wait_until(c, &format!("#{id}-err"), |t| !t.is_empty()).await;
@@ -895,187 +870,171 @@ async fn an_admin_manages_guardians_links_invoices_and_payments() {
     let sys = system().await;
     let school = sys.school("east").await;
     let base = sys.gw.base.clone();
-    let driver = Driver::start().await;
-    // Borrowed, so that chromedriver outlives the scenario for screenshots.
-    let driver = &driver;
-    let windows = Windows::default();
-    let w = windows.clone();
+    let browsers = Browsers::start().await;
     let gw = &sys.gw;
-    with_screenshots("admin_guardians_and_fees", &windows, async move {
-        let admin = driver.browser().await;
-        w.add("admin", &admin);
-        sign_in(&admin, &base, "east", "admin@east.test", PASSWORD).await;
-        wait_css(&admin, "#tiles").await;
+    browsers
+        .run("admin_guardians_and_fees", async {
+            let admin = browsers
+                .signed_in("admin", &base, "east", "admin@east.test", "#tiles")
+                .await;
 
-        // The list, filtered as you type; a student's guardians.
-        click(&admin, "a[href='/admin/guardians']").await;
-        wait_text(&admin, "#guardians", "Ng, Mary").await;
-        type_into(&admin, "#guardian-filter", "nobody").await;
-        wait_text(&admin, "#guardians-info", "0 of 1").await;
-        type_into(&admin, "#guardian-student", "Cleo").await;
-        click(&admin, "#student-matches button").await;
-        wait_text(&admin, "#guardian-scope", "Guardians of Cleo").await;
-        wait_text(&admin, "#guardians-info", "No guardians").await;
+            // The list, filtered as you type; a student's guardians.
+            click(&admin, "a[href='/admin/guardians']").await;
+            wait_text(&admin, "#guardians", "Ng, Mary").await;
+            type_into(&admin, "#guardian-filter", "nobody").await;
+            wait_text(&admin, "#guardians-info", "0 of 1").await;
+            type_into(&admin, "#guardian-student", "Cleo").await;
+            click(&admin, "#student-matches button").await;
+            wait_text(&admin, "#guardian-scope", "Guardians of Cleo").await;
+            wait_text(&admin, "#guardians-info", "No guardians").await;
 
-        // Create: a bad phone and a bad language, each shown beside its
-        // field; nothing written.
-        click(&admin, "#new-guardian").await;
-        type_into(&admin, "#guardian-given_name", "Sam").await;
-        type_into(&admin, "#guardian-family_name", "Okafor").await;
-        select_value(&admin, "#guardian-relationship", "father").await;
-        type_into(&admin, "#guardian-phone", "0791 112").await;
-        type_into(&admin, "#guardian-preferred_language", "FR").await;
-        click(&admin, "#save-guardian").await;
-        field_error(&admin, "guardian-phone").await;
-        field_error(&admin, "guardian-preferred_language").await;
-        let listed = ok(
-            gw.get("/api/v1/guardians", &school.admin).await,
-            StatusCode::OK,
-        )
-        .await;
-        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
-        type_into(&admin, "#guardian-phone", "+447700900123").await;
-        type_into(&admin, "#guardian-preferred_language", "fr").await;
-        click(&admin, "#save-guardian").await;
-        wait_text(&admin, "h1", "Sam Okafor").await;
-        wait_css(&admin, "#no-children").await;
-        let sam = admin.current_url().await.unwrap();
-        let sam = sam.path().rsplit('/').next().unwrap().to_owned();
-        let saved = ok(
-            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-        assert_eq!(
-            (&saved["phone"], &saved["preferred_language"]),
-            (&json!("+447700900123"), &json!("fr"))
-        );
-
-        // Edit: a stale version shows the newer one.
-        let r = gw
-            .patch(
-                &format!("/api/v1/guardians/{sam}"),
-                &school.admin,
-                json!({"version": 1, "given_name": "Samuel"}),
+            // Create: a bad phone and a bad language, each shown beside its
+            // field; nothing written.
+            click(&admin, "#new-guardian").await;
+            type_into(&admin, "#guardian-given_name", "Sam").await;
+            type_into(&admin, "#guardian-family_name", "Okafor").await;
+            select_value(&admin, "#guardian-relationship", "father").await;
+            type_into(&admin, "#guardian-phone", "0791 112").await;
+            type_into(&admin, "#guardian-preferred_language", "FR").await;
+            click(&admin, "#save-guardian").await;
+            field_error(&admin, "guardian-phone").await;
+            field_error(&admin, "guardian-preferred_language").await;
+            let listed = ok(
+                gw.get("/api/v1/guardians", &school.admin).await,
+                StatusCode::OK,
             )
             .await;
-        ok(r, StatusCode::OK).await;
-        type_into(&admin, "#guardian-family_name", "Okafor-Ray").await;
-        click(&admin, "#save-guardian").await;
-        wait_css(&admin, "#guardian-conflict").await;
-        let given = admin
-            .find(Locator::Id("guardian-given_name"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap();
-        assert_eq!(given.as_deref(), Some("Samuel"));
-
-        // Link: an unknown admission number is shown beside the field;
-        // Cleo links, then unlinks.
-        type_into(&admin, "#link-admission", "NOPE-9").await;
-        click(&admin, "#link-student").await;
-        field_error(&admin, "link-admission").await;
-        type_into(&admin, "#link-admission", "A-3").await;
-        admin
-            .find(Locator::Id("link-primary"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        click(&admin, "#link-student").await;
-        wait_text(&admin, "#guardian-children", "Cleo").await;
-        let g = ok(
-            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-        assert_eq!(g["students"][0]["student_id"], school.other.as_str());
-        assert_eq!(g["students"][0]["is_primary"], true);
-        // Linking her again is a conflict, shown as the problem's text.
-        type_into(&admin, "#link-admission", "A-3").await;
-        click(&admin, "#link-student").await;
-        wait_text(&admin, "#link-result", "already").await;
-        click(
-            &admin,
-            &format!("tr[data-student=\"{}\"] button", school.other),
-        )
-        .await;
-        wait_css(&admin, "#no-children").await;
-        let g = ok(
-            gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-        assert_eq!(g["students"], json!([]));
-
-        // Ada's invoices: the seeded tuition, her balance.
-        admin
-            .goto(&format!("{base}/admin/students/{}", school.ada))
-            .await
-            .unwrap();
-        click(&admin, "#student-invoices-link").await;
-        wait_text(&admin, "#student-invoices", "Tuition").await;
-        wait_text(&admin, "#student-balance", "1,200.00").await;
-
-        // A new invoice: a malformed amount and an empty description are
-        // shown beside their fields; then it is created.
-        type_into(&admin, "#line-0-unit_amount", "12,5").await;
-        click(&admin, "#create-invoice").await;
-        field_error(&admin, "line-0-unit_amount").await;
-        type_into(&admin, "#line-0-unit_amount", "50").await;
-        click(&admin, "#create-invoice").await;
-        field_error(&admin, "line-0-description").await;
-        type_into(&admin, "#line-0-description", "Books").await;
-        click(&admin, "#create-invoice").await;
-        wait_text(&admin, "#student-invoices", "Books").await;
-        wait_text(&admin, "#student-balance", "1,250.00").await;
-
-        // A payment above what is due is refused with the server's reason;
-        // a right one is recorded once.
-        let invoices = ok(
-            gw.get(
-                &format!("/api/v1/invoices?student_id={}", school.ada),
-                &school.admin,
+            assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+            type_into(&admin, "#guardian-phone", "+447700900123").await;
+            type_into(&admin, "#guardian-preferred_language", "fr").await;
+            click(&admin, "#save-guardian").await;
+            wait_text(&admin, "h1", "Sam Okafor").await;
+            wait_css(&admin, "#no-children").await;
+            let sam = admin.current_url().await.unwrap();
+            let sam = sam.path().rsplit('/').next().unwrap().to_owned();
+            let saved = ok(
+                gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                    .await,
+                StatusCode::OK,
             )
-            .await,
-            StatusCode::OK,
-        )
-        .await;
-        let tuition = invoices["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["lines"][0]["description"] == "Tuition")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        select_value(&admin, "#payment-invoice", &tuition).await;
-        type_into(&admin, "#payment-amount", "5000").await;
-        click(&admin, "#record-payment").await;
-        wait_css(&admin, "#payment-form .problem").await;
-        type_into(&admin, "#payment-amount", "200").await;
-        select_value(&admin, "#payment-method", "card").await;
-        click(&admin, "#record-payment").await;
-        wait_text(&admin, "#student-balance", "1,050.00").await;
-        let balance = ok(
-            gw.get(
-                &format!("/api/v1/students/{}/balance", school.ada),
-                &school.admin,
+            .await;
+            assert_eq!(
+                (&saved["phone"], &saved["preferred_language"]),
+                (&json!("+447700900123"), &json!("fr"))
+            );
+
+            // Edit: a stale version shows the newer one.
+            let r = gw
+                .patch(
+                    &format!("/api/v1/guardians/{sam}"),
+                    &school.admin,
+                    json!({"version": 1, "given_name": "Samuel"}),
+                )
+                .await;
+            ok(r, StatusCode::OK).await;
+            type_into(&admin, "#guardian-family_name", "Okafor-Ray").await;
+            click(&admin, "#save-guardian").await;
+            wait_css(&admin, "#guardian-conflict").await;
+            let given = value_of(&admin, "#guardian-given_name").await;
+            assert_eq!(given.as_deref(), Some("Samuel"));
+
+            // Link: an unknown admission number is shown beside the field;
+            // Cleo links, then unlinks.
+            type_into(&admin, "#link-admission", "NOPE-9").await;
+            click(&admin, "#link-student").await;
+            field_error(&admin, "link-admission").await;
+            type_into(&admin, "#link-admission", "A-3").await;
+            click(&admin, "#link-primary").await;
+            click(&admin, "#link-student").await;
+            wait_text(&admin, "#guardian-children", "Cleo").await;
+            let g = ok(
+                gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                    .await,
+                StatusCode::OK,
             )
-            .await,
-            StatusCode::OK,
-        )
+            .await;
+            assert_eq!(g["students"][0]["student_id"], school.other.as_str());
+            assert_eq!(g["students"][0]["is_primary"], true);
+            // Linking her again is a conflict, shown as the problem's text.
+            type_into(&admin, "#link-admission", "A-3").await;
+            click(&admin, "#link-student").await;
+            wait_text(&admin, "#link-result", "already").await;
+            click(
+                &admin,
+                &format!("tr[data-student=\"{}\"] button", school.other),
+            )
+            .await;
+            wait_css(&admin, "#no-children").await;
+            let g = ok(
+                gw.get(&format!("/api/v1/guardians/{sam}"), &school.admin)
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(g["students"], json!([]));
+
+            // Ada's invoices: the seeded tuition, her balance.
+            admin
+                .goto(&format!("{base}/admin/students/{}", school.ada))
+                .await
+                .unwrap();
+            click(&admin, "#student-invoices-link").await;
+            wait_text(&admin, "#student-invoices", "Tuition").await;
+            wait_text(&admin, "#student-balance", "1,200.00").await;
+
+            // A new invoice: a malformed amount and an empty description are
+            // shown beside their fields; then it is created.
+            type_into(&admin, "#line-0-unit_amount", "12,5").await;
+            click(&admin, "#create-invoice").await;
+            field_error(&admin, "line-0-unit_amount").await;
+            type_into(&admin, "#line-0-unit_amount", "50").await;
+            click(&admin, "#create-invoice").await;
+            field_error(&admin, "line-0-description").await;
+            type_into(&admin, "#line-0-description", "Books").await;
+            click(&admin, "#create-invoice").await;
+            wait_text(&admin, "#student-invoices", "Books").await;
+            wait_text(&admin, "#student-balance", "1,250.00").await;
+
+            // A payment above what is due is refused with the server's reason;
+            // a right one is recorded once.
+            let invoices = ok(
+                gw.get(
+                    &format!("/api/v1/invoices?student_id={}", school.ada),
+                    &school.admin,
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            let tuition = invoices["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["lines"][0]["description"] == "Tuition")
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            select_value(&admin, "#payment-invoice", &tuition).await;
+            type_into(&admin, "#payment-amount", "5000").await;
+            click(&admin, "#record-payment").await;
+            wait_css(&admin, "#payment-form .problem").await;
+            type_into(&admin, "#payment-amount", "200").await;
+            select_value(&admin, "#payment-method", "card").await;
+            click(&admin, "#record-payment").await;
+            wait_text(&admin, "#student-balance", "1,050.00").await;
+            let balance = ok(
+                gw.get(
+                    &format!("/api/v1/students/{}/balance", school.ada),
+                    &school.admin,
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(balance["balances"][0]["total_paid"], 20_000, "{balance}");
+        })
         .await;
-        assert_eq!(balance["balances"][0]["total_paid"], 20_000, "{balance}");
-    })
-    .await;
 }
 
 #[tokio::test]
@@ -1091,117 +1050,112 @@ async fn the_console_waits_out_a_429_and_catches_up_after_a_dropped_socket() {
     let school = sys.school("west").await;
     let relay = Relay::start(listener, &sys.gw.base);
     let base = relay.base.clone();
-    let driver = Driver::start().await;
-    // Borrowed, so that chromedriver outlives the scenario for screenshots.
-    let driver = &driver;
+    let browsers = Browsers::start().await;
     let relay = &relay;
-    let windows = Windows::default();
-    let w = windows.clone();
     let gw = &sys.gw;
-    with_screenshots("robustness", &windows, async move {
-        // 429: the test spends the admin's import budget, then the console
-        // imports: refused, it says it waits, retries after Retry-After
-        // and shows the report.
-        let admin = driver.browser().await;
-        w.add("admin", &admin);
-        sign_in(&admin, &base, "west", "admin@west.test", PASSWORD).await;
-        wait_css(&admin, "#tiles").await;
-        let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
-        std::fs::write(
-            &csv,
-            "admission_no,given_name,family_name,date_of_birth,grade_level\n\
+    browsers
+        .run("robustness", async {
+            // 429: the test spends the admin's import budget, then the console
+            // imports: refused, it says it waits, retries after Retry-After
+            // and shows the report.
+            let admin = browsers
+                .signed_in("admin", &base, "west", "admin@west.test", "#tiles")
+                .await;
+            let csv = std::env::temp_dir().join(format!("import-{}.csv", Uuid::new_v4()));
+            std::fs::write(
+                &csv,
+                "admission_no,given_name,family_name,date_of_birth,grade_level\n\
              R-1,Rae,Ray,2014-02-03,4\n",
-        )
-        .unwrap();
-        admin.goto(&format!("{base}/admin/import")).await.unwrap();
-        wait_css(&admin, "#import-file")
-            .await
-            .send_keys(csv.to_str().unwrap())
-            .await
+            )
             .unwrap();
-        let spend = || {
-            gw.http
-                .post(gw.url("/api/v1/students/import?mode=partial"))
-                .bearer_auth(&school.admin)
-                .header("content-type", "text/csv")
-                .body("admission_no,given_name,family_name,date_of_birth,grade_level\n")
-                .send()
-        };
-        let mut refused = false;
-        for _ in 0..3 {
-            if spend().await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
-                refused = true;
-                break;
+            admin.goto(&format!("{base}/admin/import")).await.unwrap();
+            wait_css(&admin, "#import-file")
+                .await
+                .send_keys(csv.to_str().unwrap())
+                .await
+                .unwrap();
+            let spend = || {
+                gw.http
+                    .post(gw.url("/api/v1/students/import?mode=partial"))
+                    .bearer_auth(&school.admin)
+                    .header("content-type", "text/csv")
+                    .body("admission_no,given_name,family_name,date_of_birth,grade_level\n")
+                    .send()
+            };
+            let mut refused = false;
+            for _ in 0..3 {
+                if spend().await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+                    refused = true;
+                    break;
+                }
             }
-        }
-        assert!(refused, "the import budget is spent");
-        click(&admin, "#import-submit").await;
-        wait_text(&admin, "#flash", "retrying in").await;
-        wait_text(&admin, "#import-result", "1 imported").await;
-        let _ = std::fs::remove_file(&csv);
-        let found = ok(
-            gw.get("/api/v1/students?q=R-1", &school.admin).await,
-            StatusCode::OK,
-        )
-        .await;
-        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
-
-        // A dropped WebSocket: the console says so, retries with growing
-        // pauses, and once back shows the absence marked meanwhile.
-        // The admin's console (and its socket) is closed first: the relay
-        // then sees the guardian's reconnects alone.
-        admin.close().await.unwrap();
-        let guardian = driver.browser().await;
-        w.add("guardian", &guardian);
-        sign_in(&guardian, &base, "west", "mary@west.test", PASSWORD).await;
-        wait_text(&guardian, "#children", "Ben").await;
-        wait_text(&guardian, "#live-state", "Live").await;
-        relay.cut();
-        wait_text(&guardian, "#live-state", "Offline").await;
-        let day = school_days(1)[0];
-        let r = gw
-            .put(
-                &format!("/api/v1/courses/{}/attendance/{day}", school.course),
-                &school.tess,
-                json!({"entries": [{"student_id": school.ben, "status": "absent"}]}),
+            assert!(refused, "the import budget is spent");
+            click(&admin, "#import-submit").await;
+            wait_text(&admin, "#flash", "retrying in").await;
+            wait_text(&admin, "#import-result", "1 imported").await;
+            let _ = std::fs::remove_file(&csv);
+            let found = ok(
+                gw.get("/api/v1/students?q=R-1", &school.admin).await,
+                StatusCode::OK,
             )
             .await;
-        ok(r, StatusCode::OK).await;
-        let mary = gw.login("west", "mary@west.test").await;
-        platform::testing::eventually("the absence in Mary's inbox", WAIT, || async {
-            let page: Value = gw
-                .get("/api/v1/me/notifications?unread=true", &mary)
-                .await
-                .json()
-                .await
-                .unwrap_or_default();
-            page["items"].as_array().is_some_and(|n| {
-                n.iter()
-                    .any(|n| n["title"].as_str().is_some_and(|t| t.contains("Ben")))
+            assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+
+            // A dropped WebSocket: the console says so, retries with growing
+            // pauses, and once back shows the absence marked meanwhile.
+            // The admin's console (and its socket) is closed first: the relay
+            // then sees the guardian's reconnects alone.
+            admin.close().await.unwrap();
+            let guardian = browsers.open("guardian").await;
+            sign_in(&guardian, &base, "west", "mary@west.test", PASSWORD).await;
+            wait_text(&guardian, "#children", "Ben").await;
+            wait_text(&guardian, "#live-state", "Live").await;
+            relay.cut();
+            wait_text(&guardian, "#live-state", "Offline").await;
+            let day = school_days(1)[0];
+            let r = gw
+                .put(
+                    &format!("/api/v1/courses/{}/attendance/{day}", school.course),
+                    &school.tess,
+                    json!({"entries": [{"student_id": school.ben, "status": "absent"}]}),
+                )
+                .await;
+            ok(r, StatusCode::OK).await;
+            let mary = gw.login("west", "mary@west.test").await;
+            platform::testing::eventually("the absence in Mary's inbox", WAIT, || async {
+                let page: Value = gw
+                    .get("/api/v1/me/notifications?unread=true", &mary)
+                    .await
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                page["items"].as_array().is_some_and(|n| {
+                    n.iter()
+                        .any(|n| n["title"].as_str().is_some_and(|t| t.contains("Ben")))
+                })
             })
+            .await;
+            // Four refused reconnects before the way is open again.
+            platform::testing::eventually("four reconnect attempts", WAIT, || async {
+                relay.attempts().len() >= 4
+            })
+            .await;
+            relay.restore();
+            wait_until_for(&guardian, "#live-state", |t| t.contains("Live"), WAIT * 2).await;
+            wait_text(&guardian, "#alerts", "Ben").await;
+            wait_until(&guardian, "#unread", |t| {
+                t.parse::<u32>().is_ok_and(|n| n >= 1)
+            })
+            .await;
+            // Backoff: the pause doubles from 1 s, each one × 0.5-1 (jitter),
+            // so the fourth attempt comes at least 0.5 + 1 + 2 + 4 = 7.5 s after
+            // the cut (a fixed 1 s retry would have made it by 4 s).
+            let at = relay.attempts();
+            eprintln!("reconnect attempts after the cut: {at:?}");
+            assert!(
+                at[3] >= Duration::from_secs(7),
+                "attempts after the cut: {at:?}"
+            );
         })
         .await;
-        // Four refused reconnects before the way is open again.
-        platform::testing::eventually("four reconnect attempts", WAIT, || async {
-            relay.attempts().len() >= 4
-        })
-        .await;
-        relay.restore();
-        wait_until_for(&guardian, "#live-state", |t| t.contains("Live"), WAIT * 2).await;
-        wait_text(&guardian, "#alerts", "Ben").await;
-        wait_until(&guardian, "#unread", |t| {
-            t.parse::<u32>().is_ok_and(|n| n >= 1)
-        })
-        .await;
-        // Backoff: the pause doubles from 1 s, each one × 0.5-1 (jitter),
-        // so the fourth attempt comes at least 0.5 + 1 + 2 + 4 = 7.5 s after
-        // the cut (a fixed 1 s retry would have made it by 4 s).
-        let at = relay.attempts();
-        eprintln!("reconnect attempts after the cut: {at:?}");
-        assert!(
-            at[3] >= Duration::from_secs(7),
-            "attempts after the cut: {at:?}"
-        );
-    })
-    .await;
 }
