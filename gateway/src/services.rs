@@ -7,6 +7,7 @@ use proto::notify::v1::announcement_service_client::AnnouncementServiceClient;
 use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
+use proto::notify::v1::report_card_service_client::ReportCardServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
@@ -41,6 +42,7 @@ pub struct Services {
     pub notification_templates: NotificationTemplateServiceClient<Channel>,
     pub deliveries: DeliveryAdminServiceClient<Channel>,
     pub announcements: AnnouncementServiceClient<Channel>,
+    pub report_cards: ReportCardServiceClient<Channel>,
     pub analytics: AnalyticsServiceClient<Channel>,
 }
 
@@ -89,7 +91,8 @@ impl Services {
             notifications: NotificationServiceClient::new(notify.clone()),
             notification_templates: NotificationTemplateServiceClient::new(notify.clone()),
             deliveries: DeliveryAdminServiceClient::new(notify.clone()),
-            announcements: AnnouncementServiceClient::new(notify),
+            announcements: AnnouncementServiceClient::new(notify.clone()),
+            report_cards: ReportCardServiceClient::new(notify),
             analytics: AnalyticsServiceClient::new(platform::balance::channel(
                 e.analytics.clone(),
                 e.timeouts,

@@ -28,6 +28,7 @@ pub mod guardians;
 pub mod import;
 pub mod notification_templates;
 pub mod notifications;
+pub mod report_cards;
 pub mod schools;
 pub mod staff;
 pub mod students;

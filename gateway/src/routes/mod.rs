@@ -18,6 +18,7 @@ pub mod health;
 pub mod import;
 pub mod notification_templates;
 pub mod notifications;
+pub mod report_cards;
 mod resource;
 pub mod rpc;
 pub mod schools;
@@ -64,6 +65,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             ])
             .service(resource![announcements::list, announcements::create])
             .service(resource![announcements::get])
+            .service(resource![report_cards::create])
+            .service(resource![report_cards::create_grade])
+            .service(resource![report_cards::batch])
+            .service(resource![report_cards::get])
+            .service(resource![report_cards::pdf])
             .service(resource![deliveries::list])
             .service(resource![deliveries::retry_all])
             .service(resource![deliveries::retry])

@@ -22,6 +22,7 @@ use proto::notify::v1::announcement_service_client::AnnouncementServiceClient;
 use proto::notify::v1::delivery_admin_service_client::DeliveryAdminServiceClient;
 use proto::notify::v1::notification_service_client::NotificationServiceClient;
 use proto::notify::v1::notification_template_service_client::NotificationTemplateServiceClient;
+use proto::notify::v1::report_card_service_client::ReportCardServiceClient;
 use proto::students::v1::{
     attendance_service_client::AttendanceServiceClient, auth_service_client::AuthServiceClient,
     course_service_client::CourseServiceClient, enrolment_service_client::EnrolmentServiceClient,
@@ -116,6 +117,7 @@ clients! {
     notification_templates: NotificationTemplateServiceClient,
     deliveries: DeliveryAdminServiceClient,
     announcements: AnnouncementServiceClient,
+    report_cards: ReportCardServiceClient,
     analytics: AnalyticsServiceClient,
 }
 

@@ -22,6 +22,7 @@ mod notifications;
 mod plumbing;
 mod probes;
 mod ratelimit;
+mod report_cards;
 mod rollout;
 mod schools;
 mod students;

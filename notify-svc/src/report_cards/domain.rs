@@ -43,7 +43,9 @@ impl TryFrom<pb::CreateGradeReportCardsRequest> for NewBatch {
         let term = v.take("term", Term::parse(&r.term));
         let grade = v.take(
             "grade_level",
-            if (0..=12).contains(&r.grade_level) {
+            if (platform::limits::GRADE_LEVEL_MIN..=platform::limits::GRADE_LEVEL_MAX)
+                .contains(&r.grade_level)
+            {
                 Ok(r.grade_level)
             } else {
                 Err("must be 0-12".to_owned())
