@@ -308,7 +308,26 @@ impl System {
                        "due_on": today.checked_add_days(Days::new(10)).unwrap().to_string()}),
             )
             .await;
-        ok(r, StatusCode::CREATED).await;
+        let invoice = ok(r, StatusCode::CREATED).await;
+        // An issued invoice is a notice to Mary. It is waited for here, so
+        // that no notice of the setup reaches her open console in the
+        // middle of a scenario: it would re-render the inbox under the
+        // test's click, or still be unread after "Mark all as read".
+        if invoice["status"] != "draft" {
+            let mary = gw.login(slug, &format!("mary@{slug}.test")).await;
+            platform::testing::eventually("the invoice notice in Mary's inbox", WAIT, || async {
+                let page: Value = gw
+                    .get("/api/v1/me/notifications", &mary)
+                    .await
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                page["items"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|n| n["kind"] == "invoice_issued"))
+            })
+            .await;
+        }
         School {
             admin,
             tess,
