@@ -20,7 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use clap::Parser;
 use futures::{stream, StreamExt, TryStreamExt};
 use reqwest::{Client, StatusCode};
@@ -57,6 +57,8 @@ struct Api {
 }
 
 impl Api {
+    /// One call; a 429 waits its `Retry-After` and tries again (the seed
+    /// may outrun the write budget of a stack with default limits).
     async fn send(
         &self,
         method: reqwest::Method,
@@ -64,17 +66,28 @@ impl Api {
         token: &str,
         body: Option<Value>,
     ) -> Result<(StatusCode, Value)> {
-        let mut r = self
-            .c
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            r = r.json(&b);
+        loop {
+            let mut r = self
+                .c
+                .request(method.clone(), format!("{}{path}", self.base))
+                .bearer_auth(token);
+            if let Some(b) = &body {
+                r = r.json(b);
+            }
+            let r = r.send().await.with_context(|| path.to_owned())?;
+            let status = r.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = r
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait.max(1))).await;
+                continue;
+            }
+            let body = r.json::<Value>().await.unwrap_or(Value::Null);
+            return Ok((status, body));
         }
-        let r = r.send().await.with_context(|| path.to_owned())?;
-        let status = r.status();
-        let body = r.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, body))
     }
 
     async fn expect(
@@ -264,7 +277,9 @@ async fn main() -> Result<()> {
             tokio::time::sleep(poll).await;
         };
         if done["status"] != "ready" {
-            bail!("warm-up card: {done}");
+            eprintln!("warm-up card not ready yet: {}", done["error"]);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
         }
         let summary = api
             .expect(

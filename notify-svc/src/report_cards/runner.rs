@@ -104,11 +104,11 @@ impl Runner {
         let summary = match self.summary(school, &card).await {
             Ok(s) => s,
             Err(status) => {
+                // NOT_FOUND is retried: analytics-svc applies the student's
+                // events on its own, and may not have when notify-svc has.
                 let permanent = matches!(
                     status.code(),
-                    tonic::Code::NotFound
-                        | tonic::Code::InvalidArgument
-                        | tonic::Code::PermissionDenied
+                    tonic::Code::InvalidArgument | tonic::Code::PermissionDenied
                 );
                 let reason = format!("student summary: {:?}", status.code());
                 if permanent || last {
