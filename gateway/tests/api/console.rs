@@ -622,8 +622,25 @@ async fn roles_sign_in_and_an_absence_reaches_the_open_guardian_console_live() {
             click(&teacher, "#save-sheet").await;
             wait_text(&teacher, "#sheet-status", "Saved").await;
 
-            // The guardian's open console shows the alert without a reload.
-            wait_text(&guardian, "#alerts", "Ada").await;
+            // The notice is in her inbox (notify-svc made it)...
+            platform::testing::eventually("the absence in Mary's inbox", WAIT, || async {
+                let page: Value = gw
+                    .get("/api/v1/me/notifications?unread=true", &mary)
+                    .await
+                    .json()
+                    .await
+                    .unwrap_or_default();
+                page["items"].as_array().is_some_and(|n| {
+                    n.iter().any(|n| {
+                        n["title"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("Absence: Ada"))
+                    })
+                })
+            })
+            .await;
+            // ...and her open console shows the alert without a reload.
+            wait_text(&guardian, "#alerts", "Absence: Ada").await;
             // The badge counts it (other notices, such as a fee reminder for
             // the invoice, may be there too).
             wait_until(&guardian, "#unread", |t| {
