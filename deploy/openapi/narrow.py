@@ -99,6 +99,11 @@ template["body"] = {"type": "string", "enum": ["Hello from {{ school_name }}.\n"
 schemas["CreateAnnouncementBody"]["properties"]["audience"] = {
     "enum": [{"kind": "courses", "course_ids": [setup["course"]]}]}
 
+# A grade level's report cards need a current student in it: the check's
+# student's grade; one student's card, the check's student.
+schemas["CreateGradeReportCardsBody"]["properties"]["grade_level"] = {
+    "type": "integer", "enum": [setup["grade_level"]]}
+
 # Marks, overrides and grades are for students enrolled in the course: the
 # check's own course, student and assessment.
 def pin(path, method, name, value):
@@ -112,6 +117,7 @@ for path, method in (("/api/v1/courses/{id}/attendance/{date}", "put"),
                      ("/api/v1/courses/{id}/attendance/{date}/overrides", "post")):
     pin(path, method, "id", setup["course"])
 pin("/api/v1/assessments/{id}/grades", "put", "id", setup["assessment"])
+pin("/api/v1/students/{id}/report-cards", "post", "id", setup["student"])
 # Staff profiles are for teachers.
 pin("/api/v1/staff/{user_id}", "put", "user_id", setup["teacher"])
 for schema in ("MarkEntry", "OverrideEntry", "GradeEntryBody"):

@@ -9,6 +9,7 @@ usage: setup.py BASE_URL OPERATOR_TOKEN
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 
 base, operator = sys.argv[1], sys.argv[2]
@@ -36,9 +37,11 @@ teacher = call("POST", "/api/v1/users", token, {
 course = call("POST", "/api/v1/courses", token, {
     "code": "MATH-1", "name": "Mathematics", "term": "2026-T1", "teacher_id": teacher,
     "capacity": 30})["id"]
+# The student's grade level: a grade's report cards need a current student.
+GRADE_LEVEL = 3
 student = call("POST", "/api/v1/students", token, {
     "admission_no": "C-1", "given_name": "Sam", "family_name": "Student",
-    "date_of_birth": "2015-01-02", "grade_level": 3})["id"]
+    "date_of_birth": "2015-01-02", "grade_level": GRADE_LEVEL})["id"]
 call("POST", f"/api/v1/courses/{course}/enrolments", token, {"student_id": student})
 # A guardian of the enrolled student: an announcement to the course has
 # someone to tell (in the inbox: the tested copy's preferences are all off).
@@ -47,5 +50,19 @@ guardian = call("POST", "/api/v1/guardians", token, {
 call("PUT", f"/api/v1/guardians/{guardian}/students/{student}", token, {})
 assessment = call("POST", f"/api/v1/courses/{course}/assessments", token, {
     "title": "Quiz", "max_score": 10, "weight": 10, "due_date": "2026-02-02"})["id"]
+# notify-svc learns the student from its events: wait until it knows them
+# (its first report card is accepted), so a grade's report cards have a
+# current student when the run starts.
+for _ in range(300):
+    try:
+        call("POST", f"/api/v1/students/{student}/report-cards", token, {"term": "2026-T1"})
+        break
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise
+        time.sleep(0.1)
+else:
+    print("setup: notify-svc did not learn the check's student in 30 s", file=sys.stderr)
 print(json.dumps({"token": token, "teacher": teacher, "course": course, "student": student,
-                  "assessment": assessment, "guardian": guardian}))
+                  "assessment": assessment, "guardian": guardian,
+                  "grade_level": GRADE_LEVEL}))
