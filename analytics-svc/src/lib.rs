@@ -22,6 +22,7 @@
 
 pub mod at_risk;
 pub mod config;
+pub mod course_grades;
 pub mod dashboards;
 pub mod domain;
 pub mod handler;

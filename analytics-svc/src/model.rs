@@ -63,3 +63,28 @@ pub fn fees_month(r: &Row) -> Result<pb::FeesMonth, tokio_postgres::Error> {
         outstanding: r.try_get(4)?,
     })
 }
+
+/// A stored count (int4, never negative by its CHECK) as the proto's u32.
+pub fn count(v: i32) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(0)
+}
+
+/// A share (sum of hundredths) over a number of grades, rounded.
+pub fn average(sum: i64, n: i64) -> u32 {
+    if n <= 0 {
+        return 0;
+    }
+    u32::try_from((sum * 2 + n) / (2 * n)).unwrap_or(0)
+}
+
+/// A `course_id, code, name, pct_sum, grades` row as a course's average.
+pub fn course_grade(r: &Row) -> Result<pb::CourseGrade, tokio_postgres::Error> {
+    let (sum, n): (i64, i32) = (r.try_get(3)?, r.try_get(4)?);
+    Ok(pb::CourseGrade {
+        course_id: r.try_get::<_, uuid::Uuid>(0)?.to_string(),
+        code: r.try_get(1)?,
+        name: r.try_get(2)?,
+        average: average(sum, i64::from(n)),
+        grades: count(n),
+    })
+}

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "read_models",
         sql: include_str!("../migrations/0002_read_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "course_grade_indexes",
+        sql: include_str!("../migrations/0003_course_grade_indexes.sql"),
+    },
 ];
 
 pub struct Application {

@@ -1,5 +1,5 @@
-// Admin: the school dashboard (charts from /dashboards/school and the
-// at-risk list), students (search as you type, filters, keyset paging,
+// Admin: the school dashboard (charts from /dashboards/school, its lowest
+// course averages and the at-risk list), students (search as you type, filters, keyset paging,
 // create/edit with field errors beside each field, archive; a stale edit
 // shows the newer version), and the CSV import with its per-row report.
 
@@ -46,6 +46,12 @@ export async function dashboard() {
       barChart(fees, { label: `Fees billed and collected per month in ${currency}`, names: ['billed', 'collected'], fmt: (v) => money(v, currency) }),
       dataTable('Fees', ['Month', 'Billed', 'Collected', 'Outstanding'], d.fees.map((f) => [f.month, money(f.billed, f.currency), money(f.collected, f.currency), money(f.outstanding, f.currency)]), 'fees-table')]
       : h('p', { class: 'muted' }, 'No invoices yet.'),
+    h('h2', {}, 'Lowest course averages'),
+    d.course_grades.length ? [h('p', { class: 'muted' }, `The ${d.course_grades.length} lowest of ${d.graded_courses} graded course(s), published grades only.`),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'course-grades' },
+        h('thead', {}, h('tr', {}, ['Course', 'Average', 'Grades'].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', {}, d.course_grades.map((c) => h('tr', {}, h('td', {}, `${c.code} ${c.name}`), h('td', {}, `${c.average}%`), h('td', {}, c.grades))))))]
+      : h('p', { class: 'muted' }, 'No grades published yet.'),
     h('h2', {}, 'Students at risk'),
     risk.items.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'at-risk' },
       h('thead', {}, h('tr', {}, ['Student', 'Grade', 'Reasons', 'Attendance (30 days)', 'Absences in a row', 'Lowest average'].map((x) => h('th', { scope: 'col' }, x)))),

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::{domain::reach, repo};
 use crate::{
-    at_risk,
+    at_risk, course_grades,
     domain::Clock,
     reports::{self, repo::Rows},
 };
@@ -98,6 +98,22 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
             .into_parts();
         Ok(Response::new(pb::ListAtRiskResponse {
             students,
+            page: Some(proto::common::v1::PageInfo { next_cursor: next }),
+        }))
+    }
+
+    async fn list_course_grades(
+        &self,
+        req: Request<pb::ListCourseGradesRequest>,
+    ) -> Reply<pb::ListCourseGradesResponse> {
+        let caller = Caller::read(req.metadata())?;
+        require(&caller, &[Role::Admin])?;
+        let q = course_grades::domain::Query::try_from(req.into_inner())?;
+        let (courses, next) = course_grades::repo::list(&self.pool, caller.school_id, &q)
+            .await?
+            .into_parts();
+        Ok(Response::new(pb::ListCourseGradesResponse {
+            courses,
             page: Some(proto::common::v1::PageInfo { next_cursor: next }),
         }))
     }

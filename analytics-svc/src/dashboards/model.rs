@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 
 use crate::domain::Calendar;
-pub use crate::model::{fees_month, Counts};
+pub use crate::model::{average, count, course_grade, fees_month, Counts};
 
 /// A school's settings and counters (defaults when no event arrived yet).
 pub struct SchoolRow {
@@ -41,16 +41,4 @@ impl SchoolRow {
             at_risk: 0,
         }
     }
-}
-
-pub fn count(v: i32) -> u32 {
-    u32::try_from(v.max(0)).unwrap_or(0)
-}
-
-/// A share (sum of hundredths) over a number of grades, rounded.
-pub fn average(sum: i64, n: i64) -> u32 {
-    if n <= 0 {
-        return 0;
-    }
-    u32::try_from((sum * 2 + n) / (2 * n)).unwrap_or(0)
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     domain::{GradeView, Reach},
-    model::{average, count, fees_month, Counts, SchoolRow},
+    model::{average, count, course_grade, fees_month, Counts, SchoolRow},
 };
 use crate::domain::{month_of, WINDOW_DAYS};
 
@@ -29,6 +29,9 @@ pub async fn school(db: &Object, school: Uuid) -> Result<SchoolRow, ServiceError
     })
 }
 
+/// How many of the lowest course averages the school dashboard carries.
+pub const LOWEST_COURSES: i64 = 10;
+
 pub async fn school_dashboard(
     pool: &Pool,
     school_id: Uuid,
@@ -39,7 +42,7 @@ pub async fn school_dashboard(
     let today = s.calendar.today(now);
     let year_start = s.calendar.year_start(today);
     let weekday = i16::try_from(today.weekday().number_from_monday()).unwrap_or(1);
-    let (sections, slots, days, fees, overdue, grades) = (
+    let (sections, slots, days, fees, overdue, grades, graded) = (
         db.prepare_cached(
             "SELECT grade_level, section, students FROM grade_sections \
              WHERE school_id = $1 AND students > 0 ORDER BY grade_level, section",
@@ -57,22 +60,29 @@ pub async fn school_dashboard(
         db.prepare_cached(
             "SELECT coalesce(sum(invoices), 0)::int FROM open_due WHERE school_id = $1 AND due_on < $2",
         ),
+        // The lowest few by course_grades_lowest (its expression is the
+        // ORDER BY's): a dashboard's size does not grow with the courses.
         db.prepare_cached(
             "SELECT c.course_id, c.code, c.name, g.pct_sum, g.grades FROM course_grades g \
              JOIN courses c ON c.school_id = g.school_id AND c.course_id = g.course_id \
-             WHERE g.school_id = $1 AND g.grades > 0 ORDER BY c.code, c.course_id",
+             WHERE g.school_id = $1 AND g.grades > 0 \
+             ORDER BY g.pct_sum / g.grades, g.course_id LIMIT $2",
+        ),
+        db.prepare_cached(
+            "SELECT count(*)::int FROM course_grades WHERE school_id = $1 AND grades > 0",
         ),
     );
-    let (sections, slots, days, fees, overdue, grades) =
-        futures::try_join!(sections, slots, days, fees, overdue, grades)?;
+    let (sections, slots, days, fees, overdue, grades, graded) =
+        futures::try_join!(sections, slots, days, fees, overdue, grades, graded)?;
     let (month_from, month_to) = (month_of(year_start), month_of(today));
-    let (sections, slots, days, fees, overdue, grades) = futures::try_join!(
+    let (sections, slots, days, fees, overdue, grades, graded) = futures::try_join!(
         async { db.query(&sections, &[&school_id]).await },
         async { db.query_opt(&slots, &[&school_id, &weekday]).await },
         async { db.query(&days, &[&school_id, &today, &WINDOW_DAYS]).await },
         async { db.query(&fees, &[&school_id, &month_from, &month_to]).await },
         async { db.query_one(&overdue, &[&school_id, &today]).await },
-        async { db.query(&grades, &[&school_id]).await },
+        async { db.query(&grades, &[&school_id, &LOWEST_COURSES]).await },
+        async { db.query_one(&graded, &[&school_id]).await },
     )?;
     let mut trend = Vec::with_capacity(days.len());
     let (mut today_counts, mut marked_today) = (Counts::default(), 0);
@@ -110,20 +120,9 @@ pub async fn school_dashboard(
         attendance_trend: trend,
         fees: fees.iter().map(fees_month).collect::<Result<_, _>>()?,
         overdue_invoices: count(overdue.try_get(0)?),
-        course_grades: grades
-            .iter()
-            .map(|r| {
-                let (sum, n): (i64, i32) = (r.try_get(3)?, r.try_get(4)?);
-                Ok(pb::CourseGrade {
-                    course_id: r.try_get::<_, Uuid>(0)?.to_string(),
-                    code: r.try_get(1)?,
-                    name: r.try_get(2)?,
-                    average: average(sum, i64::from(n)),
-                    grades: count(n),
-                })
-            })
-            .collect::<Result<_, tokio_postgres::Error>>()?,
+        course_grades: grades.iter().map(course_grade).collect::<Result<_, _>>()?,
         at_risk_students: count(s.at_risk),
+        graded_courses: count(graded.try_get(0)?),
     })
 }
 

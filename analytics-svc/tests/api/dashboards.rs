@@ -99,6 +99,7 @@ async fn dashboards_and_summary_show_the_read_models() {
             .collect::<Vec<_>>(),
         [("ART", 7500, 1)]
     );
+    assert_eq!(d.graded_courses, 1);
     assert_eq!(d.at_risk_students, 1, "ann only");
 
     let t = client
@@ -216,4 +217,95 @@ async fn teacher_dashboard_shows_grade_distributions() {
     // (190 + 90 + 200) / 600 = 80 %.
     assert_eq!(a.average, 8000);
     assert_eq!(a.bands, [0, 0, 0, 0, 1, 0, 0, 0, 0, 2]);
+}
+
+/// The school dashboard carries the ten lowest course averages, lowest
+/// first, and how many courses are graded; ListCourseGrades pages every
+/// course's average in code order, admins only.
+#[tokio::test]
+async fn dashboard_keeps_the_lowest_ten_course_averages_and_the_list_pages_them_all() {
+    let app = TestApp::quiet().await;
+    let s = School::new();
+    let admin_user = Uuid::now_v7();
+    let mut events = vec![
+        s.settings("kea", "UTC", 9, 1, 1),
+        s.user(admin_user, "admin"),
+    ];
+    // 13 courses C00..C12; course k averages (20 + 5k) %, so C00..C09 are
+    // the ten lowest. Code order and average order differ: C12 sorts last
+    // by code and is not shown; the dashboard lists C00 first.
+    let mut codes = Vec::new();
+    for k in 0..13 {
+        let (c, a, st) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let code = format!("C{k:02}");
+        events.push(s.course(c, &code, Uuid::now_v7(), 30, 1));
+        events.push(s.student(st, &format!("S{k}"), 5, "A", "active", 1));
+        events.push(s.enrol(Uuid::now_v7(), c, st, false));
+        events.push(s.assessment(a, c, 100, 1000, "2030-03-01", true, 1));
+        events.push(s.publish(a, c, 100, &[(st, 20 + 5 * k, 1)]));
+        codes.push(code);
+    }
+    app.apply(&events).await;
+    let mut client = app.client().await;
+    let admin = caller(s.id(), admin_user, Role::Admin);
+
+    let d = client
+        .get_school_dashboard(call(&admin, pb::GetSchoolDashboardRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(d.graded_courses, 13);
+    let lowest: Vec<(String, u32)> = d
+        .course_grades
+        .iter()
+        .map(|g| (g.code.clone(), g.average))
+        .collect();
+    let expected: Vec<(String, u32)> = (0..10)
+        .map(|k| (format!("C{k:02}"), 2000 + 500 * k))
+        .collect();
+    assert_eq!(lowest, expected);
+
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..4 {
+        let page = client
+            .list_course_grades(call(
+                &admin,
+                pb::ListCourseGradesRequest {
+                    page: Some(proto::common::v1::PageRequest {
+                        limit: 5,
+                        cursor: cursor.clone(),
+                    }),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.courses.iter().map(|c| c.code.clone()));
+        cursor = page.page.unwrap_or_default().next_cursor;
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen, codes, "every graded course once, in code order");
+
+    let teacher = caller(s.id(), Uuid::now_v7(), Role::Teacher);
+    let denied = client
+        .list_course_grades(call(&teacher, pb::ListCourseGradesRequest { page: None }))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    let bad = client
+        .list_course_grades(call(
+            &admin,
+            pb::ListCourseGradesRequest {
+                page: Some(proto::common::v1::PageRequest {
+                    limit: 5,
+                    cursor: "not-a-cursor".into(),
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
 }

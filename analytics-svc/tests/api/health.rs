@@ -45,6 +45,6 @@ async fn migrates_its_schema_and_serves_health_for_both_services() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(schemas, ["analytics"]);
-    assert_eq!(app.db.count("analytics.schema_migrations").await, 2);
+    assert_eq!(app.db.count("analytics.schema_migrations").await, 3);
     app.stop().await;
 }

@@ -52,8 +52,8 @@ enum Route {
     /// `guardians/{id}/students/{student_id}`: not cached, but unlinking
     /// changes what the guardian may read of the student.
     GuardianLink(Uuid),
-    /// `dashboards/school`, `dashboards/teacher`, `reports/at-risk` and
-    /// `students/{id}/summary`: answers from analytics-svc's read models.
+    /// `dashboards/school`, `dashboards/teacher`, `reports/at-risk`,
+    /// `reports/course-grades` and `students/{id}/summary`: answers from analytics-svc's read models.
     Dashboard(Dashboard),
 }
 
@@ -62,6 +62,7 @@ enum Dashboard {
     School,
     Teacher,
     AtRisk,
+    CourseGrades,
     Summary(Uuid),
 }
 
@@ -73,6 +74,7 @@ impl Route {
             "dashboards/school" => return Some(Self::Dashboard(Dashboard::School)),
             "dashboards/teacher" => return Some(Self::Dashboard(Dashboard::Teacher)),
             "reports/at-risk" => return Some(Self::Dashboard(Dashboard::AtRisk)),
+            "reports/course-grades" => return Some(Self::Dashboard(Dashboard::CourseGrades)),
             _ => {}
         }
         if let Some(student) = rest
@@ -161,6 +163,7 @@ pub fn read_plan(ttls: &Ttls, path: &str, query: &str, caller: &Caller) -> Optio
                 Dashboard::Teacher => ("dashboard:teacher".to_owned(), ttls.record),
                 Dashboard::Summary(id) => (format!("summary:{id}"), ttls.record),
                 Dashboard::AtRisk => ("at-risk".to_owned(), ttls.list),
+                Dashboard::CourseGrades => ("course-grades".to_owned(), ttls.list),
             };
             let generation = platform::cache::dashboards_generation(caller.school_id);
             (name, dashboard_scope(caller), generation, ttl)

@@ -123,6 +123,24 @@ pub struct CourseGrade {
     pub grades: u32,
 }
 
+impl From<pb::CourseGrade> for CourseGrade {
+    fn from(c: pb::CourseGrade) -> Self {
+        Self {
+            course_id: uuid_or_nil(&c.course_id),
+            code: c.code,
+            name: c.name,
+            average: percent(c.average),
+            grades: c.grades,
+        }
+    }
+}
+
+impl Paged for CourseGrade {
+    const PAGE: &'static str = "CourseGradePage";
+}
+
+pub type CourseGradePage = Page<CourseGrade>;
+
 /// The school at a glance; "today" is the school's, in its time zone.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SchoolDashboard {
@@ -141,7 +159,13 @@ pub struct SchoolDashboard {
     /// This school year's months, oldest first.
     pub fees: Vec<FeesMonth>,
     pub overdue_invoices: u32,
+    /// The 10 courses with the lowest average published grade, lowest
+    /// first (so the answer's size does not grow with the school); every
+    /// course's average is `GET /reports/course-grades`.
     pub course_grades: Vec<CourseGrade>,
+    /// Courses with at least one published grade (how many
+    /// `GET /reports/course-grades` lists).
+    pub graded_courses: u32,
     pub at_risk_students: u32,
 }
 
@@ -168,17 +192,8 @@ impl From<pb::SchoolDashboard> for SchoolDashboard {
             attendance_trend: super::items(d.attendance_trend),
             fees: super::items(d.fees),
             overdue_invoices: d.overdue_invoices,
-            course_grades: d
-                .course_grades
-                .into_iter()
-                .map(|c| CourseGrade {
-                    course_id: uuid_or_nil(&c.course_id),
-                    code: c.code,
-                    name: c.name,
-                    average: percent(c.average),
-                    grades: c.grades,
-                })
-                .collect(),
+            course_grades: super::items(d.course_grades),
+            graded_courses: d.graded_courses,
             at_risk_students: d.at_risk_students,
         }
     }
@@ -517,18 +532,18 @@ pub struct AtRiskParams {
 /// The longest cursor the API takes (as documented).
 const CURSOR_MAX: usize = 2048;
 
+/// The page parameters, with the cursor's documented length checked.
+fn page(e: &mut FieldErrors, page: PageParams) -> common::PageRequest {
+    if page.cursor.as_ref().is_some_and(|c| c.len() > CURSOR_MAX) {
+        e.add("cursor", format!("must be at most {CURSOR_MAX} characters"));
+    }
+    page.parse(e)
+}
+
 impl AtRiskParams {
     pub fn into_proto(self) -> Result<pb::ListAtRiskRequest, ApiError> {
         let mut e = FieldErrors::default();
-        if self
-            .page
-            .cursor
-            .as_ref()
-            .is_some_and(|c| c.len() > CURSOR_MAX)
-        {
-            e.add("cursor", format!("must be at most {CURSOR_MAX} characters"));
-        }
-        let page = self.page.parse(&mut e);
+        let page = page(&mut e, self.page);
         let reason = match self.reason.as_deref() {
             None => pb::RiskReason::Unspecified,
             Some(r) => match RiskReason::parse(r) {
@@ -551,6 +566,23 @@ impl AtRiskParams {
             course_id,
             page: Some(page),
         })
+    }
+}
+
+/// Raw parameters of `GET /reports/course-grades`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseGradeParams {
+    #[serde(flatten)]
+    pub page: PageParams,
+}
+
+impl CourseGradeParams {
+    pub fn into_proto(self) -> Result<pb::ListCourseGradesRequest, ApiError> {
+        let mut e = FieldErrors::default();
+        let page = page(&mut e, self.page);
+        e.finish()?;
+        Ok(pb::ListCourseGradesRequest { page: Some(page) })
     }
 }
 

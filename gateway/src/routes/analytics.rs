@@ -2,7 +2,7 @@
 //! (cheap rejection; analytics-svc checks again, including which students a
 //! teacher or guardian reaches), call analytics-svc.
 //!
-//! The dashboards, the summary and the at-risk list are small and cached
+//! The dashboards, the summary, the at-risk list and the course grades are small and cached
 //! by the edge (`crate::cache::rules`). The reports are streamed: analytics-
 //! svc sends one row per message and the answer is written as they arrive,
 //! as JSON or, when the client asks for `text/csv`, as CSV, never held
@@ -21,8 +21,8 @@ use super::path_id;
 use super::rpc::{ok, Reply, Rpc, ADMIN, STAFF};
 use crate::dto::analytics::{
     csv_record, AtRiskPage, AtRiskParams, AttendanceReport, AttendanceReportParams,
-    DailyAttendance, FeesMonth, FeesReport, FeesReportParams, ReportRow, SchoolDashboard,
-    StudentSummary, TeacherDashboard,
+    CourseGradePage, CourseGradeParams, DailyAttendance, FeesMonth, FeesReport, FeesReportParams,
+    ReportRow, SchoolDashboard, StudentSummary, TeacherDashboard,
 };
 use crate::json::query;
 use crate::problem::Problem;
@@ -99,6 +99,23 @@ pub async fn at_risk(req: HttpRequest, rpc: Rpc) -> Reply {
     let r = rpc.analytics().list_at_risk(rpc.request(msg)).await?;
     let r = r.into_inner();
     ok(AtRiskPage::new(r.students, r.page))
+}
+
+/// Admin: every course's average published grade, by course code,
+/// keyset-paginated (the school dashboard carries only the lowest 10).
+#[utoipa::path(get, path = "/reports/course-grades", tag = "analytics",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "1-100, default 25"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = CourseGradePage), (status = 400, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn course_grades(req: HttpRequest, rpc: Rpc) -> Reply {
+    rpc.require(ADMIN)?;
+    let msg = query::<CourseGradeParams>(&req)?.into_proto()?;
+    let r = rpc.analytics().list_course_grades(rpc.request(msg)).await?;
+    let r = r.into_inner();
+    ok(CourseGradePage::new(r.courses, r.page))
 }
 
 /// Admin: attendance per school day from `from` to `to` (inclusive, at most

@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(resource![analytics::teacher_dashboard])
             .service(resource![analytics::student_summary])
             .service(resource![analytics::at_risk])
+            .service(resource![analytics::course_grades])
             .service(resource![analytics::attendance_report])
             .service(resource![analytics::fees_report])
             .service(resource![ws::connect]),

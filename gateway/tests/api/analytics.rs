@@ -505,6 +505,100 @@ async fn dashboards_are_role_and_tenant_scoped_and_never_leak_through_the_cache(
 }
 
 /// A report asked for as CSV: its 200 answer, checked to be streamed CSV.
+/// The school dashboard's size does not grow with its courses: it carries
+/// the 10 lowest course averages, lowest first, and how many courses are
+/// graded; every course's average is the paged course-grades report,
+/// which only admins read.
+#[tokio::test]
+async fn the_dashboard_keeps_the_lowest_course_grades_and_the_report_pages_them_all() {
+    let s = system().await;
+    let (admin, _) = s.school("north").await;
+    let (south_admin, _) = s.school("south").await;
+    let (tess, tess_id) = s.gw.named_teacher("north", &admin, "tess@north.test").await;
+    let ada = id_of(&s.gw.create_student(&admin, "A-1", "Ada").await);
+    // C-00 .. C-11, course i graded 44 - 2i out of 50: C-11 is the lowest.
+    for i in 0..12u32 {
+        let course = id_of(
+            &s.gw
+                .course(&admin, &format!("C-{i:02}"), &tess_id, 30)
+                .await,
+        );
+        s.enrol(&admin, &course, &ada).await;
+        let score = 44.0 - 2.0 * f64::from(i);
+        s.gw.published_assessment(&tess, &course, &[(&ada, score)])
+            .await;
+    }
+
+    let dashboard = "/api/v1/dashboards/school";
+    let (d, _) = s
+        .until(dashboard, &admin, "12 graded courses", |d| {
+            d["graded_courses"] == 12
+        })
+        .await;
+    let lowest: Vec<(&str, f64)> = d["course_grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["average"].as_f64().unwrap()))
+        .collect();
+    let expected: Vec<(String, f64)> = (2..12u32)
+        .rev()
+        .map(|i| (format!("C-{i:02}"), f64::from(44 - 2 * i) * 2.0))
+        .collect();
+    assert_eq!(
+        lowest,
+        expected
+            .iter()
+            .map(|(c, a)| (c.as_str(), *a))
+            .collect::<Vec<_>>()
+    );
+
+    // The report: every course by code, 5 a page.
+    let report = "/api/v1/reports/course-grades";
+    let mut codes = Vec::new();
+    let mut path = format!("{report}?limit=5");
+    let mut pages = 0;
+    loop {
+        let (page, _) = s.read(&path, &admin).await;
+        pages += 1;
+        for c in page["items"].as_array().unwrap() {
+            assert_eq!(c["grades"], 1, "{c}");
+            let code = c["code"].as_str().unwrap().to_owned();
+            let i: u32 = code[2..].parse().unwrap();
+            assert_eq!(c["average"], f64::from(44 - 2 * i) * 2.0, "{c}");
+            codes.push(code);
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{report}?limit=5&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let all: Vec<String> = (0..12u32).map(|i| format!("C-{i:02}")).collect();
+    assert_eq!(codes, all);
+
+    // Admins only; bad parameters are named; another school sees its own.
+    problem(s.gw.get(report, &tess).await, 403, "permission_denied").await;
+    let body = problem(
+        s.gw.get(&format!("{report}?limit=0"), &admin).await,
+        400,
+        "invalid_argument",
+    )
+    .await;
+    assert_eq!(error_fields(&body), ["limit"]);
+    problem(
+        s.gw.get(&format!("{report}?cursor=nope"), &admin).await,
+        400,
+        "invalid_argument",
+    )
+    .await;
+    let (south, _) = s.read(report, &south_admin).await;
+    assert_eq!(south["items"], json!([]));
+    let (south, _) = s.read(dashboard, &south_admin).await;
+    assert_eq!(south["graded_courses"], 0);
+    assert_eq!(south["course_grades"], json!([]));
+}
+
 async fn csv_report(s: &System, admin: &str, path: &str) -> Response {
     let r =
         s.gw.http

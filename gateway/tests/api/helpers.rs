@@ -293,6 +293,42 @@ impl TestGateway {
         r.json().await.unwrap()
     }
 
+    /// A published assessment of `course` (due today) with these scores
+    /// out of 50.
+    pub async fn published_assessment(&self, teacher: &str, course: &str, scores: &[(&str, f64)]) {
+        let r = self
+            .post(
+                &format!("/api/v1/courses/{course}/assessments"),
+                teacher,
+                json!({"title": "Quiz 1", "max_score": 50, "weight": 1,
+                       "due_date": chrono::Utc::now().date_naive().to_string()}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let a: Value = r.json().await.unwrap();
+        let id = a["id"].as_str().unwrap();
+        let entries: Vec<Value> = scores
+            .iter()
+            .map(|(s, score)| json!({"student_id": s, "score": score}))
+            .collect();
+        let r = self
+            .put(
+                &format!("/api/v1/assessments/{id}/grades"),
+                teacher,
+                json!({ "entries": entries }),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = self
+            .post(
+                &format!("/api/v1/assessments/{id}/publish"),
+                teacher,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     /// Rows in a students-svc table, read as the database admin.
     pub async fn count(&self, table: &str) -> i64 {
         self.db.count(&format!("students.{table}")).await

@@ -190,45 +190,6 @@ impl System {
         assert_eq!(r.status(), StatusCode::CREATED);
     }
 
-    /// A published assessment of `course` with these scores out of 50.
-    async fn graded(&self, teacher: &str, course: &str, scores: &[(&str, f64)]) {
-        let a = json_of(
-            self.gw
-                .post(
-                    &format!("/api/v1/courses/{course}/assessments"),
-                    teacher,
-                    json!({"title": "Quiz 1", "max_score": 50, "weight": 1,
-                           "due_date": Utc::now().date_naive().to_string()}),
-                )
-                .await,
-            StatusCode::CREATED,
-        )
-        .await;
-        let id = id_of(&a);
-        let entries: Vec<Value> = scores
-            .iter()
-            .map(|(s, score)| json!({"student_id": s, "score": score}))
-            .collect();
-        let r = self
-            .gw
-            .put(
-                &format!("/api/v1/assessments/{id}/grades"),
-                teacher,
-                json!({ "entries": entries }),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let r = self
-            .gw
-            .post(
-                &format!("/api/v1/assessments/{id}/publish"),
-                teacher,
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
-    }
-
     /// Asks for `student`'s card of `term` (retrying while notify-svc has
     /// not yet seen the student's event): the 202's body and Location.
     async fn request_card(&self, admin: &str, student: &str, term: &str) -> (Value, String) {
@@ -335,8 +296,10 @@ async fn report_cards_render_the_summary_for_their_readers_only() {
         s.enrol(&admin, c, &ada).await;
     }
     s.enrol(&admin, &math, &ben).await;
-    s.graded(&tess, &math, &[(&ada, 45.5), (&ben, 30.0)]).await;
-    s.graded(&tess, &art, &[(&ada, 41.0)]).await;
+    s.gw.published_assessment(&tess, &math, &[(&ada, 45.5), (&ben, 30.0)])
+        .await;
+    s.gw.published_assessment(&tess, &art, &[(&ada, 41.0)])
+        .await;
     let today = Utc::now().date_naive();
     let r =
         s.gw.put(
