@@ -287,6 +287,7 @@ notify_lines = jsonl(run_dir / "notify.jsonl")
 doc["notify"] = {
     "ws": next((l for l in notify_lines if l.get("kind") == "ws"), None),
     "announce": next((l for l in notify_lines if l.get("kind") == "announce"), None),
+    "report_cards": next((l for l in notify_lines if l.get("scenario") == "report_cards"), None),
 }
 results.mkdir(parents=True, exist_ok=True)
 (results / f"{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
@@ -461,8 +462,8 @@ if d:
         lines.append("Consumer lag: n/a (not enough samples in the saturated phase).")
 
 def notify_lines_md():
-    ws, an = doc["notify"]["ws"], doc["notify"]["announce"]
-    if not ws and not an:
+    ws, an, rc = doc["notify"]["ws"], doc["notify"]["announce"], doc["notify"]["report_cards"]
+    if not ws and not an and not rc:
         return ["", "Notifications: n/a (BENCH_NOTIFY=1 runs them)."]
     out = ["", "## Notifications (issue 17)", ""]
     if ws:
@@ -488,6 +489,13 @@ def notify_lines_md():
             + f" (target ≤ {TARGET_ANNOUNCE_SINK_S:.0f}: "
             + (verdict(sink, TARGET_ANNOUNCE_SINK_S) if sink is not None else "MISS")
             + f"); {an.get('mails_at_sink')} mails counted, {an.get('email_failed')} failed."
+        )
+    if rc:
+        out.append(
+            f"Report cards for a grade of {rc['cards']} students in one request: answered in "
+            f"{rc['request_ms']:.1f} ms, every card rendered after {rc['grade_end_to_end_secs']:.2f} s "
+            f"({rc['ready']} ready, {rc['failed']} failed); render time per card p50 {rc['render_ms_p50']} ms, "
+            f"p90 {rc['render_ms_p90']} ms, max {rc['render_ms_max']} ms (the issue sets no target)."
         )
     return out
 

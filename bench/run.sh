@@ -60,7 +60,11 @@
 #                         while all are open), then bench_announce announces to
 #                         a fresh school of BENCH_ANNOUNCE_RECIPIENTS [10000]
 #                         guardians (time to the 202, time until every e-mail
-#                         is at the local SMTP sink). Raises `ulimit -n`.
+#                         is at the local SMTP sink), then bench_report_cards
+#                         asks for the report cards of a grade of
+#                         BENCH_REPORT_CARD_STUDENTS [250] graded students in
+#                         one request (render p50 per card, the grade end to
+#                         end). Raises `ulimit -n`.
 #   BENCH_PROFILE [release]   debug: use the debug build (tooling checks only)
 #   BENCH_BUILD [1]           0: use the binaries as built (no cargo build)
 set -euo pipefail
@@ -105,6 +109,7 @@ NOTIFY_RUN="${BENCH_NOTIFY:-1}"
 WS_SOCKETS="${BENCH_WS_SOCKETS:-10000}"
 WS_PUSHES="${BENCH_WS_PUSHES:-500}"
 ANNOUNCE_RECIPIENTS="${BENCH_ANNOUNCE_RECIPIENTS:-10000}"
+REPORT_CARD_STUDENTS="${BENCH_REPORT_CARD_STUDENTS:-250}"
 
 # Every socket is a file descriptor, in the gateway and in bench_ws (both
 # inherit this limit): as many as the hard limit allows, up to 65536.
@@ -152,7 +157,8 @@ esac
 if [[ ${BENCH_BUILD:-1} == 1 ]]; then
   cargo build "${CARGO_PROFILE[@]}" --bins
   cargo build "${CARGO_PROFILE[@]}" -p gateway --example bench_seed --example bench_zipf \
-    --example bench_records --example bench_freshness --example bench_ws --example bench_announce
+    --example bench_records --example bench_freshness --example bench_ws --example bench_announce \
+    --example bench_report_cards
   cargo build "${CARGO_PROFILE[@]}" -p students-svc --example bench_district
 fi
 BIN="$ROOT/target/$PROFILE"
@@ -162,6 +168,7 @@ RECORDS="$BIN/examples/bench_records"
 FRESHNESS="$BIN/examples/bench_freshness"
 BENCH_WS="$BIN/examples/bench_ws"
 BENCH_ANNOUNCE="$BIN/examples/bench_announce"
+BENCH_REPORT_CARDS="$BIN/examples/bench_report_cards"
 DISTRICT_SEEDER="$BIN/examples/bench_district"
 
 # --- start -----------------------------------------------------------------
@@ -398,6 +405,13 @@ if [[ $NOTIFY_RUN == 1 ]]; then
     log "bench_announce failed; see $RUN_DIR/notify-announce.txt"
   fi
   rss_line "notify_announce" >>"$RUN_DIR/rss.jsonl"
+  log "notify: report cards for a grade of $REPORT_CARD_STUDENTS students (seeding them first)"
+  if ! OPERATOR_TOKEN="$OPERATOR_TOKEN" "$BENCH_REPORT_CARDS" --base "$BASE" \
+    --students "$REPORT_CARD_STUDENTS" >"$RUN_DIR/notify-report-cards.txt" 2>"$RUN_DIR/notify-report-cards.err"; then
+    log "bench_report_cards failed; see $RUN_DIR/notify-report-cards.err"
+  fi
+  grep '^{' "$RUN_DIR/notify-report-cards.txt" >>"$NOTIFY_LINES" || true
+  rss_line "notify_report_cards" >>"$RUN_DIR/rss.jsonl"
   cat "$RUN_DIR/notify-ws.txt" "$RUN_DIR/notify-announce.txt" | grep -E '^[0-9]+ sockets|^announcement' >&2 || true
 fi
 
