@@ -304,6 +304,27 @@ OPERATOR_TOKEN="$OPERATOR_TOKEN" "$SEEDER" --base "$BASE" --schools "$SCHOOLS" \
 rss_line "seed" >>"$RUN_DIR/rss.jsonl"
 fi
 
+# Waits until analytics-svc and notify-svc have caught up: the events they
+# consumed and the jobs notify-svc finished unchanged for 3 s in a row (at
+# most 600 s). A measured phase then starts on an idle system, not behind
+# the backlog of a seed or of the phase before.
+quiesce() {
+  local what=$1 last="" now same=0 start=$SECONDS
+  while ((SECONDS - start < 600)); do
+    now=$(for port in $((GATEWAY_PORT + 1002)) $((GATEWAY_PORT + 1003)); do
+      curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null
+    done | awk '/^(events_consumed_total|jobs_completed_total)\{/ {s += $NF} END {printf "%.0f", s}')
+    if [[ $now == "$last" ]]; then
+      ((++same >= 3)) && break
+    else
+      same=0
+    fi
+    last=$now
+    sleep 1
+  done
+  log "$what: the consumers and jobs were idle after $((SECONDS - start)) s"
+}
+
 # --- load ------------------------------------------------------------------
 run_wrk() { # scenario connections seconds out-file [base uncached-base work phase]
   local script=${1%_uncached} base=${5:-$BASE}
@@ -349,12 +370,15 @@ if [[ $RECORDS_RUN == 1 ]]; then
       --interval-ms "$FRESHNESS_INTERVAL" --stop-file "$RUN_DIR/freshness.stop" \
       --out "$RUN_DIR/freshness.jsonl" >"$RUN_DIR/freshness.txt" 2>&1 &
     FRESH_PID=$!
-    # It signs in and sets up its course first: wait for its first sample.
-    for _ in $(seq 1 300); do
-      [[ -s $RUN_DIR/freshness.jsonl ]] && break
+    # It signs in, sets up its course and waits for analytics-svc to catch up
+    # with the seed first: the records start once it is probing.
+    for _ in $(seq 1 6000); do
+      grep -q '^freshness: probing' "$RUN_DIR/freshness.txt" 2>/dev/null && break
       kill -0 "$FRESH_PID" 2>/dev/null || break
       sleep 0.1
     done
+  else
+    quiesce "records"
   fi
   log "records: $RECORDS_TEACHERS teachers x $RECORDS_CLASS students, import of $RECORDS_IMPORT rows"
   if ! OPERATOR_TOKEN="$OPERATOR_TOKEN" "$RECORDS" --base "$BASE" \
@@ -378,6 +402,7 @@ if [[ $NOTIFY_RUN == 1 ]]; then
   NOTIFY_LINES="$RUN_DIR/notify.jsonl"
   : >"$NOTIFY_LINES"
   gateway_pid=$(service_pids | awk '$2 == "gateway" {print $1; exit}')
+  quiesce "notify"
   log "notify: $WS_SOCKETS WebSocket connections, $WS_PUSHES pushes to one user (ulimit -n $(ulimit -n))"
   if ! (
     set -a
@@ -392,6 +417,7 @@ if [[ $NOTIFY_RUN == 1 ]]; then
     log "bench_ws failed; see $RUN_DIR/notify-ws.txt"
   fi
   rss_line "notify_ws" >>"$RUN_DIR/rss.jsonl"
+  quiesce "announcement"
   log "notify: an announcement to $ANNOUNCE_RECIPIENTS guardians (seeding them first)"
   if ! (
     set -a
@@ -400,11 +426,13 @@ if [[ $NOTIFY_RUN == 1 ]]; then
     set +a
     OPERATOR_TOKEN="$OPERATOR_TOKEN" BENCH_NOTIFY_DB="$NOTIFY_DATABASE_URL" \
       exec "$BENCH_ANNOUNCE" --base "$BASE" --recipients "$ANNOUNCE_RECIPIENTS" \
+      --settle-metrics "http://127.0.0.1:$((GATEWAY_PORT + 1002))/metrics,http://127.0.0.1:$((GATEWAY_PORT + 1003))/metrics" \
       --mail-dir "$ROOT/.stack/bench/mail" --out "$NOTIFY_LINES"
   ) >"$RUN_DIR/notify-announce.txt" 2>&1; then
     log "bench_announce failed; see $RUN_DIR/notify-announce.txt"
   fi
   rss_line "notify_announce" >>"$RUN_DIR/rss.jsonl"
+  quiesce "report cards"
   log "notify: report cards for a grade of $REPORT_CARD_STUDENTS students (seeding them first)"
   if ! OPERATOR_TOKEN="$OPERATOR_TOKEN" "$BENCH_REPORT_CARDS" --base "$BASE" \
     --students "$REPORT_CARD_STUDENTS" >"$RUN_DIR/notify-report-cards.txt" 2>"$RUN_DIR/notify-report-cards.err"; then

@@ -51,6 +51,12 @@ struct Args {
     /// link is projected (else the audience may be short).
     #[arg(long, env = "BENCH_NOTIFY_DB", hide_env_values = true)]
     notify_db: Option<String>,
+    /// Services' `/metrics` URLs: after the projection, wait until the
+    /// events they consumed are unchanged for 3 s (analytics-svc applying
+    /// the seed's 25,000 events would otherwise share the CPU with the
+    /// announcement).
+    #[arg(long, value_delimiter = ',')]
+    settle_metrics: Vec<String>,
     /// Give up waiting for the mails after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -219,6 +225,29 @@ async fn main() -> Result<()> {
         "bench_announce: projected after {:.1} s",
         seed_started.elapsed().as_secs_f64()
     );
+    if !a.settle_metrics.is_empty() {
+        let deadline = Instant::now() + Duration::from_secs(a.timeout_secs);
+        let (mut last, mut same) = (f64::NAN, 0);
+        while same < 3 {
+            ensure!(Instant::now() < deadline, "the consumers did not settle");
+            let mut consumed = 0.0;
+            for url in &a.settle_metrics {
+                let text = c.get(url).send().await?.text().await?;
+                consumed += text
+                    .lines()
+                    .filter(|l| l.starts_with("events_consumed_total{"))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum::<f64>();
+            }
+            same = if consumed == last { same + 1 } else { 0 };
+            last = consumed;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        eprintln!(
+            "bench_announce: consumers settled after {:.1} s",
+            seed_started.elapsed().as_secs_f64()
+        );
+    }
 
     let mails_before = mail_files(&a.mail_dir);
     let t0 = Instant::now();

@@ -51,6 +51,10 @@ struct Args {
     poll_ms: u64,
     #[arg(long, default_value_t = 10_000)]
     max_wait_ms: u64,
+    /// How long analytics-svc may take to catch up with the seed before the
+    /// probe starts (its student's summary answers).
+    #[arg(long, default_value_t = 600)]
+    catch_up_secs: u64,
     /// Stop when this file exists.
     #[arg(long)]
     stop_file: Option<PathBuf>,
@@ -336,8 +340,24 @@ async fn main() -> Result<()> {
         tx.clone(),
     ));
 
+    // The seeder has just written tens of thousands of students: the probe
+    // starts once analytics-svc has applied them up to this student (the
+    // last of its school), or the first figures would time the backlog.
+    let waited = Instant::now();
+    let before = loop {
+        match absences(&p).await {
+            Ok(b) => break b,
+            Err(_) if waited.elapsed() < Duration::from_secs(a.catch_up_secs) => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e.context("analytics-svc did not catch up with the seed")),
+        }
+    };
+    eprintln!(
+        "freshness: analytics-svc caught up with the seed after {:.1} s",
+        waited.elapsed().as_secs_f64()
+    );
     // Baseline: the student marked present, shown in both views.
-    let before = absences(&p).await?;
     p.mark(&today, "present").await?;
     let t = Instant::now();
     let _ = until_shown(&p, before, t, &a).await;

@@ -2,7 +2,7 @@
 //! school's settings row, then its other statements concurrently on one
 //! connection (tokio-postgres pipelines them: one round trip's wait).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use deadpool_postgres::{Object, Pool};
@@ -148,7 +148,7 @@ pub async fn teacher_dashboard(
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
-    let (rates, slots, marked, due, published) = futures::try_join!(
+    let (rates, slots, marked, due, enrolled, published) = futures::try_join!(
         db.prepare_cached(
             "SELECT course_id, sum(present), sum(absent), sum(late), sum(excused) FROM course_days \
              WHERE school_id = $1 AND course_id = ANY($2) AND date >= $3 AND date <= $4 \
@@ -164,6 +164,11 @@ pub async fn teacher_dashboard(
              WHERE school_id = $1 AND date = $2 AND course_id = ANY($3) GROUP BY course_id",
         ),
         db.prepare_cached(include_str!("past_due.sql")),
+        // Index enrolments_by_course.
+        db.prepare_cached(
+            "SELECT course_id, student_id FROM enrolments \
+             WHERE school_id = $1 AND course_id = ANY($2) AND active",
+        ),
         // Index assessments_by_course; undated assessments count as this year's.
         db.prepare_cached(
             "SELECT course_id, assessment_id, title, due_on, max_score, graded, score_sum, bands \
@@ -172,7 +177,7 @@ pub async fn teacher_dashboard(
              ORDER BY course_id, due_on NULLS LAST, assessment_id",
         ),
     )?;
-    let (rates, slots, marked, due, published) = futures::try_join!(
+    let (rates, slots, marked, due, enrolled, published) = futures::try_join!(
         async {
             db.query(&rates, &[&school_id, &ids, &year_start, &today])
                 .await
@@ -183,6 +188,7 @@ pub async fn teacher_dashboard(
             db.query(&due, &[&school_id, &ids, &today, &year_start])
                 .await
         },
+        async { db.query(&enrolled, &[&school_id, &ids]).await },
         async { db.query(&published, &[&school_id, &ids, &year_start]).await },
     )?;
     let mut published_of: HashMap<Uuid, Vec<pb::AssessmentDistribution>> = HashMap::new();
@@ -249,18 +255,52 @@ pub async fn teacher_dashboard(
             room: r.try_get(3)?,
         });
     }
-    for r in &due {
-        let missing: i64 = r.try_get(4)?;
-        let due_on: NaiveDate = r.try_get(3)?;
-        out.past_due.push(pb::MissingGrades {
-            assessment_id: r.try_get::<_, Uuid>(0)?.to_string(),
-            course_id: r.try_get::<_, Uuid>(1)?.to_string(),
-            title: r.try_get(2)?,
-            due_on: due_on.format("%Y-%m-%d").to_string(),
-            missing: u32::try_from(missing.max(0)).unwrap_or(0),
-        });
-    }
+    out.past_due = past_due(&due, &enrolled)?;
     Ok(out)
+}
+
+/// Assessments with currently enrolled students still ungraded, from
+/// `past_due.sql`'s rows (an assessment's rows together, by due date) and
+/// the courses' `course_id, student_id` enrolments.
+fn past_due(
+    due: &[tokio_postgres::Row],
+    enrolled: &[tokio_postgres::Row],
+) -> Result<Vec<pb::MissingGrades>, tokio_postgres::Error> {
+    let mut enrolled_of: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+    for r in enrolled {
+        enrolled_of
+            .entry(r.try_get(0)?)
+            .or_default()
+            .insert(r.try_get(1)?);
+    }
+    // (assessment, course, title, due on, grades of enrolled students)
+    let mut assessments: Vec<(Uuid, Uuid, String, NaiveDate, usize)> = Vec::new();
+    for r in due {
+        let id: Uuid = r.try_get(0)?;
+        if assessments.last().map(|a| a.0) != Some(id) {
+            assessments.push((id, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, 0));
+        }
+        let student: Option<Uuid> = r.try_get(4)?;
+        if let (Some(a), Some(s)) = (assessments.last_mut(), student) {
+            if enrolled_of.get(&a.1).is_some_and(|e| e.contains(&s)) {
+                a.4 += 1;
+            }
+        }
+    }
+    Ok(assessments
+        .into_iter()
+        .filter_map(|(id, course, title, due_on, graded)| {
+            let enrolled = enrolled_of.get(&course).map_or(0, HashSet::len);
+            let missing = enrolled.saturating_sub(graded);
+            (missing > 0).then(|| pb::MissingGrades {
+                assessment_id: id.to_string(),
+                course_id: course.to_string(),
+                title,
+                due_on: due_on.format("%Y-%m-%d").to_string(),
+                missing: u32::try_from(missing).unwrap_or(u32::MAX),
+            })
+        })
+        .collect())
 }
 
 /// The student's row when `reach` allows reading it: another school's or

@@ -6,8 +6,12 @@ use crate::{email::EmailConfig, sms::SmsConfig};
 /// Delivery workers and the SMS provider they deliver to.
 #[derive(clap::Args, Debug, Clone)]
 pub struct JobsConfig {
-    /// Delivery workers in this replica (0: this replica runs no jobs).
-    #[arg(long = "jobs-workers", env = "NOTIFY_JOBS_WORKERS", default_value_t = 4,
+    /// Delivery workers in this replica (0: this replica runs no jobs). A
+    /// worker mostly waits on the provider or the relay (an e-mail costs
+    /// about 40 ms through lettre, whose sockets keep Nagle on), so there
+    /// are more of them than cores; each holds a database connection only
+    /// to claim and to record a job.
+    #[arg(long = "jobs-workers", env = "NOTIFY_JOBS_WORKERS", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(0..=64))]
     pub jobs_workers: u16,
     /// An idle worker looks for due jobs this often (enqueues also wake it
