@@ -46,7 +46,7 @@ pub struct EmailConfig {
     pub smtp_timeout_ms: u64,
     /// Most open connections to the relay per replica (pooled, reused); as
     /// many as the job workers, so no worker waits for a connection.
-    #[arg(long = "smtp-pool-size", env = "NOTIFY_SMTP_POOL_SIZE", default_value_t = 16,
+    #[arg(long = "smtp-pool-size", env = "NOTIFY_SMTP_POOL_SIZE", default_value_t = 24,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub smtp_pool_size: u32,
 }

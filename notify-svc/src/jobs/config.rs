@@ -11,7 +11,7 @@ pub struct JobsConfig {
     /// about 40 ms through lettre, whose sockets keep Nagle on), so there
     /// are more of them than cores; each holds a database connection only
     /// to claim and to record a job.
-    #[arg(long = "jobs-workers", env = "NOTIFY_JOBS_WORKERS", default_value_t = 16,
+    #[arg(long = "jobs-workers", env = "NOTIFY_JOBS_WORKERS", default_value_t = 24,
           value_parser = clap::value_parser!(u16).range(0..=64))]
     pub jobs_workers: u16,
     /// An idle worker looks for due jobs this often (enqueues also wake it
