@@ -56,7 +56,7 @@ boards=("$ROOT"/deploy/k8s/components/monitoring/dashboards/*.json)
 overview="$ROOT/deploy/k8s/components/monitoring/dashboards/schoolhouse-overview.json"
 grep -q websocket_connections "$overview"
 sed 's/websocket_connections/websocket_connections_that_do_not_exist/' "$overview" >"$WORK/broken.json"
-if "$VENV/bin/python" "$ROOT/deploy/monitoring/queries.py" "$prom" "$WORK/rules-only/rules.yml" "$WORK/broken.json" 2>/dev/null; then
+if QUERIES_WAIT=0 "$VENV/bin/python" "$ROOT/deploy/monitoring/queries.py" "$prom" "$WORK/rules-only/rules.yml" "$WORK/broken.json" 2>/dev/null; then
   log "queries.py accepted a dashboard naming a missing metric"
   exit 1
 fi

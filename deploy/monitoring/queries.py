@@ -10,12 +10,18 @@ scrapes the whole system (deploy/monitoring/check.sh starts it):
   empty on a working system is wrong).
 
 Alert expressions are not required to return series: on a healthy system
-they must not. Usage: queries.py PROMETHEUS_URL RULES_YAML DASHBOARD_JSON...
+they must not. A panel's `rate()` needs two scrapes of a series that the
+traffic created moments ago, so "no series" is asked again for up to
+QUERIES_WAIT seconds (default 90) before it counts: a slow machine (a CI
+runner) may simply not have scraped twice yet. Usage: queries.py
+PROMETHEUS_URL RULES_YAML DASHBOARD_JSON...
 """
 
 import json
+import os
 import re
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -63,25 +69,26 @@ def panel_queries(path):
             yield f'{board["uid"]} / {panel["title"]}', q
 
 
-def main():
+def run_checks():
+    """One pass: (problems that waiting cannot fix, problems it may, count)."""
     known = set(api("label/__name__/values")["data"])
     with open(RULES) as f:
         groups = yaml.safe_load(f)["groups"]
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
-    problems, checked = [], 0
+    hard, empty, checked = [], [], 0
 
     def check(what, expr, need_series):
         nonlocal checked
         checked += 1
         r = api("query", query=expr)
         if r.get("status") != "success":
-            problems.append(f"{what}: does not parse: {r.get('error')}")
+            hard.append(f"{what}: does not parse: {r.get('error')}")
             return
         missing = sorted(n for n in metric_names(expr) if n not in known)
         if missing:
-            problems.append(f"{what}: no such metric in Prometheus: {', '.join(missing)}")
+            hard.append(f"{what}: no such metric in Prometheus: {', '.join(missing)}")
         elif need_series and not r["data"]["result"]:
-            problems.append(f"{what}: returns no series")
+            empty.append(f"{what}: returns no series")
 
     for g in groups:
         for rule in g["rules"]:
@@ -92,9 +99,26 @@ def main():
             check(f"panel {what}", q, need_series=True)
     unknown = recorded - known
     if unknown:
-        problems.append(f"recording rules never evaluated: {', '.join(sorted(unknown))}")
+        empty.append(f"recording rules never evaluated: {', '.join(sorted(unknown))}")
+    return hard, empty, checked
+
+
+def main():
+    deadline = time.monotonic() + float(os.environ.get("QUERIES_WAIT", "90"))
+    while True:
+        hard, empty, checked = run_checks()
+        if hard or not empty or time.monotonic() >= deadline:
+            break
+        time.sleep(5)
+    problems = hard + empty
     for p in problems:
         print(p, file=sys.stderr)
+    if empty:
+        # What the scrapes looked like, so an empty panel can be told from a
+        # target that was down or slow.
+        for s in api("query", query="up")["data"]["result"]:
+            job = s["metric"].get("job")
+            print(f"  up{{job={job}}} = {s['value'][1]}", file=sys.stderr)
     print(f"{checked} queries checked against {PROM}: {len(problems)} problem(s)")
     sys.exit(1 if problems else 0)
 
