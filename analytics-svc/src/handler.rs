@@ -9,6 +9,7 @@ use platform::{
     cache::dashboards_generation,
     events::{Event, Handler},
 };
+use proto::events::v1::event::Payload;
 use uuid::Uuid;
 
 use crate::{
@@ -50,6 +51,31 @@ impl Handler for AnalyticsHandler {
     async fn apply(&self, tx: &Transaction<'_>, event: &Event) -> anyhow::Result<()> {
         let school = id("school_id", &event.school_id)?;
         projection::apply(tx, school, event, &Risk::judging(self.thresholds)).await
+    }
+
+    /// Marks commute with every other event (newest revision wins per mark,
+    /// counters move by deltas), so a read's marks go together.
+    fn together(&self, event: &Event) -> bool {
+        matches!(
+            event.payload,
+            Some(Payload::AttendanceMarked(_) | Payload::AttendanceOverridden(_))
+        )
+    }
+
+    async fn apply_together(&self, tx: &Transaction<'_>, events: &[&Event]) -> anyhow::Result<()> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        // One read is one school's stream, so one school.
+        let school = id("school_id", &first.school_id)?;
+        if events.iter().any(|e| e.school_id != first.school_id) {
+            anyhow::bail!("events of several schools in one read");
+        }
+        let together =
+            projection::apply_together(tx, school, events, &Risk::judging(self.thresholds)).await?;
+        let path = if together { "together" } else { "one_by_one" };
+        metrics::counter!("analytics_attendance_batches_total", "path" => path).increment(1);
+        Ok(())
     }
 
     async fn committed(&self, school: Uuid) {

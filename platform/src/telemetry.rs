@@ -173,6 +173,17 @@ pub fn adopt_parent(span: &tracing::Span, carrier: &dyn Extractor) {
     }
 }
 
+/// Links `span` to the trace context in `carrier` (work done for several
+/// requests at once: one parent, the others linked).
+pub fn add_link(span: &tracing::Span, carrier: &dyn Extractor) {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier));
+    let remote = cx.span().span_context().clone();
+    if remote.is_valid() {
+        span.add_link(remote);
+    }
+}
+
 /// Writes the current span's trace context into `carrier`.
 pub fn inject_current(carrier: &mut dyn Injector) {
     let cx: Context = tracing::Span::current().context();

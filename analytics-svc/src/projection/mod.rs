@@ -100,6 +100,38 @@ pub async fn apply(
     }
 }
 
+/// Applies several attendance events of `school` together (the consumer's
+/// batch, [`platform::events::Handler::apply_together`]): the same read
+/// models as [`apply`] on each in order, in a few statements
+/// ([`attendance::apply_together`]); one by one when the batch brings a new
+/// school day. Answers whether they went together.
+pub async fn apply_together(
+    tx: &Transaction<'_>,
+    school: Uuid,
+    events: &[&Event],
+    t: &Risk,
+) -> anyhow::Result<bool> {
+    let marks: Option<Vec<&proto::events::v1::AttendanceMarked>> = events
+        .iter()
+        .map(|e| match &e.payload {
+            Some(Payload::AttendanceMarked(a) | Payload::AttendanceOverridden(a)) => Some(a),
+            _ => None,
+        })
+        .collect();
+    if !t.deferred {
+        lock(tx, school).await?;
+    }
+    if let Some(marks) = marks {
+        if attendance::apply_together(tx, school, &marks, t).await? {
+            return Ok(true);
+        }
+    }
+    for event in events {
+        apply(tx, school, event, t).await?;
+    }
+    Ok(false)
+}
+
 /// Advisory-lock class of the per-school apply lock (ASCII "anly"), so it
 /// never meets another lock of the database.
 const LOCK_CLASS: i32 = 0x616e_6c79;

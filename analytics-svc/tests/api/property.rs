@@ -466,6 +466,31 @@ async fn in_order_shuffled_with_duplicates_and_rebuilt_give_the_same_read_models
             &format!("seed {seed}: shuffled with duplicates"),
         );
 
+        // The same scrambled history as the consumer applies a busy stream:
+        // reads of up to 12 events, each in one transaction, its marks
+        // applied together after its other events.
+        let third = School::new();
+        let moved: Vec<Event> = h
+            .events
+            .iter()
+            .map(|e| Event {
+                school_id: third.id().to_string(),
+                ..e.clone()
+            })
+            .collect();
+        let together = apply_in_reads(&pool, &scrambled(&moved, seed), 12).await;
+        assert!(together > 0, "seed {seed}: no read's marks went together");
+        let got: Vec<String> = dump(&db, third.id())
+            .await
+            .into_iter()
+            .map(|r| r.replace(&third.id().to_string(), &in_order.id().to_string()))
+            .collect();
+        similar(
+            &expected,
+            &got,
+            &format!("seed {seed}: in reads, marks together"),
+        );
+
         // Rebuilt from the export of the final state, over the existing models.
         let export = h.export();
         crate::rebuild::rebuild_from(&pool, in_order.id(), export).await;
@@ -487,6 +512,46 @@ async fn in_order_shuffled_with_duplicates_and_rebuilt_give_the_same_read_models
             .count();
     }
     assert!(runs > 0, "no run of absent days in any seed");
+}
+
+/// Applies `events` as the consumer applies reads of `per_read` entries
+/// (`platform::events::Handler::together`): one transaction per read, the
+/// attendance events after the others, together. Answers how many reads'
+/// marks went together (not one by one because of a new school day).
+pub async fn apply_in_reads(
+    pool: &deadpool_postgres::Pool,
+    events: &[Event],
+    per_read: usize,
+) -> usize {
+    use proto::events::v1::event::Payload;
+    let t = analytics_svc::domain::Risk::default();
+    let mut together = 0;
+    for read in events.chunks(per_read) {
+        let mut client = pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        let school: Uuid = read[0].school_id.parse().unwrap();
+        let (marks, others): (Vec<&Event>, Vec<&Event>) = read.iter().partition(|e| {
+            matches!(
+                e.payload,
+                Some(Payload::AttendanceMarked(_) | Payload::AttendanceOverridden(_))
+            )
+        });
+        for e in others {
+            analytics_svc::projection::apply(&tx, school, e, &t)
+                .await
+                .unwrap_or_else(|err| panic!("{} failed: {err:#}", e.event_type));
+        }
+        if !marks.is_empty()
+            && analytics_svc::projection::apply_together(&tx, school, &marks, &t)
+                .await
+                .unwrap()
+            && marks.len() > 1
+        {
+            together += 1;
+        }
+        tx.commit().await.unwrap();
+    }
+    together
 }
 
 /// Equal, or a readable difference.

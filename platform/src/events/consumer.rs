@@ -548,12 +548,17 @@ impl<H: Handler> Consumer<H> {
         // On shutdown the event in hand finishes and no other starts: only
         // the entries before `done` commit and are acknowledged.
         let mut done = 0;
+        let mut together: Vec<&Event> = Vec::new();
         for ((id, event), fresh) in decoded.iter().zip(&fresh) {
             if done > 0 && self.stopping() {
                 break;
             }
             done += 1;
             if !fresh {
+                continue;
+            }
+            if self.handler.together(event) {
+                together.push(event);
                 continue;
             }
             let span = tracing::info_span!(
@@ -573,6 +578,36 @@ impl<H: Handler> Consumer<H> {
                     stream,
                     error = format!("{e:#}"),
                     "a batched event failed; applying the batch entry by entry"
+                );
+                return Ok(None);
+            }
+        }
+        if !together.is_empty() {
+            // One span for the group: the first event's trace is its parent,
+            // the others' are links, so each request's trace still leads here.
+            let span = tracing::info_span!(
+                "event.apply_together",
+                otel.kind = "consumer",
+                school.id = %together[0].school_id,
+                consumer.group = %self.settings.group,
+                events = together.len(),
+                batch = entries.len(),
+                trace.id = tracing::field::Empty,
+            );
+            crate::telemetry::adopt_parent(&span, &together[0].trace_context);
+            for event in &together[1..] {
+                crate::telemetry::add_link(&span, &event.trace_context);
+            }
+            if let Err(e) = self
+                .handler
+                .apply_together(&tx, &together)
+                .instrument(span)
+                .await
+            {
+                tracing::info!(
+                    stream,
+                    error = format!("{e:#}"),
+                    "events applied together failed; applying the batch entry by entry"
                 );
                 return Ok(None);
             }

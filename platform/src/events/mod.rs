@@ -48,4 +48,32 @@ pub trait Handler: Send + Sync + 'static {
         let _ = school;
         std::future::ready(())
     }
+
+    /// Whether `event` may wait for [`Handler::apply_together`] when the
+    /// consumer applies a whole read of a stream in one transaction (the
+    /// common case under load). Say yes only for events whose effect does
+    /// not depend on their order relative to the read's other events: they
+    /// are applied after the read's other new events. The default: none.
+    fn together(&self, event: &Event) -> bool {
+        let _ = event;
+        false
+    }
+
+    /// Applies, on the read's transaction and after its other new events,
+    /// the new events [`Handler::together`] chose, in stream order: the place
+    /// to turn many small writes into a few set-based ones. An error rolls
+    /// the read back and the consumer goes entry by entry ([`Handler::apply`]).
+    /// The default applies each with [`Handler::apply`].
+    fn apply_together(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        events: &[&Event],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async move {
+            for event in events {
+                self.apply(tx, event).await?;
+            }
+            Ok(())
+        }
+    }
 }
