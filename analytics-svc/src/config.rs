@@ -37,6 +37,10 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct Config {
+    /// The key the gateway and the services vouch for callers with
+    /// (platform::trust); the same in every Schoolhouse process.
+    #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]
+    pub service_auth_key: platform::trust::ServiceKey,
     /// gRPC listen address.
     #[arg(long, env = "ANALYTICS_LISTEN", default_value = "127.0.0.1:50052")]
     pub listen: SocketAddr,
@@ -157,6 +161,8 @@ impl Config {
     pub fn for_database(url: &str) -> Self {
         let mut cli = Cli::parse_from([
             "analytics-svc",
+            "--service-auth-key",
+            platform::trust::TEST_KEY,
             "--listen",
             "127.0.0.1:0",
             "--admin-listen",
@@ -181,8 +187,11 @@ mod tests {
 
     #[test]
     fn rebuild_is_a_subcommand_taking_a_school() {
+        let key = platform::trust::TEST_KEY;
         let cli = Cli::try_parse_from([
             "analytics-svc",
+            "--service-auth-key",
+            key,
             "--database-url",
             "postgres://x/y",
             "rebuild",
@@ -191,11 +200,35 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Rebuild { school }) if school == "kea"));
-        let serve =
-            Cli::try_parse_from(["analytics-svc", "--database-url", "postgres://x/y"]).unwrap();
+        let serve = Cli::try_parse_from([
+            "analytics-svc",
+            "--service-auth-key",
+            key,
+            "--database-url",
+            "postgres://x/y",
+        ])
+        .unwrap();
         assert!(serve.command.is_none());
         assert_eq!(serve.config.consumer_group, "analytics");
         assert_eq!(serve.config.thresholds(), Thresholds::default());
-        assert!(Cli::try_parse_from(["analytics-svc", "--database-url", "p", "rebuild"]).is_err());
+        assert!(Cli::try_parse_from([
+            "analytics-svc",
+            "--service-auth-key",
+            key,
+            "--database-url",
+            "p",
+            "rebuild"
+        ])
+        .is_err());
+        // No key, or a short one: the service does not start.
+        assert!(Cli::try_parse_from(["analytics-svc", "--database-url", "p"]).is_err());
+        assert!(Cli::try_parse_from([
+            "analytics-svc",
+            "--service-auth-key",
+            "short",
+            "--database-url",
+            "p"
+        ])
+        .is_err());
     }
 }

@@ -71,11 +71,7 @@ impl Handler for AnalyticsHandler {
         if events.iter().any(|e| e.school_id != first.school_id) {
             anyhow::bail!("events of several schools in one read");
         }
-        let together =
-            projection::apply_together(tx, school, events, &Risk::judging(self.thresholds)).await?;
-        let path = if together { "together" } else { "one_by_one" };
-        metrics::counter!("analytics_attendance_batches_total", "path" => path).increment(1);
-        Ok(())
+        projection::apply_together(tx, school, events, &Risk::judging(self.thresholds)).await
     }
 
     async fn committed(&self, school: Uuid) {

@@ -25,6 +25,7 @@ async fn rebuild(config: &analytics_svc::Config, school: &str) -> anyhow::Result
     let export = rebuild::export::StudentsExport::new(
         &config.students_url,
         std::time::Duration::from_millis(config.export_timeout_ms),
+        config.service_auth_key.clone(),
     )?;
     let id = rebuild::resolve(&pool, school)
         .await

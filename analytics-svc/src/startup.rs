@@ -41,6 +41,8 @@ pub struct Application {
     admin: TcpListener,
     pool: deadpool_postgres::Pool,
     drain_delay: Duration,
+    /// Vouches for callers (platform::trust): checked on every call.
+    service_key: platform::trust::ServiceKey,
     consumer: Option<Consumer<AnalyticsHandler>>,
     analytics: AnalyticsApi,
     admin_api: AdminApi,
@@ -86,11 +88,13 @@ impl Application {
         let export = StudentsExport::new(
             &config.students_url,
             Duration::from_millis(config.export_timeout_ms),
+            config.service_auth_key.clone(),
         )?;
         Ok(Self {
             listener,
             admin,
             drain_delay: Duration::from_millis(config.drain_delay_ms),
+            service_key: config.service_auth_key.clone(),
             consumer,
             analytics: AnalyticsApi::new(pool.clone(), clock),
             admin_api: AdminApi::new(pool.clone(), export, config.thresholds(), cache),
@@ -141,6 +145,7 @@ impl Application {
         let served = tonic::transport::Server::builder()
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
+            .layer(platform::trust::VerifyLayer::new(self.service_key))
             .add_routes(routes)
             .add_service(health)
             .serve_with_incoming_shutdown(

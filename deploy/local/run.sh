@@ -47,14 +47,16 @@ set -a
 # shellcheck disable=SC1091
 . "$STATE/env"
 set +a
-# Secrets are generated once per stack and kept, so tokens survive restarts.
-if [[ ! -f $STATE/secrets.env ]]; then
+# Secrets are generated once per stack and kept, so tokens survive restarts;
+# one missing from an older stack's file is added.
+secret() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+(
   umask 077
-  {
-    echo "JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
-    echo "OPERATOR_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
-  } >"$STATE/secrets.env"
-fi
+  touch "$STATE/secrets.env"
+  for name in JWT_SECRET OPERATOR_TOKEN SERVICE_AUTH_KEY; do
+    grep -q "^$name=" "$STATE/secrets.env" || echo "$name=$(secret)" >>"$STATE/secrets.env"
+  done
+)
 set -a
 # shellcheck disable=SC1091
 . "$STATE/secrets.env"

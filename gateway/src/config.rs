@@ -51,6 +51,10 @@ pub struct Config {
     /// Clock skew tolerated on exp/nbf, at most 5 seconds.
     #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=5))]
     pub jwt_leeway_secs: u64,
+    /// The key the gateway vouches for each call's caller with
+    /// (platform::trust), at least 32 bytes; the services hold the same.
+    #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]
+    pub service_auth_key: platform::trust::ServiceKey,
     /// Bearer token for operator-only routes (creating schools), at least 32 bytes.
     #[arg(long, env = "OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: SecretString,
@@ -218,6 +222,7 @@ impl Config {
             jwt_ttl_secs: 3600,
             jwt_leeway_secs: 5,
             operator_token: SecretString::from("operator-token-operator-token-0123".to_owned()),
+            service_auth_key: platform::trust::TEST_KEY.parse().expect("the test key"),
             cors_allowed_origins: vec!["https://app.example.test".into()],
             body_limit_bytes: 16 * 1024,
             import_limit_bytes: 16 * 1024 * 1024,

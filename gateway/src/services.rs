@@ -18,32 +18,36 @@ use proto::students::v1::{
 };
 use std::time::Duration;
 
+use platform::trust::{ServiceKey, Signed};
 use platform::{balance::Targets, grpc::ClientTimeouts};
 use tonic::{metadata::MetadataValue, transport::Channel};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::config::Config;
 
+/// A channel that vouches for each call's caller (platform::trust).
+pub type Svc = Signed<Channel>;
+
 #[derive(Clone)]
 pub struct Services {
-    pub schools: SchoolServiceClient<Channel>,
-    pub auth: AuthServiceClient<Channel>,
-    pub users: UserServiceClient<Channel>,
-    pub students: StudentServiceClient<Channel>,
-    pub guardians: GuardianServiceClient<Channel>,
-    pub staff: StaffServiceClient<Channel>,
-    pub courses: CourseServiceClient<Channel>,
-    pub enrolments: EnrolmentServiceClient<Channel>,
-    pub attendance: AttendanceServiceClient<Channel>,
-    pub fees: FeeServiceClient<Channel>,
-    pub grades: GradeServiceClient<Channel>,
+    pub schools: SchoolServiceClient<Svc>,
+    pub auth: AuthServiceClient<Svc>,
+    pub users: UserServiceClient<Svc>,
+    pub students: StudentServiceClient<Svc>,
+    pub guardians: GuardianServiceClient<Svc>,
+    pub staff: StaffServiceClient<Svc>,
+    pub courses: CourseServiceClient<Svc>,
+    pub enrolments: EnrolmentServiceClient<Svc>,
+    pub attendance: AttendanceServiceClient<Svc>,
+    pub fees: FeeServiceClient<Svc>,
+    pub grades: GradeServiceClient<Svc>,
     pub students_health: HealthClient<Channel>,
-    pub notifications: NotificationServiceClient<Channel>,
-    pub notification_templates: NotificationTemplateServiceClient<Channel>,
-    pub deliveries: DeliveryAdminServiceClient<Channel>,
-    pub announcements: AnnouncementServiceClient<Channel>,
-    pub report_cards: ReportCardServiceClient<Channel>,
-    pub analytics: AnalyticsServiceClient<Channel>,
+    pub notifications: NotificationServiceClient<Svc>,
+    pub notification_templates: NotificationTemplateServiceClient<Svc>,
+    pub deliveries: DeliveryAdminServiceClient<Svc>,
+    pub announcements: AnnouncementServiceClient<Svc>,
+    pub report_cards: ReportCardServiceClient<Svc>,
+    pub analytics: AnalyticsServiceClient<Svc>,
 }
 
 /// Validated targets of the services, from config.
@@ -54,6 +58,7 @@ pub struct Endpoints {
     pub analytics: Targets,
     timeouts: ClientTimeouts,
     discovery: Duration,
+    key: ServiceKey,
 }
 
 impl Endpoints {
@@ -64,6 +69,7 @@ impl Endpoints {
             analytics: c.analytics_url.parse()?,
             timeouts: c.grpc_timeouts(),
             discovery: Duration::from_millis(c.grpc_discovery_interval_ms.max(10)),
+            key: c.service_auth_key.clone(),
         })
     }
 }
@@ -75,29 +81,30 @@ impl Services {
     pub fn connect(e: &Endpoints) -> Self {
         let students = platform::balance::channel(e.students.clone(), e.timeouts, e.discovery);
         let notify = platform::balance::channel(e.notify.clone(), e.timeouts, e.discovery);
+        let signed = |c: &Channel| Signed::new(c.clone(), e.key.clone());
         Self {
-            schools: SchoolServiceClient::new(students.clone()),
-            auth: AuthServiceClient::new(students.clone()),
-            users: UserServiceClient::new(students.clone()),
-            students: StudentServiceClient::new(students.clone()),
-            guardians: GuardianServiceClient::new(students.clone()),
-            staff: StaffServiceClient::new(students.clone()),
-            courses: CourseServiceClient::new(students.clone()),
-            enrolments: EnrolmentServiceClient::new(students.clone()),
-            attendance: AttendanceServiceClient::new(students.clone()),
-            fees: FeeServiceClient::new(students.clone()),
-            grades: GradeServiceClient::new(students.clone()),
+            schools: SchoolServiceClient::new(signed(&students)),
+            auth: AuthServiceClient::new(signed(&students)),
+            users: UserServiceClient::new(signed(&students)),
+            students: StudentServiceClient::new(signed(&students)),
+            guardians: GuardianServiceClient::new(signed(&students)),
+            staff: StaffServiceClient::new(signed(&students)),
+            courses: CourseServiceClient::new(signed(&students)),
+            enrolments: EnrolmentServiceClient::new(signed(&students)),
+            attendance: AttendanceServiceClient::new(signed(&students)),
+            fees: FeeServiceClient::new(signed(&students)),
+            grades: GradeServiceClient::new(signed(&students)),
             students_health: HealthClient::new(students),
-            notifications: NotificationServiceClient::new(notify.clone()),
-            notification_templates: NotificationTemplateServiceClient::new(notify.clone()),
-            deliveries: DeliveryAdminServiceClient::new(notify.clone()),
-            announcements: AnnouncementServiceClient::new(notify.clone()),
-            report_cards: ReportCardServiceClient::new(notify),
-            analytics: AnalyticsServiceClient::new(platform::balance::channel(
+            notifications: NotificationServiceClient::new(signed(&notify)),
+            notification_templates: NotificationTemplateServiceClient::new(signed(&notify)),
+            deliveries: DeliveryAdminServiceClient::new(signed(&notify)),
+            announcements: AnnouncementServiceClient::new(signed(&notify)),
+            report_cards: ReportCardServiceClient::new(signed(&notify)),
+            analytics: AnalyticsServiceClient::new(signed(&platform::balance::channel(
                 e.analytics.clone(),
                 e.timeouts,
                 e.discovery,
-            )),
+            ))),
         }
     }
 }

@@ -11,6 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "notify-svc", about = "Schoolhouse notifications (gRPC)")]
 pub struct Config {
+    /// The key the gateway and the services vouch for callers with
+    /// (platform::trust); the same in every Schoolhouse process.
+    #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]
+    pub service_auth_key: platform::trust::ServiceKey,
     /// gRPC listen address.
     #[arg(long, env = "NOTIFY_LISTEN", default_value = "127.0.0.1:50053")]
     pub listen: SocketAddr,
@@ -117,6 +121,8 @@ impl Config {
     pub fn for_database(url: &str) -> Self {
         let mut config = Self::parse_from([
             "notify-svc",
+            "--service-auth-key",
+            platform::trust::TEST_KEY,
             "--listen",
             "127.0.0.1:0",
             "--admin-listen",

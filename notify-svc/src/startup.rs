@@ -70,6 +70,8 @@ pub struct Application {
     admin: TcpListener,
     pool: deadpool_postgres::Pool,
     drain_delay: Duration,
+    /// Vouches for callers (platform::trust): checked on every call.
+    service_key: platform::trust::ServiceKey,
     consumer: Option<Consumer<NotifyHandler>>,
     /// Started in `run_until`, stopped (unfinished jobs handed back) on
     /// shutdown.
@@ -123,6 +125,7 @@ impl Application {
             report_cards: std::sync::Arc::new(crate::report_cards::runner::Runner::new(
                 &config.report_cards,
                 std::sync::Arc::new(crate::report_cards::store::PgPdfStore::new(pool.clone())),
+                config.service_auth_key.clone(),
             )?),
         };
         Ok(Self {
@@ -130,6 +133,7 @@ impl Application {
             admin,
             pool,
             drain_delay: Duration::from_millis(config.drain_delay_ms),
+            service_key: config.service_auth_key.clone(),
             consumer,
             jobs,
         })
@@ -229,6 +233,7 @@ impl Application {
         let served = tonic::transport::Server::builder()
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
+            .layer(platform::trust::VerifyLayer::new(self.service_key))
             .add_routes(routes)
             .add_service(health)
             .serve_with_incoming_shutdown(

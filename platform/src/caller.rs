@@ -1,8 +1,9 @@
 //! The authenticated caller, as the gateway passes it to services.
 //!
 //! The gateway verifies the token and writes these metadata entries; services
-//! trust them because only the gateway can reach them (network policy). The
-//! tenant therefore always comes from a verified token, never from a body.
+//! believe them only with the assertion that vouches for them
+//! ([`crate::trust`]), never because of where a call comes from. The tenant
+//! therefore always comes from a verified token, never from a body.
 
 use std::{fmt, str::FromStr};
 
@@ -78,13 +79,33 @@ impl Caller {
         }
     }
 
-    /// Reads the caller from incoming metadata. A missing or malformed entry
-    /// means the request did not come through the gateway: UNAUTHENTICATED.
-    pub fn read(md: &MetadataMap) -> Result<Self, tonic::Status> {
-        let get = |key: &str| -> Result<&str, tonic::Status> {
-            md.get(key)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| tonic::Status::unauthenticated(format!("missing {key}")))
+    /// The caller of an incoming call, as [`crate::trust::VerifyLayer`]
+    /// verified it: metadata alone is never believed. UNAUTHENTICATED when
+    /// the call names no verified caller (it did not come through the
+    /// gateway or another service holding the key).
+    pub fn of<T>(req: &tonic::Request<T>) -> Result<Self, tonic::Status> {
+        match req.extensions().get::<crate::trust::Verified>() {
+            Some(crate::trust::Verified::User(c)) => Ok(*c),
+            _ => Err(tonic::Status::unauthenticated("no verified caller")),
+        }
+    }
+
+    /// Parses the caller entries of a call's headers (the assertion is
+    /// [`crate::trust`]'s to check). A missing or malformed entry:
+    /// UNAUTHENTICATED.
+    pub fn from_headers(h: &http::HeaderMap) -> Result<Self, tonic::Status> {
+        Self::parse(
+            |k| h.get(k).and_then(|v| v.to_str().ok()),
+            h.contains_key(STUDENT_ID),
+        )
+    }
+
+    fn parse<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+        has_student: bool,
+    ) -> Result<Self, tonic::Status> {
+        let get = |key: &str| -> Result<&'a str, tonic::Status> {
+            get(key).ok_or_else(|| tonic::Status::unauthenticated(format!("missing {key}")))
         };
         let uuid = |key: &str| -> Result<Uuid, tonic::Status> {
             Uuid::parse_str(get(key)?)
@@ -93,9 +114,10 @@ impl Caller {
         let role: Role = get(USER_ROLE)?
             .parse()
             .map_err(|_| tonic::Status::unauthenticated("malformed x-user-role"))?;
-        let student_id = match md.get(STUDENT_ID) {
-            Some(_) => Some(uuid(STUDENT_ID)?),
-            None => None,
+        let student_id = if has_student {
+            Some(uuid(STUDENT_ID)?)
+        } else {
+            None
         };
         Ok(Caller {
             school_id: uuid(SCHOOL_ID)?,
@@ -127,25 +149,25 @@ mod tests {
         };
         let mut md = MetadataMap::new();
         c.write(&mut md);
-        assert_eq!(Caller::read(&md).unwrap(), c);
+        assert_eq!(Caller::from_headers(&md.into_headers()).unwrap(), c);
     }
 
     #[test]
     fn rejects_missing_and_malformed_entries() {
-        let mut md = MetadataMap::new();
+        let mut md = http::HeaderMap::new();
         assert_eq!(
-            Caller::read(&md).unwrap_err().code(),
+            Caller::from_headers(&md).unwrap_err().code(),
             tonic::Code::Unauthenticated
         );
         md.insert(SCHOOL_ID, "not-a-uuid".parse().unwrap());
         md.insert(USER_ID, Uuid::nil().to_string().parse().unwrap());
         md.insert(USER_ROLE, "admin".parse().unwrap());
         assert_eq!(
-            Caller::read(&md).unwrap_err().code(),
+            Caller::from_headers(&md).unwrap_err().code(),
             tonic::Code::Unauthenticated
         );
         md.insert(SCHOOL_ID, Uuid::nil().to_string().parse().unwrap());
         md.insert(USER_ROLE, "root".parse().unwrap());
-        assert!(Caller::read(&md).is_err());
+        assert!(Caller::from_headers(&md).is_err());
     }
 }

@@ -36,6 +36,7 @@ pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 pub mod text;
+pub mod trust;
 
 #[cfg(feature = "redis")]
 pub mod cache;
@@ -53,6 +54,8 @@ pub mod realtime;
 pub mod redis;
 #[cfg(feature = "db")]
 pub mod service;
+#[cfg(feature = "redis")]
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "events")]

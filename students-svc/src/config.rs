@@ -11,6 +11,19 @@ use crate::relay::RelaySettings;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
 pub struct Config {
+    /// The key the gateway and the services vouch for callers with
+    /// (platform::trust); the same in every Schoolhouse process.
+    #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]
+    pub service_auth_key: platform::trust::ServiceKey,
+    /// Failed sign-ins to one account (school and e-mail) within
+    /// `STUDENTS_LOGIN_LOCK_SECS` before it is locked for that long.
+    #[arg(long, env = "STUDENTS_LOGIN_MAX_FAILURES", default_value_t = 10)]
+    pub login_max_failures: i32,
+    #[arg(long, env = "STUDENTS_LOGIN_LOCK_SECS", default_value_t = 900)]
+    pub login_lock_secs: u64,
+    /// How long a session (its refresh token) lives without a new sign-in.
+    #[arg(long, env = "STUDENTS_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u64,
     /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
     #[arg(long, env = "STUDENTS_ADMIN_LISTEN", default_value = "127.0.0.1:9081")]
     pub admin_listen: SocketAddr,
@@ -99,6 +112,13 @@ impl Config {
         }
     }
 
+    pub fn login_throttle(&self) -> crate::accounts::throttle::Throttle {
+        crate::accounts::throttle::Throttle {
+            max_failures: self.login_max_failures.max(1),
+            lock: Duration::from_secs(self.login_lock_secs.max(1)),
+        }
+    }
+
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
@@ -106,6 +126,10 @@ impl Config {
     /// Settings for tests: everything default but the database.
     pub fn for_database(url: &str) -> Self {
         Self {
+            service_auth_key: platform::trust::TEST_KEY.parse().expect("the test key"),
+            login_max_failures: 10,
+            login_lock_secs: 900,
+            session_days: 30,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             drain_delay_ms: 0,

@@ -1,5 +1,6 @@
 //! Builds the server: migrate, pool, bind. Tests call this with port 0.
 
+use crate::accounts::revocations::Revocations;
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
@@ -71,6 +72,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "guardian_language",
         sql: include_str!("../migrations/0010_guardian_language.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sql: include_str!("../migrations/0011_login_throttle.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "sessions",
+        sql: include_str!("../migrations/0012_sessions.sql"),
+    },
 ];
 
 pub struct Application {
@@ -79,6 +90,11 @@ pub struct Application {
     pool: deadpool_postgres::Pool,
     rpc_timeout: Duration,
     drain_delay: Duration,
+    /// Vouches for callers (platform::trust): checked on every call.
+    service_key: platform::trust::ServiceKey,
+    login_throttle: crate::accounts::throttle::Throttle,
+    sessions: crate::accounts::api::SessionSettings,
+    revocations: Revocations,
     relay: Option<Relay>,
 }
 
@@ -92,10 +108,11 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let admin = platform::metrics::bind_admin(config.admin_listen).await?;
+        // Connects in the background: the service starts without Redis, the
+        // outbox holds events and revocations are retried until it is back.
+        let redis = platform::redis::connect(&config.redis_url, &config.redis_settings())?;
+        let revocations = Revocations::new(Some(redis.clone()));
         let relay = if config.relay_enabled {
-            // Connects in the background: the service starts without Redis
-            // and the outbox holds events until Redis is reachable.
-            let redis = platform::redis::connect(&config.redis_url, &config.redis_settings())?;
             Some(Relay::new(pool.clone(), redis, config.relay_settings()))
         } else {
             tracing::warn!("outbox relay disabled: events stay in the outbox");
@@ -108,6 +125,12 @@ impl Application {
             pool,
             rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
             drain_delay: Duration::from_millis(config.drain_delay_ms),
+            service_key: config.service_auth_key.clone(),
+            login_throttle: config.login_throttle(),
+            sessions: crate::accounts::api::SessionSettings {
+                lifetime: Duration::from_secs(config.session_days.max(1) * 86_400),
+            },
+            revocations,
         })
     }
 
@@ -142,9 +165,20 @@ impl Application {
         // call, so none can be served unreported (or reported unserved).
         let (names, routes) = platform::grpc::Services::default()
             .serve(SchoolServiceServer::new(SchoolApi::new(pool.clone())))
-            .serve(AuthServiceServer::new(AuthApi::new(pool.clone())))
-            .serve(UserServiceServer::new(UserApi::new(pool.clone())))
-            .serve(StudentServiceServer::new(StudentApi::new(pool.clone())))
+            .serve(AuthServiceServer::new(AuthApi::new(
+                pool.clone(),
+                self.login_throttle,
+                self.sessions,
+                self.revocations.clone(),
+            )))
+            .serve(UserServiceServer::new(UserApi::new(
+                pool.clone(),
+                self.revocations.clone(),
+            )))
+            .serve(StudentServiceServer::new(StudentApi::new(
+                pool.clone(),
+                self.revocations.clone(),
+            )))
             .serve(GuardianServiceServer::new(GuardianApi::new(pool.clone())))
             .serve(StaffServiceServer::new(StaffApi::new(pool.clone())))
             .serve(CourseServiceServer::new(CourseApi::new(pool.clone())))
@@ -171,6 +205,7 @@ impl Application {
             .timeout(self.rpc_timeout)
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
+            .layer(platform::trust::VerifyLayer::new(self.service_key))
             .add_routes(routes)
             .add_service(health)
             .serve_with_incoming_shutdown(

@@ -43,7 +43,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::GetSchoolDashboardRequest>,
     ) -> Reply<pb::SchoolDashboard> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let d = repo::school_dashboard(&self.pool, caller.school_id, self.clock.now()).await?;
         Ok(Response::new(d))
@@ -53,7 +53,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::GetTeacherDashboardRequest>,
     ) -> Reply<pb::TeacherDashboard> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         // The signed-in teacher's own: there is no parameter naming another.
         require(&caller, &[Role::Teacher])?;
         let d = repo::teacher_dashboard(
@@ -70,7 +70,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::GetStudentSummaryRequest>,
     ) -> Reply<pb::StudentSummary> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("student_id", &req.get_ref().student_id)?;
         let (reach, view) = reach(&caller, id)?;
         let s = repo::student_summary(
@@ -89,7 +89,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::ListAtRiskRequest>,
     ) -> Reply<pb::ListAtRiskResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin, Role::Teacher])?;
         let q = at_risk::domain::Query::try_from(req.into_inner())?;
         let teacher = (caller.role == Role::Teacher).then_some(caller.user_id);
@@ -106,7 +106,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::ListCourseGradesRequest>,
     ) -> Reply<pb::ListCourseGradesResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let q = course_grades::domain::Query::try_from(req.into_inner())?;
         let (courses, next) = course_grades::repo::list(&self.pool, caller.school_id, &q)
@@ -124,7 +124,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::AttendanceReportRequest>,
     ) -> Reply<Self::AttendanceReportStream> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let q = reports::domain::AttendanceQuery::try_from(req.into_inner())?;
         Ok(Response::new(reports::repo::attendance(
@@ -140,7 +140,7 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         &self,
         req: Request<pb::FeesReportRequest>,
     ) -> Reply<Self::FeesReportStream> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let range = reports::domain::Range::try_from(req.into_inner())?;
         Ok(Response::new(reports::repo::fees(

@@ -236,17 +236,20 @@ type Key = (Uuid, NaiveDate, i16, Uuid);
 /// statements instead of about eight per event.
 ///
 /// Marks commute (newest revision wins per mark, counters move by deltas),
-/// so only the window needs care: it moves when a mark brings a new school
-/// day. When any date of the batch is not yet a school day this writes
-/// nothing and answers `false`, and the caller applies the events one by
-/// one (once per school day; every later batch of the day comes here).
-/// The school's apply lock must be held.
+/// so only the window needs care: it moves when the batch brings new school
+/// days. The window after the batch is the latest 30 of the school's days
+/// and the batch's dates; the days it no longer holds leave it (their
+/// student-days, as they were before the batch, are subtracted from the
+/// students' sums), and only marks on dates inside it add to the sums. That
+/// is the sum over the new window of the student-days after the batch,
+/// exactly what one-by-one application keeps. The school's apply lock must
+/// be held.
 pub async fn apply_together(
     tx: &Transaction<'_>,
     school: Uuid,
     events: &[&AttendanceMarked],
     t: &Risk,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<()> {
     // Newest revision per mark; the first of equal revisions stays, as in
     // the one-by-one path (within an event and across events in order).
     let mut input: BTreeMap<Key, (usize, i32)> = BTreeMap::new();
@@ -266,7 +269,7 @@ pub async fn apply_together(
         }
     }
     if input.is_empty() {
-        return Ok(true);
+        return Ok(());
     }
     let dates: Vec<NaiveDate> = {
         let mut d: Vec<NaiveDate> = input.keys().map(|k| k.1).collect();
@@ -274,23 +277,47 @@ pub async fn apply_together(
         d.dedup();
         d
     };
-    let (state, upsert) = futures::try_join!(
+    let (state, upsert, leave) = futures::try_join!(
         tx.prepare_cached(
-            "SELECT ARRAY(SELECT date FROM days WHERE school_id = $1 AND date = ANY($2)), \
-               (SELECT date FROM days WHERE school_id = $1 ORDER BY date DESC OFFSET $3 LIMIT 1)",
+            "SELECT ARRAY(SELECT date FROM days WHERE school_id = $1 \
+                          ORDER BY date DESC LIMIT $2)",
         ),
         tx.prepare_cached(include_str!("attendance_upsert_many.sql")),
+        tx.prepare_cached(
+            "UPDATE student_recent r SET present = r.present - d.present, \
+               absent = r.absent - d.absent, late = r.late - d.late, excused = r.excused - d.excused \
+             FROM (SELECT student_id, sum(present)::int AS present, sum(absent)::int AS absent, \
+                     sum(late)::int AS late, sum(excused)::int AS excused \
+                   FROM student_days WHERE school_id = $1 AND date = ANY($2) \
+                   GROUP BY student_id) d \
+             WHERE r.school_id = $1 AND r.student_id = d.student_id \
+             RETURNING r.student_id",
+        ),
     )?;
-    let row = tx
-        .query_one(&state, &[&school, &dates, &(WINDOW_DAYS - 1)])
-        .await?;
-    let known: Vec<NaiveDate> = row.try_get(0)?;
-    if known.len() != dates.len() {
-        return Ok(false);
+    // The window before (the school's latest 30 days) and after (the latest
+    // 30 of those and the batch's dates; a batch date only becomes a school
+    // day through a mark, and every mark on a new date is a first mark).
+    let before: Vec<NaiveDate> = tx
+        .query_one(&state, &[&school, &WINDOW_DAYS])
+        .await?
+        .try_get(0)?;
+    let window = window_with(&before, &dates);
+    let leaving: Vec<NaiveDate> = before
+        .iter()
+        .filter(|d| !window.contains(d))
+        .copied()
+        .collect();
+    let since: Option<NaiveDate> = (window.len() == WINDOW_DAYS as usize)
+        .then(|| window.last().copied())
+        .flatten();
+    // Before the marks change any student-day: what leaves is what the sums
+    // hold for those days now.
+    let mut affected: Vec<Uuid> = Vec::new();
+    if !leaving.is_empty() {
+        for r in tx.query(&leave, &[&school, &leaving]).await? {
+            affected.push(r.try_get(0)?);
+        }
     }
-    // The window's oldest day (`None`: fewer than 30 school days), fixed for
-    // the whole batch since no day is new.
-    let since: Option<NaiveDate> = row.try_get(1)?;
 
     let n = input.len();
     let (mut courses, mut days, mut periods, mut students) = (
@@ -317,7 +344,7 @@ pub async fn apply_together(
         )
         .await?;
     if changed.is_empty() {
-        return Ok(true);
+        return risk::refresh(tx, school, &affected, t).await;
     }
 
     // The deltas, summed per counter row (one row may appear only once in
@@ -489,10 +516,20 @@ pub async fn apply_together(
             .await
         },
     )?;
-    let mut affected: Vec<Uuid> = per_student_day.keys().map(|k| k.0).collect();
+    affected.extend(per_student_day.keys().map(|k| k.0));
+    affected.sort_unstable();
     affected.dedup();
-    risk::refresh(tx, school, &affected, t).await?;
-    Ok(true)
+    risk::refresh(tx, school, &affected, t).await
+}
+
+/// The latest [`WINDOW_DAYS`] of `days` (newest first) and `more`, newest
+/// first.
+fn window_with(days: &[NaiveDate], more: &[NaiveDate]) -> Vec<NaiveDate> {
+    let mut all: Vec<NaiveDate> = days.iter().chain(more).copied().collect();
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    all.dedup();
+    all.truncate(WINDOW_DAYS as usize);
+    all
 }
 
 /// The window after a mark on `day`: the day that leaves it (a new school
@@ -523,6 +560,26 @@ mod tests {
 
     fn d(n: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2030, 1, n).unwrap()
+    }
+
+    #[test]
+    fn a_batch_window_is_the_latest_days_of_both() {
+        let held: Vec<NaiveDate> = (2..=31).rev().map(d).collect();
+        // Nothing new: the same window.
+        assert_eq!(window_with(&held, &[d(5), d(31)]), held);
+        // Two new days at the top push days 2 and 3 out; an older new day
+        // stays outside.
+        let mut more = vec![d(1)];
+        more.extend([
+            NaiveDate::from_ymd_opt(2030, 2, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2030, 2, 2).unwrap(),
+        ]);
+        let w = window_with(&held, &more);
+        assert_eq!(w.len(), 30);
+        assert_eq!(w.last(), Some(&d(4)));
+        assert!(!w.contains(&d(1)) && !w.contains(&d(2)) && !w.contains(&d(3)));
+        // Fewer than 30 days in all: every one.
+        assert_eq!(window_with(&[d(3)], &[d(1)]), vec![d(3), d(1)]);
     }
 
     #[test]

@@ -103,33 +103,25 @@ pub async fn apply(
 /// Applies several attendance events of `school` together (the consumer's
 /// batch, [`platform::events::Handler::apply_together`]): the same read
 /// models as [`apply`] on each in order, in a few statements
-/// ([`attendance::apply_together`]); one by one when the batch brings a new
-/// school day. Answers whether they went together.
+/// ([`attendance::apply_together`]). Any other event among them is applied
+/// on its own first.
 pub async fn apply_together(
     tx: &Transaction<'_>,
     school: Uuid,
     events: &[&Event],
     t: &Risk,
-) -> anyhow::Result<bool> {
-    let marks: Option<Vec<&proto::events::v1::AttendanceMarked>> = events
-        .iter()
-        .map(|e| match &e.payload {
-            Some(Payload::AttendanceMarked(a) | Payload::AttendanceOverridden(a)) => Some(a),
-            _ => None,
-        })
-        .collect();
+) -> anyhow::Result<()> {
     if !t.deferred {
         lock(tx, school).await?;
     }
-    if let Some(marks) = marks {
-        if attendance::apply_together(tx, school, &marks, t).await? {
-            return Ok(true);
+    let mut marks = Vec::with_capacity(events.len());
+    for event in events {
+        match &event.payload {
+            Some(Payload::AttendanceMarked(a) | Payload::AttendanceOverridden(a)) => marks.push(a),
+            _ => apply(tx, school, event, t).await?,
         }
     }
-    for event in events {
-        apply(tx, school, event, t).await?;
-    }
-    Ok(false)
+    attendance::apply_together(tx, school, &marks, t).await
 }
 
 /// Advisory-lock class of the per-school apply lock (ASCII "anly"), so it

@@ -1,5 +1,6 @@
 //! `school.analytics.v1.AnalyticsAdminService`: operator actions, served on
-//! the service's port but not exposed by the gateway.
+//! the service's port but not exposed by the gateway, and answered only to a
+//! call vouched for as the operator's (`platform::trust`).
 
 use deadpool_postgres::Pool;
 use proto::analytics::v1 as pb;
@@ -37,6 +38,7 @@ impl pb::analytics_admin_service_server::AnalyticsAdminService for AdminApi {
         &self,
         req: Request<pb::RebuildSchoolRequest>,
     ) -> Result<Response<pb::RebuildSchoolResponse>, Status> {
+        platform::trust::require_operator(&req)?;
         let name = req.into_inner().school;
         if name.is_empty() {
             return Err(platform::service::ServiceError::invalid("school", "is required").into());

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::{stream::BoxStream, StreamExt};
 use platform::caller::{Caller, Role};
+use platform::trust::{ServiceKey, Signed};
 use proto::{events::v1::Event, students::v1 as students};
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -14,13 +15,13 @@ use super::Source;
 
 #[derive(Clone)]
 pub struct StudentsExport {
-    channel: Channel,
+    channel: Signed<Channel>,
     timeout: Duration,
 }
 
 impl StudentsExport {
     /// A lazily connecting client: analytics-svc starts without students-svc.
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(url: &str, timeout: Duration, key: ServiceKey) -> anyhow::Result<Self> {
         let channel = platform::grpc::endpoint(
             url,
             platform::grpc::ClientTimeouts {
@@ -29,7 +30,10 @@ impl StudentsExport {
             },
         )?
         .connect_lazy();
-        Ok(Self { channel, timeout })
+        Ok(Self {
+            channel: Signed::new(channel, key),
+            timeout,
+        })
     }
 }
 

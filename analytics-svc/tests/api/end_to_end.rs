@@ -38,6 +38,7 @@ async fn a_rebuild_from_the_real_export_equals_the_consumed_read_models() {
     let channel = Channel::from_shared(format!("http://{students_addr}"))
         .unwrap()
         .connect_lazy();
+    let channel = platform::trust::Signed::new(channel, crate::helpers::test_key());
     let (_stop_students, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(students.run_until(async {
         let _ = stopped.await;
@@ -45,7 +46,7 @@ async fn a_rebuild_from_the_real_export_equals_the_consumed_read_models() {
 
     let slug = format!("e2e-{}", &Uuid::new_v4().simple().to_string()[..8]);
     let admin = pb::school_service_client::SchoolServiceClient::new(channel.clone())
-        .create_school(pb::CreateSchoolRequest {
+        .create_school(crate::helpers::as_operator(pb::CreateSchoolRequest {
             name: "E2E".into(),
             slug: slug.clone(),
             admin_email: "admin@e2e.test".into(),
@@ -54,7 +55,7 @@ async fn a_rebuild_from_the_real_export_equals_the_consumed_read_models() {
             time_zone: "Pacific/Auckland".into(),
             year_start_month: 2,
             year_start_day: 1,
-        })
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -314,7 +315,9 @@ async fn a_rebuild_from_the_real_export_equals_the_consumed_read_models() {
     let rebuilt = app
         .admin()
         .await
-        .rebuild_school(apb::RebuildSchoolRequest { school: slug })
+        .rebuild_school(crate::helpers::as_operator(apb::RebuildSchoolRequest {
+            school: slug,
+        }))
         .await
         .unwrap()
         .into_inner();

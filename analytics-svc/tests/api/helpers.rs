@@ -9,6 +9,7 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 use analytics_svc::{domain::Clock, projection, Application, Config};
 use chrono::{DateTime, Utc};
 use fred::prelude::*;
+use platform::trust::{ServiceKey, Signed};
 use platform::{
     caller::{Caller, Role},
     testing::TestDatabase,
@@ -21,6 +22,17 @@ use proto::{
     events::v1::{self as ev, event::Payload, Event},
 };
 use tonic::transport::Channel;
+
+pub fn test_key() -> ServiceKey {
+    platform::trust::TEST_KEY.parse().unwrap()
+}
+
+/// A request the operator makes (a rebuild).
+pub fn as_operator<T>(msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    platform::trust::as_operator(&mut req);
+    req
+}
 use uuid::Uuid;
 
 pub use platform::testing::bus::Bus;
@@ -121,6 +133,7 @@ impl TestApp {
         }
     }
 
+    /// A channel that vouches for nobody (platform::trust).
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.addr))
             .unwrap()
@@ -129,12 +142,17 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn client(&self) -> AnalyticsServiceClient<Channel> {
-        AnalyticsServiceClient::new(self.channel().await)
+    /// A channel that vouches for its callers, as the gateway's do.
+    pub async fn signed(&self) -> Signed<Channel> {
+        Signed::new(self.channel().await, test_key())
     }
 
-    pub async fn admin(&self) -> AnalyticsAdminServiceClient<Channel> {
-        AnalyticsAdminServiceClient::new(self.channel().await)
+    pub async fn client(&self) -> AnalyticsServiceClient<Signed<Channel>> {
+        AnalyticsServiceClient::new(self.signed().await)
+    }
+
+    pub async fn admin(&self) -> AnalyticsAdminServiceClient<Signed<Channel>> {
+        AnalyticsAdminServiceClient::new(self.signed().await)
     }
 
     pub async fn apply(&self, events: &[Event]) {

@@ -9,7 +9,8 @@ use platform::testing::AssertCode;
 use proto::{analytics::v1 as pb, events::v1::Event};
 use uuid::Uuid;
 
-use crate::helpers::{apply, dump, School, TestApp};
+use crate::helpers::{apply, as_operator, call, caller, dump, School, TestApp};
+use platform::caller::Role;
 
 /// A synthetic export: the given events, in batches of 7.
 pub struct Synthetic(pub Vec<Event>);
@@ -149,16 +150,33 @@ async fn an_event_applied_during_a_rebuild_is_not_lost() {
 async fn the_admin_rpc_resolves_slugs_and_refuses_unknown_schools() {
     let app = TestApp::quiet().await;
     let mut admin = app.admin().await;
+    // Not the operator: a school's admin, vouched for; nobody at all.
+    let someone = caller(Uuid::now_v7(), Uuid::now_v7(), Role::Admin);
     admin
-        .rebuild_school(pb::RebuildSchoolRequest {
+        .rebuild_school(call(
+            &someone,
+            pb::RebuildSchoolRequest {
+                school: "no-such-school".into(),
+            },
+        ))
+        .await
+        .assert_code(tonic::Code::PermissionDenied);
+    pb::analytics_admin_service_client::AnalyticsAdminServiceClient::new(app.channel().await)
+        .rebuild_school(as_operator(pb::RebuildSchoolRequest {
             school: "no-such-school".into(),
-        })
+        }))
+        .await
+        .assert_code(tonic::Code::Unauthenticated);
+    admin
+        .rebuild_school(as_operator(pb::RebuildSchoolRequest {
+            school: "no-such-school".into(),
+        }))
         .await
         .assert_code(tonic::Code::NotFound);
     admin
-        .rebuild_school(pb::RebuildSchoolRequest {
+        .rebuild_school(as_operator(pb::RebuildSchoolRequest {
             school: String::new(),
-        })
+        }))
         .await
         .assert_code(tonic::Code::InvalidArgument);
     // A known slug resolves; students-svc is not running here, so the
@@ -171,9 +189,9 @@ async fn the_admin_rpc_resolves_slugs_and_refuses_unknown_schools() {
     .await;
     let before = dump(&app.db, s.id()).await;
     admin
-        .rebuild_school(pb::RebuildSchoolRequest {
+        .rebuild_school(as_operator(pb::RebuildSchoolRequest {
             school: "ruru".into(),
-        })
+        }))
         .await
         .assert_code(tonic::Code::Unavailable);
     assert_eq!(dump(&app.db, s.id()).await, before);

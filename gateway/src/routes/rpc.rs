@@ -32,7 +32,6 @@ use proto::students::v1::{
     user_service_client::UserServiceClient,
 };
 use serde::Serialize;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
@@ -93,7 +92,7 @@ macro_rules! clients {
     ($($name:ident: $client:ident),* $(,)?) => {
         impl Rpc {
             $(
-                pub fn $name(&self) -> $client<Channel> {
+                pub fn $name(&self) -> $client<crate::services::Svc> {
                     self.state.services.$name.clone()
                 }
             )*

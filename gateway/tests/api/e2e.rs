@@ -46,7 +46,10 @@ impl Processes {
     /// or is dropped (inherited with `TEST_LOG`).
     pub fn spawn(&mut self, name: &str, envs: &[(&str, String)], log: Option<std::fs::File>) {
         let mut cmd = Command::new(bin(name));
-        cmd.env("LOG_FORMAT", "json").env("RUST_LOG", "warn");
+        cmd.env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            // The same in every process, as a deployment's Secret gives it.
+            .env("SERVICE_AUTH_KEY", platform::trust::TEST_KEY);
         match log {
             Some(f) => {
                 cmd.stdout(f.try_clone().unwrap()).stderr(f);

@@ -43,7 +43,7 @@ impl pb::announcement_service_server::AnnouncementService for AnnouncementApi {
         &self,
         req: Request<pb::CreateAnnouncementRequest>,
     ) -> Reply<pb::Announcement> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         staff(&caller)?;
         let new = NewAnnouncement::try_from(req.into_inner())?;
         let row = repo::create(&self.pool, &caller, &new, self.per_day).await?;
@@ -55,7 +55,7 @@ impl pb::announcement_service_server::AnnouncementService for AnnouncementApi {
         &self,
         req: Request<pb::ListAnnouncementsRequest>,
     ) -> Reply<pb::ListAnnouncementsResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         staff(&caller)?;
         let q = ListRequest::try_from(req.into_inner())?;
         let (page, progress) = repo::list(&self.pool, &caller, &q).await?;
@@ -70,7 +70,7 @@ impl pb::announcement_service_server::AnnouncementService for AnnouncementApi {
         &self,
         req: Request<pb::GetAnnouncementRequest>,
     ) -> Reply<pb::Announcement> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         staff(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let (row, progress) = repo::find(&self.pool, &caller, id)

@@ -41,7 +41,7 @@ impl pb::delivery_admin_service_server::DeliveryAdminService for DeliveryAdminAp
         &self,
         req: Request<pb::ListDeliveriesRequest>,
     ) -> Reply<pb::ListDeliveriesResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let q = ListRequest::try_from(req.into_inner())?;
         let page = repo::list(&self.pool, caller.school_id, &q).await?;
@@ -53,7 +53,7 @@ impl pb::delivery_admin_service_server::DeliveryAdminService for DeliveryAdminAp
     }
 
     async fn retry_delivery(&self, req: Request<pb::RetryDeliveryRequest>) -> Reply<pb::Delivery> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let row = repo::retry(&self.pool, caller.school_id, id)
@@ -66,7 +66,7 @@ impl pb::delivery_admin_service_server::DeliveryAdminService for DeliveryAdminAp
         &self,
         req: Request<pb::RetryAllDeliveriesRequest>,
     ) -> Reply<pb::RetryAllDeliveriesResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let channel = retry_all_channel(req.get_ref())?;
         let n = repo::retry_all(&self.pool, caller.school_id, channel.as_deref()).await?;

@@ -28,7 +28,7 @@ impl pb::notification_service_server::NotificationService for InboxApi {
         &self,
         req: Request<pb::ListMyNotificationsRequest>,
     ) -> Reply<pb::ListMyNotificationsResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let list = ListRequest::try_from(req.into_inner())?;
         let inbox = repo::list(&self.pool, &caller, &list).await?;
         let (rows, next) = inbox.page.into_parts();
@@ -43,7 +43,7 @@ impl pb::notification_service_server::NotificationService for InboxApi {
         &self,
         req: Request<pb::MarkNotificationsReadRequest>,
     ) -> Reply<pb::MarkNotificationsReadResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let mark = MarkRead::try_from(req.into_inner())?;
         let rows = repo::mark_read(&self.pool, &caller, &mark).await?;
         Ok(Response::new(pb::MarkNotificationsReadResponse {

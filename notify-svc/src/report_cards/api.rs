@@ -57,7 +57,7 @@ impl pb::report_card_service_server::ReportCardService for ReportCardApi {
         &self,
         req: Request<pb::CreateReportCardRequest>,
     ) -> Reply<pb::ReportCard> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let new = NewCard::try_from(req.into_inner())?;
         let card = repo::create(&self.pool, &caller, &new).await?;
@@ -69,7 +69,7 @@ impl pb::report_card_service_server::ReportCardService for ReportCardApi {
         &self,
         req: Request<pb::CreateGradeReportCardsRequest>,
     ) -> Reply<pb::ReportCardBatch> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let new = NewBatch::try_from(req.into_inner())?;
         let (batch, cards) = repo::create_batch(&self.pool, &caller, &new).await?;
@@ -81,7 +81,7 @@ impl pb::report_card_service_server::ReportCardService for ReportCardApi {
         &self,
         req: Request<pb::GetReportCardBatchRequest>,
     ) -> Reply<pb::ReportCardBatch> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let (batch, cards) = repo::find_batch(&self.pool, caller.school_id, id)
@@ -94,7 +94,7 @@ impl pb::report_card_service_server::ReportCardService for ReportCardApi {
         &self,
         req: Request<pb::GetReportCardRequest>,
     ) -> Reply<pb::ReportCard> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         reader(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let card = repo::readable(&self.pool, &caller, id).await?;
@@ -105,7 +105,7 @@ impl pb::report_card_service_server::ReportCardService for ReportCardApi {
         &self,
         req: Request<pb::GetReportCardRequest>,
     ) -> Reply<pb::ReportCardPdf> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         reader(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let card = repo::readable(&self.pool, &caller, id).await?;

@@ -3,6 +3,7 @@
 //! keeps at most that many PDFs in the making at once whatever the number
 //! of workers; the summary fetch happens before, outside the limit.
 
+use platform::trust::{ServiceKey, Signed};
 use std::{sync::Arc, time::Instant};
 
 use deadpool_postgres::Pool;
@@ -22,13 +23,17 @@ use super::store::PdfStore;
 use crate::jobs::{CardRenderer, RenderError, ReportCardRun};
 
 pub struct Runner {
-    analytics: AnalyticsServiceClient<Channel>,
+    analytics: AnalyticsServiceClient<Signed<Channel>>,
     store: Arc<dyn PdfStore>,
     permits: Arc<Semaphore>,
 }
 
 impl Runner {
-    pub fn new(config: &ReportCardsConfig, store: Arc<dyn PdfStore>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &ReportCardsConfig,
+        store: Arc<dyn PdfStore>,
+        key: ServiceKey,
+    ) -> anyhow::Result<Self> {
         let channel = platform::grpc::channel(
             &config.analytics_url,
             platform::grpc::ClientTimeouts {
@@ -37,7 +42,7 @@ impl Runner {
             },
         )?;
         Ok(Self {
-            analytics: AnalyticsServiceClient::new(channel),
+            analytics: AnalyticsServiceClient::new(Signed::new(channel, key)),
             store,
             permits: Arc::new(Semaphore::new(usize::from(
                 config.report_card_concurrency.max(1),

@@ -60,7 +60,7 @@ impl pb::notification_template_service_server::NotificationTemplateService for T
         &self,
         req: Request<pb::GetNotificationTemplateRequest>,
     ) -> Reply<pb::NotificationTemplate> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let r = req.into_inner();
         let mut v = Violations::default();
@@ -86,7 +86,7 @@ impl pb::notification_template_service_server::NotificationTemplateService for T
         &self,
         req: Request<pb::PutNotificationTemplateRequest>,
     ) -> Reply<pb::NotificationTemplate> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let r = req.into_inner();
         let mut v = Violations::default();

@@ -17,20 +17,16 @@ use platform::{
 };
 use proto::events::v1::{self as ev, event::Payload};
 use proto::notify::v1 as pb;
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::{event, guardian_created, link, Bus, Prefs, TestApp, WAIT};
 use crate::notices::{caller, mail_config, mails_to, payment, school_created, with_caller};
 
-type Client = pb::announcement_service_client::AnnouncementServiceClient<Channel>;
+type Client = pb::announcement_service_client::AnnouncementServiceClient<crate::helpers::Svc>;
 
 fn client(app: &TestApp) -> Client {
-    Client::new(
-        Channel::from_shared(format!("http://{}", app.addr))
-            .unwrap()
-            .connect_lazy(),
-    )
+    Client::new(crate::helpers::signed(app.addr))
 }
 
 fn create(
@@ -566,9 +562,7 @@ async fn notices_are_worded_in_the_guardians_language_where_the_school_has_one()
     let (school, other) = (Uuid::now_v7(), Uuid::now_v7());
     let mut templates =
         pb::notification_template_service_client::NotificationTemplateServiceClient::new(
-            Channel::from_shared(format!("http://{}", app.addr))
-                .unwrap()
-                .connect_lazy(),
+            crate::helpers::signed(app.addr),
         );
     let admin = caller(school, Role::Admin);
     for (lang, subject) in [

@@ -8,12 +8,12 @@ use platform::{
     testing::AssertCode,
 };
 use proto::notify::v1 as pb;
-use tonic::{transport::Channel, Code};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
 
-type Client = pb::delivery_admin_service_client::DeliveryAdminServiceClient<Channel>;
+type Client = pb::delivery_admin_service_client::DeliveryAdminServiceClient<crate::helpers::Svc>;
 
 fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);
@@ -67,11 +67,7 @@ async fn admins_list_and_retry_their_schools_failed_deliveries_only() {
     // No workers: requeued jobs stay queued for the assertions.
     config.jobs.jobs_workers = 0;
     let app = TestApp::spawn(db.clone(), &config).await;
-    let mut client = Client::new(
-        Channel::from_shared(format!("http://{}", app.addr))
-            .unwrap()
-            .connect_lazy(),
-    );
+    let mut client = Client::new(crate::helpers::signed(app.addr));
     let (school, other) = (Uuid::now_v7(), Uuid::now_v7());
     let admin = caller(school, Role::Admin);
     let sms = job(&app, school, "sms", "dead", "+447700900123").await;

@@ -10,7 +10,7 @@ use platform::{
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use students_svc::startup::Application as Students;
-use tonic::transport::Channel;
+
 use uuid::Uuid;
 
 use crate::helpers::{count, test_config, Bus, TestApp, WAIT};
@@ -47,22 +47,24 @@ async fn a_real_absence_marked_in_students_svc_alerts_each_guardian() {
     config.redis_url = url.clone();
     config.relay_poll_ms = 5;
     let students = Students::build(&config).await.unwrap();
-    let channel = Channel::from_shared(format!("http://{}", students.local_addr()))
-        .unwrap()
-        .connect_lazy();
+    let channel = crate::helpers::signed(students.local_addr());
     let (_stop_students, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(students.run_until(async {
         let _ = stopped.await;
     }));
 
     let admin = pb::school_service_client::SchoolServiceClient::new(channel.clone())
-        .create_school(pb::CreateSchoolRequest {
-            name: "E2E".into(),
-            slug: format!("e2e-{}", &Uuid::new_v4().simple().to_string()[..8]),
-            admin_email: "admin@e2e.test".into(),
-            admin_password: "correct horse battery".into(),
-            admin_full_name: "Ada Admin".into(),
-            ..Default::default()
+        .create_school({
+            let mut req = tonic::Request::new(pb::CreateSchoolRequest {
+                name: "E2E".into(),
+                slug: format!("e2e-{}", &Uuid::new_v4().simple().to_string()[..8]),
+                admin_email: "admin@e2e.test".into(),
+                admin_password: "correct horse battery".into(),
+                admin_full_name: "Ada Admin".into(),
+                ..Default::default()
+            });
+            platform::trust::as_operator(&mut req);
+            req
         })
         .await
         .unwrap()

@@ -9,6 +9,18 @@ use platform::testing::{eventually, TestDatabase};
 use proto::events::v1::{self as ev, event::Payload, Event};
 use uuid::Uuid;
 
+/// A channel that vouches for its callers (platform::trust), as the
+/// gateway's do.
+pub type Svc = platform::trust::Signed<tonic::transport::Channel>;
+
+/// A lazily connecting channel to `addr` that vouches for its callers.
+pub fn signed(addr: SocketAddr) -> Svc {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid address")
+        .connect_lazy();
+    platform::trust::Signed::new(channel, platform::trust::TEST_KEY.parse().unwrap())
+}
+
 pub use platform::testing::bus::Bus;
 
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -10,7 +10,7 @@ use proto::common::v1::PageRequest;
 use proto::notify::v1::{
     self as pb, notification_service_client::NotificationServiceClient as Client,
 };
-use tonic::{transport::Channel, Code, Status};
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use uuid::Uuid;
 
@@ -93,12 +93,8 @@ fn as_caller<T>(c: &Caller, msg: T) -> tonic::Request<T> {
     req
 }
 
-async fn client(app: &TestApp) -> Client<Channel> {
-    let channel = Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+async fn client(app: &TestApp) -> Client<crate::helpers::Svc> {
+    let channel = crate::helpers::signed(app.addr);
     Client::new(channel)
 }
 
@@ -113,7 +109,7 @@ fn list_req(limit: u32, cursor: &str, unread_only: bool) -> pb::ListMyNotificati
 }
 
 async fn list(
-    api: &mut Client<Channel>,
+    api: &mut Client<crate::helpers::Svc>,
     c: &Caller,
     limit: u32,
     cursor: &str,
@@ -125,7 +121,7 @@ async fn list(
 }
 
 async fn mark(
-    api: &mut Client<Channel>,
+    api: &mut Client<crate::helpers::Svc>,
     c: &Caller,
     ids: &[String],
 ) -> Result<Vec<pb::Notification>, Status> {
@@ -139,7 +135,7 @@ async fn mark(
 
 /// Walks every page of `limit`: the ids in order, and the page sizes.
 async fn walk(
-    api: &mut Client<Channel>,
+    api: &mut Client<crate::helpers::Svc>,
     c: &Caller,
     limit: u32,
     unread_only: bool,

@@ -52,6 +52,7 @@ impl Drop for Proc {
 fn spawn(db_url: &str, smtp: &SmtpServer, sms: &FakeProvider) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_notify-svc"));
     cmd.env("LOG_FORMAT", "json")
+        .env("SERVICE_AUTH_KEY", platform::trust::TEST_KEY)
         .env("RUST_LOG", "warn")
         .env("NOTIFY_LISTEN", format!("127.0.0.1:{}", free_port()))
         .env("NOTIFY_ADMIN_LISTEN", "127.0.0.1:0")

@@ -387,9 +387,7 @@ async fn template_overrides_are_validated_and_apply_to_their_school_only() {
     let server = SmtpServer::start().await.unwrap();
     let app = TestApp::spawn(db.clone(), &mail_config(&db, &bus, &server)).await;
     let (school, other) = (Uuid::now_v7(), Uuid::now_v7());
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect_lazy();
+    let channel = crate::helpers::signed(app.addr);
     let mut templates =
         pb::notification_template_service_client::NotificationTemplateServiceClient::new(channel);
     let admin = caller(school, Role::Admin);
@@ -620,11 +618,7 @@ async fn a_published_grade_tells_the_student_once_in_their_inbox_and_by_push() {
             .collect::<Vec<_>>()
     );
     // The student reads it in their own inbox.
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = crate::helpers::signed(app.addr);
     let mut req = tonic::Request::new(pb::ListMyNotificationsRequest::default());
     Caller {
         school_id: school,

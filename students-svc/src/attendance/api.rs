@@ -30,7 +30,7 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
         &self,
         req: Request<pb::MarkAttendanceRequest>,
     ) -> Reply<pb::AttendanceSession> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let m = Marks::try_from(req.into_inner())?;
         let rows = repo::mark_attendance(
@@ -49,7 +49,7 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
         &self,
         req: Request<pb::OverrideAttendanceRequest>,
     ) -> Reply<pb::AttendanceSession> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let m = Marks::try_from(req.into_inner())?;
         let rows = repo::mark_attendance(
@@ -68,7 +68,7 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
         &self,
         req: Request<pb::GetAttendanceSessionRequest>,
     ) -> Reply<pb::AttendanceSession> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let s = Session::try_from(req.into_inner())?;
         let rows = repo::get_session(&self.pool, caller.school_id, access, &s).await?;
@@ -79,7 +79,7 @@ impl pb::attendance_service_server::AttendanceService for AttendanceApi {
         &self,
         req: Request<pb::GetStudentAttendanceRequest>,
     ) -> Reply<pb::StudentAttendance> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let r = AttendanceRange::try_from(req.into_inner())?;
         let access = match caller.role {
             Role::Student if caller.student_id == Some(r.student_id) => Access::Any,

@@ -28,7 +28,7 @@ impl CourseApi {
 #[tonic::async_trait]
 impl pb::course_service_server::CourseService for CourseApi {
     async fn create_course(&self, req: Request<pb::CreateCourseRequest>) -> Reply<pb::Course> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let new = NewCourse::try_from(req.into_inner())?;
         let c = repo::create_course(&self.pool, caller.school_id, caller.user_id, &new).await?;
@@ -36,7 +36,7 @@ impl pb::course_service_server::CourseService for CourseApi {
     }
 
     async fn get_course(&self, req: Request<pb::GetCourseRequest>) -> Reply<pb::Course> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let Some((c, slots)) = repo::get_course(&self.pool, caller.school_id, id).await? else {
@@ -54,7 +54,7 @@ impl pb::course_service_server::CourseService for CourseApi {
     }
 
     async fn update_course(&self, req: Request<pb::UpdateCourseRequest>) -> Reply<pb::Course> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let u = CourseUpdate::try_from(req.into_inner())?;
         let c = repo::update_course(&self.pool, caller.school_id, caller.user_id, &u).await?;
@@ -65,7 +65,7 @@ impl pb::course_service_server::CourseService for CourseApi {
         &self,
         req: Request<pb::ListCoursesRequest>,
     ) -> Reply<pb::ListCoursesResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let mut filter = CourseFilter::try_from(req.into_inner())?;
         if let Access::TeacherOf(me) = access {
@@ -90,7 +90,7 @@ impl pb::course_service_server::CourseService for CourseApi {
         &self,
         req: Request<pb::AddTimetableSlotRequest>,
     ) -> Reply<pb::TimetableSlot> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let new = NewSlot::try_from(req.into_inner())?;
         let s = timetable::add_slot(&self.pool, caller.school_id, caller.user_id, &new).await?;

@@ -25,7 +25,7 @@ impl EnrolmentApi {
 #[tonic::async_trait]
 impl pb::enrolment_service_server::EnrolmentService for EnrolmentApi {
     async fn enrol(&self, req: Request<pb::EnrolRequest>) -> Reply<pb::Enrolment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let r = req.get_ref();
         let k = EnrolmentKey::parse(&r.course_id, &r.student_id)?;
@@ -34,7 +34,7 @@ impl pb::enrolment_service_server::EnrolmentService for EnrolmentApi {
     }
 
     async fn withdraw(&self, req: Request<pb::WithdrawRequest>) -> Reply<pb::Enrolment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         let r = req.get_ref();
         let k = EnrolmentKey::parse(&r.course_id, &r.student_id)?;
@@ -46,7 +46,7 @@ impl pb::enrolment_service_server::EnrolmentService for EnrolmentApi {
         &self,
         req: Request<pb::ListRosterRequest>,
     ) -> Reply<pb::ListRosterResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let q = RosterQuery::try_from(req.into_inner())?;
         let (rows, next) = repo::list_roster(&self.pool, caller.school_id, access, &q)

@@ -31,7 +31,7 @@ impl pb::export_service_server::ExportService for ExportApi {
         &self,
         req: Request<pb::ExportSchoolRequest>,
     ) -> Result<Response<Self::ExportSchoolStream>, Status> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin_only(&caller)?;
         // A few batches in flight: the export reads no faster than the
         // client takes it.

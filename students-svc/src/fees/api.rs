@@ -54,7 +54,7 @@ fn reader(caller: &Caller) -> Result<Reader, ServiceError> {
 #[tonic::async_trait]
 impl pb::fee_service_server::FeeService for FeesApi {
     async fn create_invoice(&self, req: Request<pb::CreateInvoiceRequest>) -> Reply<pb::Invoice> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let new = NewInvoice::try_from(req.into_inner())?;
         let i = repo::create_invoice(&self.pool, origin(&caller), &new).await?;
@@ -62,7 +62,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
     }
 
     async fn get_invoice(&self, req: Request<pb::GetInvoiceRequest>) -> Reply<pb::Invoice> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let reader = reader(&caller)?;
         match repo::get_invoice(&self.pool, caller.school_id, id, reader).await? {
@@ -75,7 +75,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
         &self,
         req: Request<pb::ListInvoicesRequest>,
     ) -> Reply<pb::ListInvoicesResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let reader = reader(&caller)?;
         let mut filter = InvoiceFilter::try_from(req.into_inner())?;
         let page = match reader {
@@ -101,7 +101,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
     }
 
     async fn issue_invoice(&self, req: Request<pb::IssueInvoiceRequest>) -> Reply<pb::Invoice> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let i = repo::issue_invoice(&self.pool, origin(&caller), id).await?;
@@ -109,7 +109,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
     }
 
     async fn void_invoice(&self, req: Request<pb::VoidInvoiceRequest>) -> Reply<pb::Invoice> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let i = repo::void_invoice(&self.pool, origin(&caller), id).await?;
@@ -120,7 +120,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
         &self,
         req: Request<pb::RecordPaymentRequest>,
     ) -> Reply<pb::RecordPaymentResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         admin(&caller)?;
         let p = NewPayment::try_from(req.into_inner())?;
         let r = repo::record_payment(&self.pool, origin(&caller), &p).await?;
@@ -138,7 +138,7 @@ impl pb::fee_service_server::FeeService for FeesApi {
         &self,
         req: Request<pb::GetStudentBalanceRequest>,
     ) -> Reply<pb::StudentBalance> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("student_id", &req.get_ref().student_id)?;
         let found = match reader(&caller)? {
             Reader::School => repo::student_balance(&self.pool, caller.school_id, id).await?,

@@ -35,7 +35,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::CreateAssessmentRequest>,
     ) -> Reply<pb::Assessment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let new = NewAssessment::try_from(req.into_inner())?;
         let a = repo::create_assessment(&self.pool, caller.school_id, caller.user_id, access, &new)
@@ -47,7 +47,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::GetAssessmentRequest>,
     ) -> Reply<pb::Assessment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let id = parse_id("id", &req.get_ref().id)?;
         let a = repo::get_assessment(&self.pool, caller.school_id, access, id).await?;
@@ -58,7 +58,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::UpdateAssessmentRequest>,
     ) -> Reply<pb::Assessment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let u = AssessmentUpdate::try_from(req.into_inner())?;
         let a = repo::update_assessment(&self.pool, caller.school_id, caller.user_id, access, &u)
@@ -70,7 +70,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::ListAssessmentsRequest>,
     ) -> Reply<pb::ListAssessmentsResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let q = AssessmentQuery::try_from(req.into_inner())?;
         let (rows, next) = repo::list_assessments(&self.pool, caller.school_id, access, &q)
@@ -83,7 +83,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
     }
 
     async fn record_grades(&self, req: Request<pb::RecordGradesRequest>) -> Reply<pb::GradeSheet> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let g = GradeEntries::try_from(req.into_inner())?;
         let (a, grades) =
@@ -92,7 +92,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
     }
 
     async fn get_grades(&self, req: Request<pb::GetGradesRequest>) -> Reply<pb::GradeSheet> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let id = parse_id("assessment_id", &req.get_ref().assessment_id)?;
         let (a, grades) = repo::get_grades(&self.pool, caller.school_id, access, id).await?;
@@ -103,7 +103,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::PublishGradesRequest>,
     ) -> Reply<pb::Assessment> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let access = staff_access(&caller)?;
         let id = parse_id("assessment_id", &req.get_ref().assessment_id)?;
         let a =
@@ -115,7 +115,7 @@ impl pb::grade_service_server::GradeService for GradesApi {
         &self,
         req: Request<pb::ListStudentGradesRequest>,
     ) -> Reply<pb::StudentGrades> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let q = StudentGradesQuery::try_from(req.into_inner())?;
         let reach = match caller.role {
             Role::Admin => Reach::All,

@@ -30,7 +30,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         &self,
         req: Request<pb::CreateGuardianRequest>,
     ) -> Reply<pb::Guardian> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let new = NewGuardian::try_from(req.into_inner())?;
         let hash = match &new.login {
@@ -43,7 +43,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
     }
 
     async fn get_guardian(&self, req: Request<pb::GetGuardianRequest>) -> Reply<pb::Guardian> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("id", &req.get_ref().id)?;
         require(&caller, &[Role::Admin, Role::Teacher])?;
         match repo::get_guardian(&self.pool, caller.school_id, id).await? {
@@ -56,7 +56,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         &self,
         req: Request<pb::ListGuardiansRequest>,
     ) -> Reply<pb::ListGuardiansResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin, Role::Teacher])?;
         let filter = GuardianFilter::try_from(req.into_inner())?;
         let (rows, next) = repo::list_guardians(&self.pool, caller.school_id, &filter)
@@ -72,7 +72,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         &self,
         req: Request<pb::UpdateGuardianRequest>,
     ) -> Reply<pb::Guardian> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let u = GuardianUpdate::try_from(req.into_inner())?;
         let (g, links) = repo::update_guardian(&self.pool, origin(&caller), &u).await?;
@@ -80,7 +80,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
     }
 
     async fn link_student(&self, req: Request<pb::LinkStudentRequest>) -> Reply<pb::GuardianLink> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let link = NewLink::try_from(req.into_inner())?;
         let row = repo::link_student(&self.pool, origin(&caller), &link).await?;
@@ -91,7 +91,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         &self,
         req: Request<pb::UnlinkStudentRequest>,
     ) -> Reply<pb::UnlinkStudentResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let (guardian_id, student_id) = unlink_ids(req.get_ref())?;
         repo::unlink_student(&self.pool, origin(&caller), guardian_id, student_id).await?;
@@ -102,7 +102,7 @@ impl pb::guardian_service_server::GuardianService for GuardianApi {
         &self,
         req: Request<pb::ListMyChildrenRequest>,
     ) -> Reply<pb::ListMyChildrenResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Guardian])?;
         let rows =
             crate::students::repo::list_children(&self.pool, caller.school_id, caller.user_id)

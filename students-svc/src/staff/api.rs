@@ -29,7 +29,7 @@ impl pb::staff_service_server::StaffService for StaffApi {
         &self,
         req: Request<pb::SaveStaffProfileRequest>,
     ) -> Reply<pb::StaffMember> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let input = StaffProfileInput::try_from(req.into_inner())?;
         let origin = Origin {
@@ -45,7 +45,7 @@ impl pb::staff_service_server::StaffService for StaffApi {
         &self,
         req: Request<pb::GetStaffMemberRequest>,
     ) -> Reply<pb::StaffMember> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("user_id", &req.get_ref().user_id)?;
         match caller.role {
             Role::Admin => {}
@@ -64,7 +64,7 @@ impl pb::staff_service_server::StaffService for StaffApi {
     }
 
     async fn list_staff(&self, req: Request<pb::ListStaffRequest>) -> Reply<pb::ListStaffResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let filter = StaffFilter::try_from(req.into_inner())?;
         let (rows, next) = repo::list_staff(&self.pool, caller.school_id, &filter)

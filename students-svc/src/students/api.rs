@@ -9,17 +9,19 @@ use tonic::{Request, Response};
 
 use super::domain::{NewStudent, ParsedUpdate, StudentFilter};
 use super::{import, repo};
+use crate::accounts::revocations::Revocations;
 use crate::authz::{origin, require};
 use crate::{passwords, Reply};
 
 #[derive(Clone)]
 pub struct StudentApi {
     pool: Pool,
+    revocations: Revocations,
 }
 
 impl StudentApi {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool, revocations: Revocations) -> Self {
+        Self { pool, revocations }
     }
 }
 
@@ -48,7 +50,7 @@ fn may_read_student(caller: &Caller, id: uuid::Uuid) -> Result<StudentReach, Ser
 #[tonic::async_trait]
 impl pb::student_service_server::StudentService for StudentApi {
     async fn create_student(&self, req: Request<pb::CreateStudentRequest>) -> Reply<pb::Student> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let new = NewStudent::try_from(req.into_inner())?;
         let hash = match &new.login {
@@ -60,7 +62,7 @@ impl pb::student_service_server::StudentService for StudentApi {
     }
 
     async fn get_student(&self, req: Request<pb::GetStudentRequest>) -> Reply<pb::Student> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         let id = parse_id("id", &req.get_ref().id)?;
         match may_read_student(&caller, id)? {
             StudentReach::Any => match repo::get_student(&self.pool, caller.school_id, id).await? {
@@ -77,7 +79,7 @@ impl pb::student_service_server::StudentService for StudentApi {
     }
 
     async fn update_student(&self, req: Request<pb::UpdateStudentRequest>) -> Reply<pb::Student> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let u = ParsedUpdate::try_from(req.into_inner())?;
         let s =
@@ -86,10 +88,14 @@ impl pb::student_service_server::StudentService for StudentApi {
     }
 
     async fn archive_student(&self, req: Request<pb::ArchiveStudentRequest>) -> Reply<pb::Student> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let id = parse_id("id", &req.get_ref().id)?;
-        let s = repo::archive_student(&self.pool, origin(&caller), id).await?;
+        let (s, login) = repo::archive_student(&self.pool, origin(&caller), id).await?;
+        // The student's own login: its sessions ended with the archive.
+        if let Some((user, epoch)) = login {
+            self.revocations.epoch(caller.school_id, user, epoch);
+        }
         Ok(Response::new(s.into()))
     }
 
@@ -97,7 +103,7 @@ impl pb::student_service_server::StudentService for StudentApi {
         &self,
         req: Request<tonic::Streaming<pb::ImportStudentsChunk>>,
     ) -> Reply<pb::ImportStudentsReport> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin])?;
         let report = import::run(
             &self.pool,
@@ -113,7 +119,7 @@ impl pb::student_service_server::StudentService for StudentApi {
         &self,
         req: Request<pb::ListStudentsRequest>,
     ) -> Reply<pb::ListStudentsResponse> {
-        let caller = Caller::read(req.metadata())?;
+        let caller = Caller::of(&req)?;
         require(&caller, &[Role::Admin, Role::Teacher])?;
         let filter = StudentFilter::try_from(req.into_inner())?;
         let (rows, next) = repo::list_students(&self.pool, caller.school_id, &filter)

@@ -180,11 +180,13 @@ pub async fn update_student(
 /// Archives the student; archiving an archived student returns it unchanged.
 /// The fallback read is its own statement, so a concurrent archive that won
 /// the race is seen (a CTE would read the pre-race snapshot).
+/// Archives the student; its login's sessions end in the same transaction
+/// (the login and its new epoch, to publish).
 pub async fn archive_student(
     pool: &Pool,
     origin: Origin,
     id: Uuid,
-) -> Result<StudentRow, ServiceError> {
+) -> Result<(StudentRow, Option<(Uuid, i64)>), ServiceError> {
     platform::db::timed("archive_student", async move {
         let school_id = origin.school_id;
         let mut client = pool.get().await?;
@@ -198,13 +200,25 @@ pub async fn archive_student(
         if let Some(r) = tx.query_opt(&archive, &[&school_id, &id]).await? {
             let student = StudentRow::from_row(&r)?;
             events::record(&tx, origin, student_changed(&student, "student.archived")).await?;
+            let end = tx
+                .prepare_cached(
+                    "UPDATE users SET session_epoch = session_epoch + 1 \
+                     WHERE school_id = $1 AND student_id = $2 RETURNING id, session_epoch",
+                )
+                .await?;
+            let login = tx
+                .query_opt(&end, &[&school_id, &id])
+                .await?
+                .map(|r| Ok::<_, tokio_postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
             tx.commit().await?;
-            return Ok(student);
+            return Ok((student, login));
         }
         // Already archived (or absent): nothing changed, so no event.
-        select_student(&tx, school_id, id)
+        let student = select_student(&tx, school_id, id)
             .await?
-            .ok_or(ServiceError::NotFound("student"))
+            .ok_or(ServiceError::NotFound("student"))?;
+        Ok((student, None))
     })
     .await
 }

@@ -45,28 +45,28 @@ async fn duplicate_slugs_and_emails_are_rejected_and_invalid_schools_write_nothi
     let admin = app.school("north").await;
     let dup = app
         .schools()
-        .create_school(pb::CreateSchoolRequest {
+        .create_school(as_operator(pb::CreateSchoolRequest {
             name: "Other".into(),
             slug: "NORTH".into(),
             admin_email: "a@b.org".into(),
             admin_password: PASSWORD.into(),
             admin_full_name: "A".into(),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(dup.code(), Code::AlreadyExists);
 
     let bad = app
         .schools()
-        .create_school(pb::CreateSchoolRequest {
+        .create_school(as_operator(pb::CreateSchoolRequest {
             name: "".into(),
             slug: "a b".into(),
             admin_email: "nope".into(),
             admin_password: "short".into(),
             admin_full_name: "A".into(),
             ..Default::default()
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
@@ -143,4 +143,66 @@ async fn only_admins_create_users_and_calls_without_a_caller_are_unauthenticated
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert_eq!(stranger.role, Role::Teacher);
+}
+
+#[tokio::test]
+async fn an_account_is_locked_after_repeated_failures_whatever_the_caller() {
+    // Three failures a second: short enough to see the lock end here.
+    let app = spawn_app_with(|c| {
+        c.login_max_failures = 3;
+        c.login_lock_secs = 2;
+    })
+    .await;
+    app.school("lock").await;
+    let wrong = || login("lock", "admin@lock.test", "wrong password!");
+    for _ in 0..3 {
+        let err = app.auth().login(wrong()).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    // Locked: even the right password, with the time left to wait.
+    let err = app
+        .auth()
+        .login(login("lock", "Admin@Lock.test", PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    let left = platform::status::retry_after(&err).expect("a retry delay");
+    assert!(left.as_secs() >= 1 && left.as_secs() <= 2, "{left:?}");
+    // An account that does not exist locks the same way (a lock says
+    // nothing about whether it exists); another account is not affected.
+    for _ in 0..3 {
+        app.auth()
+            .login(login("lock", "ghost@lock.test", "x"))
+            .await
+            .unwrap_err();
+    }
+    let err = app
+        .auth()
+        .login(login("lock", "ghost@lock.test", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    let other = app.school("open").await;
+    let ok = app
+        .auth()
+        .login(login("open", "admin@open.test", PASSWORD))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.user.unwrap().id, other.user_id.to_string());
+    // After the lock, the right password signs in and the count starts over.
+    let user = platform::testing::eventually(
+        "the lock to end",
+        std::time::Duration::from_secs(10),
+        || async {
+            app.auth()
+                .login(login("lock", "admin@lock.test", PASSWORD))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    assert!(user.into_inner().user.is_some());
+    let err = app.auth().login(wrong()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "counting from zero");
 }

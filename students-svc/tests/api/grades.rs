@@ -4,7 +4,6 @@ use proto::events::v1::event::Payload;
 use proto::events::v1::{Event, StudentScore};
 use proto::students::v1 as pb;
 use proto::students::v1::grade_service_client::GradeServiceClient;
-use tonic::transport::Channel;
 use tonic::Code;
 use uuid::Uuid;
 
@@ -12,7 +11,7 @@ use crate::helpers::*;
 
 type Res<T> = Result<T, tonic::Status>;
 
-fn grades(app: &TestApp) -> GradeServiceClient<Channel> {
+fn grades(app: &TestApp) -> GradeServiceClient<crate::helpers::Svc> {
     GradeServiceClient::new(app.channel.clone())
 }
 

@@ -7,17 +7,24 @@ use pb::{
 };
 use platform::caller::{Caller, Role};
 use platform::testing::{fresh_database, TestDatabase};
+use platform::trust::Signed;
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use students_svc::{config::Config, startup::Application};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
+/// A channel that vouches for its callers (platform::trust).
+pub type Svc = Signed<Channel>;
+
 pub struct TestApp {
     pub db: TestDatabase,
     /// The admin listener (`/metrics`).
     pub admin: std::net::SocketAddr,
-    pub channel: Channel,
+    /// Vouches for the callers of its calls, as the gateway's channels do.
+    pub channel: Svc,
+    /// Vouches for nobody: a process that reached the port without the key.
+    pub raw: Channel,
     _stop: oneshot::Sender<()>,
 }
 
@@ -49,7 +56,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         db,
         admin,
-        channel,
+        channel: Signed::new(channel.clone(), config.service_auth_key.clone()),
+        raw: channel,
         _stop: stop,
     }
 }
@@ -60,25 +68,32 @@ pub fn with_caller<T>(caller: &Caller, msg: T) -> tonic::Request<T> {
     req
 }
 
+/// A request the operator makes (creating a school).
+pub fn as_operator<T>(msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    platform::trust::as_operator(&mut req);
+    req
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
-    pub fn schools(&self) -> SchoolServiceClient<Channel> {
+    pub fn schools(&self) -> SchoolServiceClient<Svc> {
         SchoolServiceClient::new(self.channel.clone())
     }
-    pub fn auth(&self) -> AuthServiceClient<Channel> {
+    pub fn auth(&self) -> AuthServiceClient<Svc> {
         AuthServiceClient::new(self.channel.clone())
     }
-    pub fn users(&self) -> UserServiceClient<Channel> {
+    pub fn users(&self) -> UserServiceClient<Svc> {
         UserServiceClient::new(self.channel.clone())
     }
-    pub fn students(&self) -> StudentServiceClient<Channel> {
+    pub fn students(&self) -> StudentServiceClient<Svc> {
         StudentServiceClient::new(self.channel.clone())
     }
-    pub fn guardians(&self) -> GuardianServiceClient<Channel> {
+    pub fn guardians(&self) -> GuardianServiceClient<Svc> {
         GuardianServiceClient::new(self.channel.clone())
     }
-    pub fn staff(&self) -> StaffServiceClient<Channel> {
+    pub fn staff(&self) -> StaffServiceClient<Svc> {
         StaffServiceClient::new(self.channel.clone())
     }
 
@@ -103,7 +118,7 @@ impl TestApp {
         events
     }
 
-    pub fn fees(&self) -> FeeServiceClient<Channel> {
+    pub fn fees(&self) -> FeeServiceClient<Svc> {
         FeeServiceClient::new(self.channel.clone())
     }
 
@@ -111,14 +126,14 @@ impl TestApp {
     pub async fn school(&self, slug: &str) -> Caller {
         let r = self
             .schools()
-            .create_school(pb::CreateSchoolRequest {
+            .create_school(as_operator(pb::CreateSchoolRequest {
                 name: format!("School {slug}"),
                 slug: slug.into(),
                 admin_email: format!("admin@{slug}.test"),
                 admin_password: PASSWORD.into(),
                 admin_full_name: "Ada Admin".into(),
                 ..Default::default()
-            })
+            }))
             .await
             .expect("create school")
             .into_inner();
@@ -170,13 +185,13 @@ impl TestApp {
         self.db.count(&format!("students.{table}")).await
     }
 
-    pub fn courses(&self) -> CourseServiceClient<Channel> {
+    pub fn courses(&self) -> CourseServiceClient<Svc> {
         CourseServiceClient::new(self.channel.clone())
     }
-    pub fn enrolments(&self) -> EnrolmentServiceClient<Channel> {
+    pub fn enrolments(&self) -> EnrolmentServiceClient<Svc> {
         EnrolmentServiceClient::new(self.channel.clone())
     }
-    pub fn attendance(&self) -> AttendanceServiceClient<Channel> {
+    pub fn attendance(&self) -> AttendanceServiceClient<Svc> {
         AttendanceServiceClient::new(self.channel.clone())
     }
 

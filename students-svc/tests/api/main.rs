@@ -20,3 +20,4 @@ mod schema;
 mod schools;
 mod staff;
 mod students;
+mod trust;

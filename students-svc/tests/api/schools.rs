@@ -25,7 +25,12 @@ async fn settings_are_set_at_creation_with_defaults_and_carried_by_an_event() {
     let app = spawn_app().await;
     let south = app
         .schools()
-        .create_school(new_school("kiwi-high", "Pacific/Auckland", 2, 1))
+        .create_school(as_operator(new_school(
+            "kiwi-high",
+            "Pacific/Auckland",
+            2,
+            1,
+        )))
         .await
         .unwrap()
         .into_inner()
@@ -42,7 +47,7 @@ async fn settings_are_set_at_creation_with_defaults_and_carried_by_an_event() {
     );
     let north = app
         .schools()
-        .create_school(new_school("north-high", "", 0, 0))
+        .create_school(as_operator(new_school("north-high", "", 0, 0)))
         .await
         .unwrap()
         .into_inner()
@@ -79,7 +84,7 @@ async fn bad_settings_name_their_field_and_create_nothing() {
     let app = spawn_app().await;
     let err = app
         .schools()
-        .create_school(new_school("bad-zone", "Mars/Olympus", 2, 30))
+        .create_school(as_operator(new_school("bad-zone", "Mars/Olympus", 2, 30)))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
