@@ -98,5 +98,9 @@ log "negative cases, on the served document"
 st "$WORK/openapi.json" --mode negative --exclude-checks positive_data_acceptance \
   --exclude-path /api/v1/dashboards/school --exclude-path /api/v1/dashboards/teacher
 log "positive cases, on the tested copy"
-st "$WORK/tested.json" --mode positive --exclude-checks negative_data_rejection
+# A valid logout would end the session whose token every later request
+# carries, and a valid password change needs the admin's password (then ends
+# that session too): both are exercised by gateway/tests/api/sessions.rs.
+st "$WORK/tested.json" --mode positive --exclude-checks negative_data_rejection \
+  --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/password
 log "schemathesis passed in $((SECONDS - started)) s"

@@ -122,7 +122,7 @@ async fn main() -> Result<()> {
                     role: Role::Guardian,
                     student_id: None,
                 };
-                let token = tokens.issue(&caller)?;
+                let token = tokens.issue_unrecorded(&caller)?;
                 let mut req = url.as_str().into_client_request()?;
                 req.headers_mut().insert(
                     "sec-websocket-protocol",

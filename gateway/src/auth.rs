@@ -1,7 +1,9 @@
-//! Access tokens: HS256 JWTs minted at login and verified on every request.
-//! The algorithm is pinned and exp, nbf, iss, aud and sub are all required,
-//! with at most a few seconds of leeway (jsonwebtoken's default is 60 s and
-//! no nbf check, so both are overridden).
+//! Access tokens: HS256 JWTs minted at sign-in and refresh, verified on every
+//! request. The algorithm is pinned and exp, nbf, iss, aud and sub are all
+//! required, with at most a few seconds of leeway (jsonwebtoken's default is
+//! 60 s and no nbf check, so both are overridden). Every token names its
+//! session and the user's session epoch (`sess`, `ep`): the edge checks both
+//! against Redis in the rate-limit script's call (platform::sessions).
 
 use std::{
     future::{ready, Ready},
@@ -28,11 +30,26 @@ pub struct Claims {
     /// The student record of a student login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+    /// The session (students-svc) this token renews with.
+    pub sess: Uuid,
+    /// The user's session epoch when issued.
+    pub ep: i64,
+    /// The password must be changed before anything else is served.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chg: bool,
     pub iss: String,
     pub aud: String,
     pub iat: u64,
     pub nbf: u64,
     pub exp: u64,
+}
+
+/// The session an access token belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub epoch: i64,
+    pub must_change_password: bool,
 }
 
 pub struct Tokens {
@@ -41,7 +58,7 @@ pub struct Tokens {
     /// client sends the same token with every request. Keyed by the whole
     /// token, so a hit is exactly a token that verified before; bounded, and
     /// every hit re-checks expiry.
-    verified: moka::sync::Cache<Box<str>, (Caller, u64)>,
+    verified: moka::sync::Cache<Box<str>, (Caller, Session, u64)>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -78,13 +95,29 @@ impl Tokens {
         self.ttl
     }
 
-    pub fn issue(&self, caller: &Caller) -> anyhow::Result<String> {
+    /// A token of a session no sign-in started (tests and benchmarks that
+    /// sign their own tokens): only an epoch bump of its user revokes it.
+    pub fn issue_unrecorded(&self, caller: &Caller) -> anyhow::Result<String> {
+        self.issue(
+            caller,
+            &Session {
+                id: Uuid::now_v7(),
+                epoch: 0,
+                must_change_password: false,
+            },
+        )
+    }
+
+    pub fn issue(&self, caller: &Caller, session: &Session) -> anyhow::Result<String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let claims = Claims {
             sub: caller.user_id,
             sch: caller.school_id,
             role: caller.role.as_str().to_owned(),
             sid: caller.student_id,
+            sess: session.id,
+            ep: session.epoch,
+            chg: session.must_change_password,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
@@ -98,22 +131,23 @@ impl Tokens {
         )?)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
-        self.verify_at(token, unix_now()).map(|(caller, _)| caller)
+    pub fn verify(&self, token: &str) -> Result<(Caller, Session), ApiError> {
+        self.verify_at(token, unix_now())
+            .map(|(caller, session, _)| (caller, session))
     }
 
     /// `verify`, also returning the token's expiry (Unix seconds): a
     /// WebSocket lives no longer than the token it was opened with.
-    pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, u64), ApiError> {
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, Session, u64), ApiError> {
         self.verify_at(token, unix_now())
     }
 
     /// `verify` at `now` (seconds): a remembered token is accepted only while
     /// unexpired (with the leeway), as jsonwebtoken would decide.
-    fn verify_at(&self, token: &str, now: u64) -> Result<(Caller, u64), ApiError> {
-        if let Some((caller, exp)) = self.verified.get(token) {
+    fn verify_at(&self, token: &str, now: u64) -> Result<(Caller, Session, u64), ApiError> {
+        if let Some((caller, session, exp)) = self.verified.get(token) {
             return if exp.saturating_add(self.validation.leeway) >= now {
-                Ok((caller, exp))
+                Ok((caller, session, exp))
             } else {
                 self.verified.invalidate(token);
                 Err(BAD_TOKEN)
@@ -122,7 +156,7 @@ impl Tokens {
         self.decode(token)
     }
 
-    fn decode(&self, token: &str) -> Result<(Caller, u64), ApiError> {
+    fn decode(&self, token: &str) -> Result<(Caller, Session, u64), ApiError> {
         const BAD: ApiError = BAD_TOKEN;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| BAD)?;
@@ -137,8 +171,13 @@ impl Tokens {
             role,
             student_id: c.sid,
         };
-        self.verified.insert(token.into(), (caller, c.exp));
-        Ok((caller, c.exp))
+        let session = Session {
+            id: c.sess,
+            epoch: c.ep,
+            must_change_password: c.chg,
+        };
+        self.verified.insert(token.into(), (caller, session, c.exp));
+        Ok((caller, session, c.exp))
     }
 }
 
@@ -155,11 +194,53 @@ fn unix_now() -> u64 {
 
 /// A caller whose token an earlier middleware already verified.
 #[derive(Clone, Copy, Debug)]
-pub struct VerifiedCaller(pub Caller);
+pub struct VerifiedCaller(pub Caller, pub Session);
 
 /// The verified caller of a request: extracting it is authentication (the
-/// role checks are `routes::rpc::Rpc`'s).
+/// role checks are `routes::rpc::Rpc`'s). A session that must change its
+/// password first is refused here (403) everywhere but [`SignedIn`]'s
+/// routes.
 pub struct Authenticated(pub Caller);
+
+/// The verified caller and its session, also while the password must be
+/// changed: for `/auth/password`, `/auth/logout` and `/auth/me`.
+pub struct SignedIn {
+    pub caller: Caller,
+    pub session: Session,
+}
+
+const SESSION_ENDED: ApiError = ApiError::Unauthenticated("the session has ended; sign in again");
+
+/// The answer to a token whose session has ended (logout, revocation).
+pub fn session_ended() -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    SESSION_ENDED.error_response()
+}
+
+/// The verified caller and session of a request, from the edge or the token.
+fn verified(req: &HttpRequest) -> Result<(Caller, Session), ApiError> {
+    if let Some(v) = req.extensions().get::<VerifiedCaller>() {
+        return Ok((v.0, v.1));
+    }
+    match (bearer(req), req.app_data::<web::Data<Tokens>>()) {
+        (None, _) => Err(ApiError::Unauthenticated(
+            "a bearer access token is required",
+        )),
+        (Some(token), Some(tokens)) => tokens.verify(token),
+        (Some(_), None) => Err(ApiError::Unauthenticated(
+            "authentication is not configured",
+        )),
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(verified(req).map(|(caller, session)| SignedIn { caller, session }))
+    }
+}
 
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -201,19 +282,13 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(v) = req.extensions().get::<VerifiedCaller>() {
-            return ready(Ok(Authenticated(v.0)));
-        }
-        let result = match (bearer(req), req.app_data::<web::Data<Tokens>>()) {
-            (None, _) => Err(ApiError::Unauthenticated(
-                "a bearer access token is required",
-            )),
-            (Some(token), Some(tokens)) => tokens.verify(token).map(Authenticated),
-            (Some(_), None) => Err(ApiError::Unauthenticated(
-                "authentication is not configured",
-            )),
-        };
-        ready(result)
+        ready(verified(req).and_then(|(caller, session)| {
+            if session.must_change_password {
+                Err(ApiError::PasswordChangeRequired)
+            } else {
+                Ok(Authenticated(caller))
+            }
+        }))
     }
 }
 
@@ -240,6 +315,14 @@ mod tests {
         Tokens::new(&Config::for_tests(String::new(), String::new()))
     }
 
+    fn session() -> Session {
+        Session {
+            id: Uuid::now_v7(),
+            epoch: 3,
+            must_change_password: true,
+        }
+    }
+
     fn caller() -> Caller {
         Caller {
             school_id: Uuid::now_v7(),
@@ -253,19 +336,20 @@ mod tests {
     fn issued_tokens_verify() {
         let t = tokens();
         let c = caller();
-        assert_eq!(t.verify(&t.issue(&c).unwrap()).unwrap(), c);
-        let (_, exp) = t.verify_with_expiry(&t.issue(&c).unwrap()).unwrap();
+        let s = session();
+        assert_eq!(t.verify(&t.issue(&c, &s).unwrap()).unwrap(), (c, s));
+        let (_, _, exp) = t.verify_with_expiry(&t.issue(&c, &s).unwrap()).unwrap();
         assert!(exp >= unix_now() + t.ttl().as_secs() - 1);
     }
 
     #[test]
     fn a_remembered_token_still_expires() {
         let t = tokens();
-        let token = t.issue(&caller()).unwrap();
+        let token = t.issue(&caller(), &session()).unwrap();
         let now = unix_now();
         assert!(t.verify_at(&token, now).is_ok());
         assert!(t.verified.contains_key(token.as_str()), "remembered");
-        let (_, exp) = t.verified.get(token.as_str()).unwrap();
+        let (_, _, exp) = t.verified.get(token.as_str()).unwrap();
         let leeway = t.validation.leeway;
         assert!(t.verify_at(&token, exp + leeway).is_ok());
         assert!(t.verify_at(&token, exp + leeway + 1).is_err());
@@ -284,7 +368,7 @@ mod tests {
         let t = tokens();
         let mut c = caller();
         c.role = Role::Student;
-        let token = t.issue(&c).unwrap();
+        let token = t.issue(&c, &session()).unwrap();
         assert!(t.verify(&token).is_err());
     }
 }

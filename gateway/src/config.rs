@@ -46,8 +46,14 @@ pub struct Config {
     pub jwt_issuer: String,
     #[arg(long, env = "JWT_AUDIENCE", default_value = "schoolhouse-api")]
     pub jwt_audience: String,
-    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 3600)]
+    /// Access-token lifetime: minutes (refresh tokens renew them), at most
+    /// an hour (revocations are kept for a day, platform::sessions).
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(30..=3600))]
     pub jwt_ttl_secs: u64,
+    /// Check every signed-in request's session against the revocations in
+    /// Redis, in the rate-limit script's call. Off only to measure its cost.
+    #[arg(long, env = "AUTH_REVOCATION_CHECK", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auth_revocation_check: bool,
     /// Clock skew tolerated on exp/nbf, at most 5 seconds.
     #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=5))]
     pub jwt_leeway_secs: u64,
@@ -219,7 +225,8 @@ impl Config {
             jwt_secret: SecretString::from("test-secret-test-secret-test-secret!".to_owned()),
             jwt_issuer: "schoolhouse".into(),
             jwt_audience: "schoolhouse-api".into(),
-            jwt_ttl_secs: 3600,
+            jwt_ttl_secs: 900,
+            auth_revocation_check: true,
             jwt_leeway_secs: 5,
             operator_token: SecretString::from("operator-token-operator-token-0123".to_owned()),
             service_auth_key: platform::trust::TEST_KEY.parse().expect("the test key"),

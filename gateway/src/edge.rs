@@ -11,28 +11,28 @@ use actix_web::{
 use platform::caller::Caller;
 
 use crate::{
-    auth::{bearer, upgrade_token, Tokens, VerifiedCaller},
+    auth::{bearer, upgrade_token, Session, Tokens, VerifiedCaller},
     cache::{
         rules,
         serve::{self, Outcome},
         Cache, Stats,
     },
-    ratelimit::{refusal, subject, write_headers, RateLimiter, RouteClass},
+    ratelimit::{refusal, subject, write_headers, RateLimiter, RouteClass, SessionCheck},
 };
 
 /// Verifies the bearer token, if any, once per request: the `Authenticated`
 /// extractor reuses the result. The WebSocket upgrade may carry it in its
 /// subprotocols (that route only), so its budget is the user's too.
-fn authenticate(req: &ServiceRequest) -> Option<Caller> {
+fn authenticate(req: &ServiceRequest) -> Option<(Caller, Session)> {
     let tokens = req.app_data::<web::Data<Tokens>>()?;
     let token = if req.path() == crate::routes::ws::PATH {
         upgrade_token(req.request())
     } else {
         bearer(req.request())
     };
-    let caller = tokens.verify(token?).ok()?;
-    req.extensions_mut().insert(VerifiedCaller(caller));
-    Some(caller)
+    let (caller, session) = tokens.verify(token?).ok()?;
+    req.extensions_mut().insert(VerifiedCaller(caller, session));
+    Some((caller, session))
 }
 
 pub async fn edge(
@@ -44,11 +44,16 @@ pub async fn edge(
     let (Some(class), Some(limiter)) = (class, limiter) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let caller = authenticate(&req);
-    let budget = limiter.budget(
+    let signed_in = authenticate(&req);
+    let caller = signed_in.map(|(c, _)| c);
+    let mut budget = limiter.budget(
         class,
         &subject(&req, class, caller.as_ref(), &limiter.trusted_proxies),
     );
+    // The session's revocation keys ride along in the same script call.
+    if limiter.check_sessions {
+        budget.session = signed_in.map(|(c, s)| SessionCheck::of(&c, &s));
+    }
     let cache = req.app_data::<web::Data<Cache>>().cloned();
     let (Some(cache), Some(caller)) = (cache, caller) else {
         return limited(req, next, &limiter, class, &budget).await;
@@ -93,6 +98,7 @@ async fn limited(
     budget: &crate::ratelimit::Budget,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     match limiter.check(class, budget).await {
+        Ok(d) if d.revoked => Ok(req.into_response(crate::auth::session_ended())),
         Ok(d) if d.allowed => {
             let mut res = next.call(req).await?.map_into_boxed_body();
             write_headers(res.headers_mut(), class, limiter, &d);

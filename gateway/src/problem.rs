@@ -25,6 +25,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// An admin reset the password: nothing is served until it is changed.
+    #[error("the password must be changed first (POST /api/v1/auth/password)")]
+    PasswordChangeRequired,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("too many requests; retry after the time in Retry-After")]
@@ -84,6 +87,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => (415, "unsupported_media_type"),
             Self::Unauthenticated(_) => (401, "unauthenticated"),
             Self::Forbidden(_) => (403, "permission_denied"),
+            Self::PasswordChangeRequired => (403, "password_change_required"),
             Self::NotFound(_) => (404, "not_found"),
             Self::RateLimited => (429, "rate_limited"),
             Self::LimiterUnavailable | Self::Unavailable(_) => (503, "unavailable"),
@@ -115,6 +119,7 @@ pub fn stable_codes() -> Vec<&'static str> {
         ApiError::UnsupportedMediaType(""),
         ApiError::Unauthenticated(""),
         ApiError::Forbidden(""),
+        ApiError::PasswordChangeRequired,
         ApiError::NotFound(""),
         ApiError::RateLimited,
         ApiError::LimiterUnavailable,
@@ -134,6 +139,7 @@ pub fn stable_codes() -> Vec<&'static str> {
             | ApiError::UnsupportedMediaType(_)
             | ApiError::Unauthenticated(_)
             | ApiError::Forbidden(_)
+            | ApiError::PasswordChangeRequired
             | ApiError::NotFound(_)
             | ApiError::RateLimited
             | ApiError::LimiterUnavailable

@@ -107,6 +107,7 @@ impl Application {
         let (redis_url, redis_settings) = (self.config.redis_url.clone(), self.redis);
         let (policies, proxies) = (self.config.policies(), self.config.trusted_proxies.clone());
         let local_limiter = self.local_limiter.clone();
+        let check_sessions = self.config.auth_revocation_check;
         let operator_token = self.config.operator_token.clone();
         let cache = self.cache.clone();
         let limit = self.config.body_limit_bytes;
@@ -154,12 +155,13 @@ impl Application {
             // Per worker, so that its tasks run on the worker's own thread.
             let redis = platform::redis::connect(&redis_url, &redis_settings)
                 .expect("the Redis URL was validated at build");
-            let limiter = RateLimiter::new(
+            let mut limiter = RateLimiter::new(
                 redis.clone(),
                 policies,
                 proxies.clone(),
                 local_limiter.clone(),
             );
+            limiter.check_sessions = check_sessions;
             let state = web::Data::new(AppState {
                 services: Services::connect(&endpoints),
                 tokens: tokens.clone().into_inner(),

@@ -1,6 +1,8 @@
 // The console's only way to the server: the public /api/v1 on this origin.
-// The token lives in sessionStorage (this tab only, gone when it closes),
-// never in a URL. Errors are problem+json, surfaced as ApiError.
+// The tokens live in sessionStorage (this tab only, gone when it closes),
+// never in a URL. The access token lasts minutes: it is renewed with the
+// refresh token before it expires, and once more when a call meets a 401.
+// Errors are problem+json, surfaced as ApiError.
 
 const KEY = 'schoolhouse.session';
 
@@ -8,7 +10,7 @@ export const session = {
   get() {
     try {
       const s = JSON.parse(sessionStorage.getItem(KEY));
-      return s && s.token && s.expires > Date.now() ? s : null;
+      return s && s.token && s.refresh ? s : null;
     } catch {
       return null;
     }
@@ -16,6 +18,44 @@ export const session = {
   set(s) { sessionStorage.setItem(KEY, JSON.stringify(s)); },
   clear() { sessionStorage.removeItem(KEY); },
 };
+
+// A session from a token response (sign-in, refresh, password change).
+export function fromTokens(t) {
+  return {
+    token: t.access_token,
+    refresh: t.refresh_token,
+    user: t.user,
+    expires: Date.now() + t.expires_in * 1000,
+    mustChange: !!t.must_change_password,
+  };
+}
+
+let renewing = null;
+// Spends the refresh token for a new pair, once for all callers at a time:
+// true (renewed), false (the session has ended), null (offline: try later).
+export function renew() {
+  if (!renewing) {
+    renewing = (async () => {
+      const s = session.get();
+      if (!s) return false;
+      let res;
+      try {
+        res = await fetch('/api/v1/auth/refresh', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ refresh_token: s.refresh }),
+        });
+      } catch {
+        return null;
+      }
+      if (res.status === 429 || res.status >= 500) return null;
+      if (!res.ok) return false;
+      session.set(fromTokens(await res.json()));
+      return true;
+    })().finally(() => { renewing = null; });
+  }
+  return renewing;
+}
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -51,9 +91,15 @@ const MAX_WAIT_MS = 120000;
 // for Retry-After, then retries with the same request (an Idempotency-Key
 // included), for up to two minutes in all.
 export async function api(path, { method = 'GET', body, headers = {} } = {}) {
-  const s = session.get();
+  const auth = path.startsWith('/auth/login') || path.startsWith('/auth/refresh');
+  if (!auth && session.get() && session.get().expires - Date.now() < 5000) await renew();
   const h = { Accept: 'application/json', ...headers };
-  if (s) h.Authorization = `Bearer ${s.token}`;
+  const bearer = () => {
+    const s = session.get();
+    if (s && !auth) h.Authorization = `Bearer ${s.token}`;
+  };
+  bearer();
+  let renewed = false;
   let payload = body;
   if (body !== undefined && typeof body !== 'string') {
     h['Content-Type'] = 'application/json';
@@ -83,9 +129,18 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
     let data = null;
     if (res.status !== 204) data = type.includes('json') ? await res.json().catch(() => null) : await res.text();
     if (res.ok) return data;
-    if (res.status === 401 && path !== '/auth/login') {
-      session.clear();
-      unauthorized();
+    if (res.status === 401 && !auth) {
+      // Expired, or revoked: one renewal, then the same request again.
+      const r = renewed ? false : await renew();
+      renewed = true;
+      if (r === true) {
+        bearer();
+        continue;
+      }
+      if (r === false) {
+        session.clear();
+        unauthorized();
+      }
     }
     throw new ApiError(res.status, data);
   }

@@ -2,7 +2,7 @@
 // router (history API; the gateway answers every console path with
 // index.html) and the realtime channel.
 
-import { api, ApiError, session, onUnauthorized, onWaiting } from './api.js';
+import { api, ApiError, session, fromTokens, renew, onUnauthorized, onWaiting } from './api.js';
 import { h, mount, link, field, problemBox, flash } from './ui.js';
 import { connectLive } from './live.js';
 import * as teacher from './teacher.js';
@@ -81,8 +81,15 @@ function header(s) {
     h('nav', { 'aria-label': 'Main' }, h('ul', {}, items)),
     h('span', { id: 'live-state' }, ctx.live === 'live' ? 'Live' : ctx.live === 'offline' ? 'Offline: reconnecting…' : ''),
     h('span', {}, `${s.user.full_name} (${s.user.role})`),
-    h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut('You are signed out.') }, 'Sign out'),
+    h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOutHere() }, 'Sign out'),
   );
+}
+
+// The user's sign-out: the server ends the session too (its tokens stop
+// working everywhere), then this tab forgets it.
+async function signOutHere() {
+  if (session.get()) await api('/auth/logout', { method: 'POST' }).catch(() => {});
+  signOut('You are signed out.');
 }
 
 function signOut(message) {
@@ -102,10 +109,23 @@ onUnauthorized(() => signOut('Your session has ended: sign in again.'));
 // Shown for as long as the wait lasts.
 onWaiting((secs) => flash(`The server is busy: retrying in ${secs} s…`, (secs + 1) * 1000));
 
+// Renews the access token a minute before it expires (it lasts minutes);
+// offline, tries again shortly; a session that has ended signs out.
+function scheduleRenewal() {
+  clearTimeout(expiry);
+  const s = session.get();
+  if (!s) return;
+  expiry = setTimeout(async () => {
+    const r = await renew();
+    if (r === false) signOut('Your session has ended: sign in again.');
+    else if (r === true) scheduleRenewal();
+    else expiry = setTimeout(scheduleRenewal, 5000);
+  }, Math.max(5000, s.expires - Date.now() - 60000));
+}
+
 async function startSession() {
   const s = session.get();
-  clearTimeout(expiry);
-  expiry = setTimeout(() => signOut('Your session expired: sign in again.'), s.expires - Date.now());
+  scheduleRenewal();
   try {
     ctx.school = await api('/school');
   } catch (e) {
@@ -139,7 +159,8 @@ function signIn() {
     const started = performance.now();
     try {
       const t = await api('/auth/login', { method: 'POST', body: { school: school.value.trim(), email: email.value.trim(), password: password.value } });
-      session.set({ token: t.access_token, user: t.user, expires: Date.now() + t.expires_in * 1000 });
+      session.set(fromTokens(t));
+      if (t.must_change_password) return newPassword(password.value);
       window.__signinStarted = started;
       await startSession();
       navigate(HOME[t.user.role] || '/signin', { replace: true });
@@ -162,9 +183,45 @@ function signIn() {
   school.focus();
 }
 
+// After an admin's reset: the temporary password must be replaced before
+// anything else (the server refuses every other call until then).
+function newPassword(current) {
+  const next = h('input', { type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: 10 });
+  const out = h('div', {});
+  const button = h('button', { type: 'submit' }, 'Save the new password');
+  const form = h('form', { class: 'card', novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    out.replaceChildren();
+    button.disabled = true;
+    try {
+      const t = await api('/auth/password', { method: 'POST', body: { current_password: current, new_password: next.value } });
+      session.set(fromTokens(t));
+      await startSession();
+      navigate(HOME[t.user.role] || '/signin', { replace: true });
+    } catch (err) {
+      out.replaceChildren(problemBox(err instanceof ApiError ? err : new ApiError(0)));
+      const f = err.fields || {};
+      const slot = form.querySelector('[data-error-for="new_password"]');
+      slot.textContent = f.new_password || '';
+      if (f.new_password) next.setAttribute('aria-invalid', 'true'); else next.removeAttribute('aria-invalid');
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  h('p', {}, 'Your password was reset by an administrator. Choose a new one (at least 10 characters) to continue.'),
+  field('New password', next, 'new_password'), out, h('div', { class: 'actions' }, button));
+  mount(h('div', { class: 'signin' }, h('h1', {}, 'Choose a new password'), form));
+  next.focus();
+}
+
 async function render() {
   const s = session.get();
   const path = location.pathname;
+  // A reload in the middle of a forced change: sign in again to finish it.
+  if (s && s.mustChange) {
+    session.clear();
+    return navigate('/signin', { replace: true });
+  }
   if (!s && path !== '/signin') return navigate('/signin', { replace: true });
   if (s && (path === '/' || path === '')) return navigate(HOME[s.user.role] || '/signin', { replace: true });
   header(s);

@@ -65,6 +65,8 @@ pub enum Tier {
 
 pub enum Lookup {
     Refused(Decision),
+    /// The caller's session has ended (platform::sessions).
+    Revoked,
     Current(Decision, Arc<Entry>, Tier),
     Missing(Decision, String),
 }
@@ -103,6 +105,7 @@ fn script(body: &str) -> Script {
         [
             include_str!("../ratelimit/gcra.lua"),
             platform::cache::GENERATION_LUA,
+            platform::sessions::REVOKED_LUA,
             body,
         ]
         .concat(),
@@ -171,8 +174,20 @@ impl Cache {
     /// Spends `budget` and finds the current value of `plan`, in one round trip.
     pub async fn lookup(&self, budget: &Budget, plan: &Plan) -> Result<Lookup, fred::error::Error> {
         let local = self.local_copy(&plan.value_key);
-        let mut keys = Vec::with_capacity(2 + plan.generation_keys.len());
+        let mut keys = Vec::with_capacity(4 + plan.generation_keys.len());
         keys.push(budget.key.clone());
+        // Unchecked (revocation checks off): two keys of the same slot that
+        // the script leaves alone.
+        let (epoch_key, ended_key, epoch) = match &budget.session {
+            Some(s) => (
+                s.epoch_key.clone(),
+                s.ended_key.clone(),
+                s.epoch.to_string(),
+            ),
+            None => (budget.key.clone(), budget.key.clone(), String::new()),
+        };
+        keys.push(epoch_key);
+        keys.push(ended_key);
         keys.push(plan.value_key.clone());
         keys.extend(plan.generation_keys.iter().cloned());
         let args: Vec<Value> = vec![
@@ -183,6 +198,7 @@ impl Cache {
                 .map_or_else(String::new, |e| e.generation.clone())
                 .into(),
             ms(GENERATION_TTL).into(),
+            epoch.into(),
         ];
         let reply: Vec<Value> = self
             .lookup
@@ -192,6 +208,9 @@ impl Cache {
         let malformed =
             || fred::error::Error::new(fred::error::ErrorKind::Parse, "malformed cache reply");
         let decision = Decision::parse(&reply).ok_or_else(malformed)?;
+        if decision.revoked {
+            return Ok(Lookup::Revoked);
+        }
         if !decision.allowed {
             return Ok(Lookup::Refused(decision));
         }

@@ -106,6 +106,10 @@ pub async fn read(
             }
             other => return Ok(req.into_response(refusal(class, limiter, other))),
         },
+        Ok(Lookup::Revoked) => {
+            crate::ratelimit::record(class, "allowed");
+            return Ok(req.into_response(crate::auth::session_ended()));
+        }
         Ok(Lookup::Refused(d)) => {
             crate::ratelimit::record(class, "refused");
             return Ok(req.into_response(refusal(class, limiter, Ok(d))));

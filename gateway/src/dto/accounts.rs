@@ -1,6 +1,7 @@
 //! JSON shapes of logins and users (`/auth`, `/users`) and their proto
 //! conversions.
 
+use chrono::{DateTime, Utc};
 use proto::common::v1 as common;
 use proto::students::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -83,9 +84,74 @@ pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires (minutes): renew it with
+    /// the refresh token before then.
     pub expires_in: u64,
+    /// Single use: `POST /auth/refresh` spends it for the next pair. Using a
+    /// spent one again ends the session.
+    pub refresh_token: String,
+    /// When the session ends unless the user signs in again.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// Set after an admin's password reset: until `POST /auth/password`,
+    /// every other route answers 403 `password_change_required`.
+    pub must_change_password: bool,
     pub user: User,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutBody {
+    /// End every session of the user, not only this one.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl PasswordBody {
+    pub fn into_proto(self) -> pb::ChangePasswordRequest {
+        pb::ChangePasswordRequest {
+            current_password: self.current_password,
+            new_password: self.new_password,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserBody {
+    /// admin or teacher (staff logins only).
+    pub role: Option<Role>,
+    /// false: the login can no longer sign in.
+    pub active: Option<bool>,
+}
+
+impl UpdateUserBody {
+    pub fn into_proto(self, user_id: Uuid) -> pb::UpdateUserRequest {
+        pb::UpdateUserRequest {
+            user_id: user_id.to_string(),
+            role: self.role.map(|r| r.to_proto().into()),
+            active: self.active,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetBody {
+    /// Given to the user; it must be changed at the next sign-in.
+    pub temporary_password: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -97,6 +163,8 @@ pub struct User {
     pub role: Option<Role>,
     /// For student logins: their student record.
     pub student_id: Option<Uuid>,
+    /// false: deactivated by an admin; it cannot sign in.
+    pub active: bool,
 }
 
 impl From<pb::User> for User {
@@ -108,6 +176,7 @@ impl From<pb::User> for User {
             full_name: u.full_name,
             role: Role::from_proto(u.role),
             student_id: opt_uuid(&u.student_id),
+            active: u.active,
         }
     }
 }

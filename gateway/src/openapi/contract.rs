@@ -518,6 +518,13 @@ fn request_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("UpdateSchoolBody", "year_start_day", day()),
         ("CreateUserBody", "email", email()),
         ("CreateUserBody", "password", password()),
+        ("PasswordBody", "new_password", password()),
+        ("PasswordResetBody", "temporary_password", password()),
+        (
+            "UpdateUserBody",
+            "role",
+            json!({"enum": ["admin", "teacher", null]}),
+        ),
         ("CreateUserBody", "full_name", name()),
         ("CreateStudentBody", "admission_no", admission()),
         ("CreateStudentBody", "given_name", name()),
@@ -772,6 +779,7 @@ fn request_schemas(doc: &mut Value) {
         "UpdateGuardianBody",
         "UpdateCourseBody",
         "UpdateAssessmentBody",
+        "UpdateUserBody",
     ] {
         let fields: Vec<String> = schemas[body]["properties"]
             .as_object()

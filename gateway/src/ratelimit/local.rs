@@ -25,6 +25,7 @@ impl LocalLimiter {
         let now = Instant::now();
         let Ok(mut tats) = self.tats.lock() else {
             return Decision {
+                revoked: false,
                 allowed: true,
                 remaining: 0,
                 retry_after: Duration::ZERO,
@@ -39,6 +40,7 @@ impl LocalLimiter {
         let ahead = new_tat - now;
         if ahead > policy.window {
             return Decision {
+                revoked: false,
                 allowed: false,
                 remaining: 0,
                 retry_after: ahead - policy.window,
@@ -48,6 +50,7 @@ impl LocalLimiter {
         tats.insert(key.to_owned(), new_tat);
         let left = policy.window - ahead;
         Decision {
+            revoked: false,
             allowed: true,
             remaining: (left.as_micros() / policy.interval().as_micros().max(1)) as u64,
             retry_after: Duration::ZERO,

@@ -27,18 +27,23 @@ pub use policy::{Policies, Policy, RouteClass, TrustedProxy};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
+    /// The budget allowed it, but the caller's session has ended
+    /// (platform::sessions): the request is answered 401.
+    pub revoked: bool,
     pub remaining: u64,
     pub retry_after: Duration,
     pub reset: Duration,
 }
 
 impl Decision {
-    /// The first four fields of a GCRA script reply.
+    /// The first four fields of a GCRA script reply (the first is 1 when
+    /// allowed, 2 when allowed but the session is revoked).
     pub fn parse(reply: &[Value]) -> Option<Self> {
         let n = |i: usize| reply.get(i).and_then(Value::as_i64);
         let us = |i: usize| Some(Duration::from_micros(u64::try_from(n(i)?).unwrap_or(0)));
         Some(Self {
             allowed: n(0)? == 1,
+            revoked: n(0)? == 2,
             remaining: u64::try_from(n(1)?).unwrap_or(0),
             retry_after: us(2)?,
             reset: us(3)?,
@@ -83,6 +88,27 @@ pub struct Budget {
     pub key: String,
     pub interval_us: i64,
     pub window_us: i64,
+    /// The caller's session, checked for revocation in the same script call.
+    pub session: Option<SessionCheck>,
+}
+
+/// The revocation keys of a signed-in caller (platform::sessions), in the
+/// school's slot like its rate-limit key, and its token's epoch.
+#[derive(Clone, Debug)]
+pub struct SessionCheck {
+    pub epoch_key: String,
+    pub ended_key: String,
+    pub epoch: i64,
+}
+
+impl SessionCheck {
+    pub fn of(caller: &platform::caller::Caller, session: &crate::auth::Session) -> Self {
+        Self {
+            epoch_key: platform::sessions::epoch_key(caller.school_id, caller.user_id),
+            ended_key: platform::sessions::ended_key(caller.school_id, session.id),
+            epoch: session.epoch,
+        }
+    }
 }
 
 pub struct RateLimiter {
@@ -93,6 +119,9 @@ pub struct RateLimiter {
     pub policies: Policies,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// Whether signed-in requests check their session's revocation in the
+    /// same script call (`AUTH_REVOCATION_CHECK`).
+    pub check_sessions: bool,
     policy_headers: [Option<HeaderValue>; 4],
 }
 
@@ -107,12 +136,18 @@ impl RateLimiter {
         Self {
             redis,
             script: Script::from_lua(
-                [include_str!("gcra.lua"), include_str!("limit.lua")].concat(),
+                [
+                    include_str!("gcra.lua"),
+                    platform::sessions::REVOKED_LUA,
+                    include_str!("limit.lua"),
+                ]
+                .concat(),
             ),
             local,
             policy_headers: RouteClass::ALL.map(|c| http::policy_header(c, &policies.get(c))),
             policies,
             trusted_proxies,
+            check_sessions: true,
         }
     }
 
@@ -129,18 +164,25 @@ impl RateLimiter {
             // At least 1 µs: the script divides by it.
             interval_us: (policy.interval().as_micros() as i64).max(1),
             window_us: policy.window.as_micros() as i64,
+            session: None,
         }
     }
 
     /// Spends one unit of `budget`.
     pub async fn check(&self, class: RouteClass, budget: &Budget) -> Result<Decision, Unavailable> {
+        let (keys, args) = match &budget.session {
+            Some(s) => (
+                vec![budget.key.clone(), s.epoch_key.clone(), s.ended_key.clone()],
+                vec![budget.interval_us, budget.window_us, s.epoch],
+            ),
+            None => (
+                vec![budget.key.clone()],
+                vec![budget.interval_us, budget.window_us],
+            ),
+        };
         let reply: Result<Vec<Value>, fred::error::Error> = self
             .script
-            .evalsha_with_reload(
-                &self.redis,
-                budget.key.as_str(),
-                vec![budget.interval_us, budget.window_us],
-            )
+            .evalsha_with_reload(&self.redis, keys, args)
             .instrument(tracing::info_span!("redis", db.operation = "rate_limit"))
             .await;
         match reply {

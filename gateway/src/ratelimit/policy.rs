@@ -6,7 +6,8 @@ use actix_web::http::Method;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteClass {
-    /// `POST /auth/login`: per client IP and per account; fails closed.
+    /// `POST /auth/login` (per client IP and per account) and
+    /// `/auth/refresh` (per client IP); fails closed.
     Login,
     /// Costly operations (`POST /schools`); fails closed.
     Expensive,
@@ -26,7 +27,8 @@ impl RouteClass {
             return None;
         }
         Some(match (method, api) {
-            (&Method::POST, "auth/login") => Self::Login,
+            // Both spend a secret a guesser would try; per client address.
+            (&Method::POST, "auth/login" | "auth/refresh") => Self::Login,
             (&Method::POST, "schools" | "students/import") => Self::Expensive,
             (&Method::GET | &Method::HEAD, _) => Self::Read,
             _ => Self::Write,

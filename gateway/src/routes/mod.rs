@@ -41,10 +41,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
             .service(resource![auth::login])
+            .service(resource![auth::refresh])
+            .service(resource![auth::logout])
+            .service(resource![auth::password])
             .service(resource![auth::me])
             .service(resource![schools::create])
             .service(resource![schools::get, schools::update])
             .service(resource![users::create])
+            .service(resource![users::update])
+            .service(resource![users::reset_password])
             .service(resource![students::list, students::create])
             // Before `/students/{id}`, which would take `import` for an id.
             .service(resource![import::import])

@@ -48,7 +48,10 @@ pub async fn connect(
     let token = upgrade_token(&req).ok_or(ApiError::Unauthenticated(
         "a bearer access token is required (Authorization or the `bearer` subprotocol)",
     ))?;
-    let (caller, expires_at) = tokens.verify_with_expiry(token)?;
+    let (caller, signed_in, expires_at) = tokens.verify_with_expiry(token)?;
+    if signed_in.must_change_password {
+        return Err(ApiError::PasswordChangeRequired);
+    }
     // Validates the handshake; nothing is sent until the 101 is returned.
     let (response, session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[WS_BEARER_PROTOCOL])

@@ -76,6 +76,7 @@ fn claims(overrides: Value) -> Value {
     let now = now();
     let mut c = json!({
         "sub": uuid::Uuid::now_v7(), "sch": uuid::Uuid::now_v7(), "role": "admin",
+        "sess": uuid::Uuid::now_v7(), "ep": 0,
         "iss": "schoolhouse", "aud": "schoolhouse-api",
         "iat": now, "nbf": now, "exp": now + 600
     });
@@ -142,6 +143,12 @@ async fn bad_tokens_are_rejected() {
         ),
         ("no nbf", sign(&claims(json!({"nbf": null})), JWT_SECRET)),
         ("no sub", sign(&claims(json!({"sub": null})), JWT_SECRET)),
+        // Every token names its session and epoch (revocation).
+        (
+            "no session",
+            sign(&claims(json!({"sess": null})), JWT_SECRET),
+        ),
+        ("no epoch", sign(&claims(json!({"ep": null})), JWT_SECRET)),
         (
             "unknown role",
             sign(&claims(json!({"role": "root"})), JWT_SECRET),

@@ -29,12 +29,12 @@ pub fn init_logs() {
     }
 }
 
-/// Starts students-svc in-process (port 0) on a fresh database.
+/// Starts students-svc in-process (port 0) on a fresh database, publishing
+/// session revocations to the gateways' Redis.
 pub async fn spawn_students(db: &TestDatabase) -> (String, oneshot::Sender<()>) {
-    spawn_students_with(&students_svc::config::Config::for_database(
-        &db.students_url,
-    ))
-    .await
+    let mut config = students_svc::config::Config::for_database(&db.students_url);
+    config.redis_url = redis_url();
+    spawn_students_with(&config).await
 }
 
 /// Starts students-svc in-process with `config` (its relay on, say).

@@ -25,6 +25,7 @@ mod ratelimit;
 mod report_cards;
 mod rollout;
 mod schools;
+mod sessions;
 mod students;
 mod traces;
 mod ws;

@@ -4,7 +4,13 @@ use clap::Parser;
 use notify_svc::Config;
 
 fn parse(extra: &[&str]) -> Config {
-    let mut args = vec!["notify-svc", "--database-url", "postgres://u@h/db"];
+    let mut args = vec![
+        "notify-svc",
+        "--service-auth-key",
+        platform::trust::TEST_KEY,
+        "--database-url",
+        "postgres://u@h/db",
+    ];
     args.extend_from_slice(extra);
     Config::try_parse_from(args).unwrap()
 }
@@ -47,8 +53,14 @@ fn the_lease_must_outlast_a_send() {
     let short = parse(&["--jobs-lease-ms", "12000", "--sms-timeout-ms", "10000"]);
     let err = short.jobs.settings().unwrap_err().to_string();
     assert!(err.contains("NOTIFY_JOBS_LEASE_MS"), "{err}");
-    assert!(
-        Config::try_parse_from(["notify-svc", "--database-url", "x", "--jobs-workers", "65"])
-            .is_err()
-    );
+    assert!(Config::try_parse_from([
+        "notify-svc",
+        "--service-auth-key",
+        platform::trust::TEST_KEY,
+        "--database-url",
+        "x",
+        "--jobs-workers",
+        "65"
+    ])
+    .is_err());
 }

@@ -550,6 +550,8 @@ async fn the_service_runs_its_workers_from_its_configuration() {
     let provider = FakeProvider::start().await;
     let config = notify_svc::Config::parse_from([
         "notify-svc",
+        "--service-auth-key",
+        platform::trust::TEST_KEY,
         "--listen",
         "127.0.0.1:0",
         "--admin-listen",
