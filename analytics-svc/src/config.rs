@@ -37,6 +37,9 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct Config {
+    /// TLS for gRPC (platform::grpc_tls): `GRPC_TLS_*`.
+    #[command(flatten)]
+    pub grpc_tls: platform::grpc_tls::TlsArgs,
     /// The key the gateway and the services vouch for callers with
     /// (platform::trust); the same in every Schoolhouse process.
     #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]

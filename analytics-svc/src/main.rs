@@ -26,6 +26,7 @@ async fn rebuild(config: &analytics_svc::Config, school: &str) -> anyhow::Result
         &config.students_url,
         std::time::Duration::from_millis(config.export_timeout_ms),
         config.service_auth_key.clone(),
+        config.grpc_tls.client()?.as_ref(),
     )?;
     let id = rebuild::resolve(&pool, school)
         .await

@@ -43,6 +43,10 @@ pub struct Application {
     drain_delay: Duration,
     /// Vouches for callers (platform::trust): checked on every call.
     service_key: platform::trust::ServiceKey,
+    /// TLS of the gRPC listener (`None`: plaintext, `make run` only).
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The plaintext health-only listener for kubelet's probes, if any.
+    probe: Option<TcpListener>,
     consumer: Option<Consumer<AnalyticsHandler>>,
     analytics: AnalyticsApi,
     admin_api: AdminApi,
@@ -89,12 +93,22 @@ impl Application {
             &config.students_url,
             Duration::from_millis(config.export_timeout_ms),
             config.service_auth_key.clone(),
+            config.grpc_tls.client()?.as_ref(),
         )?;
         Ok(Self {
             listener,
             admin,
             drain_delay: Duration::from_millis(config.drain_delay_ms),
             service_key: config.service_auth_key.clone(),
+            tls: config.grpc_tls.server()?,
+            probe: match config.grpc_tls.grpc_probe_listen {
+                Some(addr) => Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {addr} (GRPC_PROBE_LISTEN)"))?,
+                ),
+                None => None,
+            },
             consumer,
             analytics: AnalyticsApi::new(pool.clone(), clock),
             admin_api: AdminApi::new(pool.clone(), export, config.thresholds(), cache),
@@ -142,7 +156,24 @@ impl Application {
             let _ = stop_consumer.send(true);
         };
         let listener = self.listener;
-        let served = tonic::transport::Server::builder()
+        // Stops when this function returns (the sender is dropped).
+        let (_probe_stop, probe_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(listener) = self.probe {
+            let health = health.clone();
+            tokio::spawn(async move {
+                let stop = async {
+                    let _ = probe_stopped.await;
+                };
+                if let Err(e) = platform::grpc::serve_probe(listener, health, stop).await {
+                    tracing::error!(error = %e, "the probe listener failed");
+                }
+            });
+        }
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            server = server.tls_config(tls)?;
+        }
+        let served = server
             .trace_fn(platform::grpc::request_span)
             .layer(platform::metrics::GrpcMetricsLayer)
             .layer(platform::trust::VerifyLayer::new(self.service_key))

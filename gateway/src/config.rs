@@ -12,6 +12,9 @@ use crate::ratelimit::{Policies, Policy, TrustedProxy};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "gateway", about = "Schoolhouse HTTP/JSON API gateway")]
 pub struct Config {
+    /// TLS for gRPC (platform::grpc_tls): `GRPC_TLS_*`.
+    #[command(flatten)]
+    pub grpc_tls: platform::grpc_tls::TlsArgs,
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Admin HTTP (Prometheus `/metrics`): keep it off the public network.
@@ -230,6 +233,7 @@ impl Config {
             jwt_leeway_secs: 5,
             operator_token: SecretString::from("operator-token-operator-token-0123".to_owned()),
             service_auth_key: platform::trust::TEST_KEY.parse().expect("the test key"),
+            grpc_tls: Default::default(),
             cors_allowed_origins: vec!["https://app.example.test".into()],
             body_limit_bytes: 16 * 1024,
             import_limit_bytes: 16 * 1024 * 1024,

@@ -59,6 +59,8 @@ pub struct Endpoints {
     timeouts: ClientTimeouts,
     discovery: Duration,
     key: ServiceKey,
+    /// TLS to the services (`None`: plaintext, `make run` only).
+    tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl Endpoints {
@@ -70,6 +72,7 @@ impl Endpoints {
             timeouts: c.grpc_timeouts(),
             discovery: Duration::from_millis(c.grpc_discovery_interval_ms.max(10)),
             key: c.service_auth_key.clone(),
+            tls: c.grpc_tls.client()?,
         })
     }
 }
@@ -79,8 +82,10 @@ impl Services {
     /// own HTTP/2 connections (one per healthy replica), so no worker funnels
     /// its calls through another.
     pub fn connect(e: &Endpoints) -> Self {
-        let students = platform::balance::channel(e.students.clone(), e.timeouts, e.discovery);
-        let notify = platform::balance::channel(e.notify.clone(), e.timeouts, e.discovery);
+        let balanced = |t: &Targets| {
+            platform::balance::channel(t.clone(), e.timeouts, e.discovery, e.tls.clone())
+        };
+        let (students, notify) = (balanced(&e.students), balanced(&e.notify));
         let signed = |c: &Channel| Signed::new(c.clone(), e.key.clone());
         Self {
             schools: SchoolServiceClient::new(signed(&students)),
@@ -100,11 +105,7 @@ impl Services {
             deliveries: DeliveryAdminServiceClient::new(signed(&notify)),
             announcements: AnnouncementServiceClient::new(signed(&notify)),
             report_cards: ReportCardServiceClient::new(signed(&notify)),
-            analytics: AnalyticsServiceClient::new(signed(&platform::balance::channel(
-                e.analytics.clone(),
-                e.timeouts,
-                e.discovery,
-            ))),
+            analytics: AnalyticsServiceClient::new(signed(&balanced(&e.analytics))),
         }
     }
 }

@@ -11,6 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "notify-svc", about = "Schoolhouse notifications (gRPC)")]
 pub struct Config {
+    /// TLS for gRPC (platform::grpc_tls): `GRPC_TLS_*`.
+    #[command(flatten)]
+    pub grpc_tls: platform::grpc_tls::TlsArgs,
     /// The key the gateway and the services vouch for callers with
     /// (platform::trust); the same in every Schoolhouse process.
     #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]

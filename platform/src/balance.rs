@@ -16,7 +16,7 @@ use std::{
 };
 
 use anyhow::Context;
-use tonic::transport::{channel::Change, Channel, Endpoint};
+use tonic::transport::{channel::Change, Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
@@ -63,14 +63,20 @@ async fn resolve(targets: &Targets) -> BTreeSet<SocketAddr> {
     out
 }
 
-fn endpoint(addr: SocketAddr, t: ClientTimeouts) -> Endpoint {
-    crate::grpc::endpoint(&format!("http://{addr}"), t).expect("a socket address is a valid URI")
+fn endpoint(addr: SocketAddr, t: ClientTimeouts, tls: Option<&ClientTlsConfig>) -> Endpoint {
+    crate::grpc::endpoint(&format!("http://{addr}"), t, tls)
+        .expect("a socket address is a valid URI, and the TLS settings were read at start-up")
 }
 
 /// A channel balancing over the healthy replicas behind `targets`, kept up to
 /// date by a task on the current runtime (it ends when the channel is
 /// dropped).
-pub fn channel(targets: Targets, t: ClientTimeouts, interval: Duration) -> Channel {
+pub fn channel(
+    targets: Targets,
+    t: ClientTimeouts,
+    interval: Duration,
+    tls: Option<ClientTlsConfig>,
+) -> Channel {
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
     tokio::spawn(async move {
         let mut health: HashMap<SocketAddr, HealthClient<Channel>> = HashMap::new();
@@ -93,7 +99,9 @@ pub fn channel(targets: Targets, t: ClientTimeouts, interval: Duration) -> Chann
                 let checks = resolved.iter().map(|&addr| {
                     let mut client = health
                         .entry(addr)
-                        .or_insert_with(|| HealthClient::new(endpoint(addr, t).connect_lazy()))
+                        .or_insert_with(|| {
+                            HealthClient::new(endpoint(addr, t, tls.as_ref()).connect_lazy())
+                        })
                         .clone();
                     async move {
                         let check = client.check(HealthCheckRequest {
@@ -129,7 +137,7 @@ pub fn channel(targets: Targets, t: ClientTimeouts, interval: Duration) -> Chann
             for new in wanted.difference(&current) {
                 tracing::info!(endpoint = %new, "adding endpoint");
                 if changes
-                    .send(Change::Insert(*new, endpoint(*new, t)))
+                    .send(Change::Insert(*new, endpoint(*new, t, tls.as_ref())))
                     .await
                     .is_err()
                 {

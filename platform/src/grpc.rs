@@ -3,7 +3,7 @@
 
 use std::{future::Future, time::Duration};
 
-use tonic::transport::{server::TcpIncoming, Channel, Endpoint};
+use tonic::transport::{server::TcpIncoming, Channel, ClientTlsConfig, Endpoint};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 /// Timeouts for an outgoing channel. tonic has none by default.
@@ -14,9 +14,22 @@ pub struct ClientTimeouts {
 }
 
 /// A validated endpoint; `connect_lazy()` on it makes a channel that does not
-/// stop its owner from starting while the service is briefly down.
-pub fn endpoint(url: &str, t: ClientTimeouts) -> anyhow::Result<Endpoint> {
-    let endpoint = Endpoint::from_shared(url.to_owned())?
+/// stop its owner from starting while the service is briefly down. With
+/// `tls` the call goes over TLS (`https`, whatever scheme `url` names).
+pub fn endpoint(
+    url: &str,
+    t: ClientTimeouts,
+    tls: Option<&ClientTlsConfig>,
+) -> anyhow::Result<Endpoint> {
+    let url = match (tls, url.strip_prefix("http://")) {
+        (Some(_), Some(rest)) => format!("https://{rest}"),
+        _ => url.to_owned(),
+    };
+    let mut endpoint = Endpoint::from_shared(url)?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.clone())?;
+    }
+    let endpoint = endpoint
         .connect_timeout(t.connect)
         .timeout(t.request)
         .tcp_nodelay(true)
@@ -27,8 +40,12 @@ pub fn endpoint(url: &str, t: ClientTimeouts) -> anyhow::Result<Endpoint> {
 }
 
 /// A lazily connecting channel to `url`.
-pub fn channel(url: &str, t: ClientTimeouts) -> anyhow::Result<Channel> {
-    Ok(endpoint(url, t)?.connect_lazy())
+pub fn channel(
+    url: &str,
+    t: ClientTimeouts,
+    tls: Option<&ClientTlsConfig>,
+) -> anyhow::Result<Channel> {
+    Ok(endpoint(url, t, tls)?.connect_lazy())
 }
 
 /// Turns a bound listener into tonic's incoming stream (tests bind port 0).
@@ -126,6 +143,23 @@ pub async fn health() -> (
         .set_service_status("", ServingStatus::Serving)
         .await;
     (reporter, service)
+}
+
+/// Serves `health` (the service's own health service, so the same statuses)
+/// on a plaintext `listener` until `stop` resolves: the probe port of a
+/// service whose gRPC port speaks TLS only (platform::grpc_tls).
+pub async fn serve_probe<F: Future<Output = ()>>(
+    listener: tokio::net::TcpListener,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    stop: F,
+) -> anyhow::Result<()> {
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming(listener), stop)
+        .await?;
+    Ok(())
 }
 
 /// Serves only the health service: for services whose RPCs have not landed

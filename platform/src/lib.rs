@@ -30,6 +30,7 @@
 pub mod balance;
 pub mod caller;
 pub mod grpc;
+pub mod grpc_tls;
 pub mod limits;
 pub mod metrics;
 pub mod shutdown;

@@ -11,6 +11,9 @@ use crate::relay::RelaySettings;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "students-svc", about = "Schoolhouse system of record (gRPC)")]
 pub struct Config {
+    /// TLS for gRPC (platform::grpc_tls): `GRPC_TLS_*`.
+    #[command(flatten)]
+    pub grpc_tls: platform::grpc_tls::TlsArgs,
     /// The key the gateway and the services vouch for callers with
     /// (platform::trust); the same in every Schoolhouse process.
     #[arg(long, env = "SERVICE_AUTH_KEY", hide_env_values = true)]
@@ -127,6 +130,7 @@ impl Config {
     pub fn for_database(url: &str) -> Self {
         Self {
             service_auth_key: platform::trust::TEST_KEY.parse().expect("the test key"),
+            grpc_tls: Default::default(),
             login_max_failures: 10,
             login_lock_secs: 900,
             session_days: 30,

@@ -21,13 +21,19 @@ pub struct StudentsExport {
 
 impl StudentsExport {
     /// A lazily connecting client: analytics-svc starts without students-svc.
-    pub fn new(url: &str, timeout: Duration, key: ServiceKey) -> anyhow::Result<Self> {
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        key: ServiceKey,
+        tls: Option<&tonic::transport::ClientTlsConfig>,
+    ) -> anyhow::Result<Self> {
         let channel = platform::grpc::endpoint(
             url,
             platform::grpc::ClientTimeouts {
                 connect: Duration::from_secs(5),
                 request: timeout,
             },
+            tls,
         )?
         .connect_lazy();
         Ok(Self {

@@ -33,6 +33,7 @@ impl Runner {
         config: &ReportCardsConfig,
         store: Arc<dyn PdfStore>,
         key: ServiceKey,
+        tls: Option<&tonic::transport::ClientTlsConfig>,
     ) -> anyhow::Result<Self> {
         let channel = platform::grpc::channel(
             &config.analytics_url,
@@ -40,6 +41,7 @@ impl Runner {
                 connect: std::time::Duration::from_secs(2),
                 request: config.analytics_timeout(),
             },
+            tls,
         )?;
         Ok(Self {
             analytics: AnalyticsServiceClient::new(Signed::new(channel, key)),

@@ -20,4 +20,5 @@ mod schema;
 mod schools;
 mod staff;
 mod students;
+mod tls;
 mod trust;
