@@ -367,6 +367,13 @@ for name in ("get_student", "list_first"):
         hot, cold = cached.get((name, c)), cached.get((name + "_uncached", c))
         if hot and cold:
             lines.append(f"{name} @{c}: cached / uncached = {hot / cold:.2f}x")
+for c in sorted({r["connections"] for r in runs}):
+    checked, unchecked = cached.get(("get_student", c)), cached.get(("get_student_unchecked", c))
+    if checked and unchecked:
+        lines.append(
+            f"Session revocation check (issue 19), cached get_student @{c}: {checked:.0f} rps "
+            f"with it, {unchecked:.0f} rps without ({(checked / unchecked - 1) * 100:+.1f} %)"
+        )
 lines.append("")
 if seed.get("seed_students_per_sec"):
     lines.append(

@@ -13,9 +13,12 @@
 #   BENCH_WARMUP [3]      seconds of warm-up before each measured run (0: none)
 #   BENCH_THREADS [2]     wrk threads
 #   BENCH_CONNECTIONS ["64 256"]
-#   BENCH_SCENARIOS ["healthz get_student get_student_uncached list_first
+#   BENCH_SCENARIOS ["healthz get_student get_student_unchecked get_student_uncached list_first
 #                     list_first_uncached list_deep zipf_mixed"]
 #                         <name>_uncached runs bench/<name>.lua against a second
+#                         gateway with CACHE_ENABLED=false; <name>_unchecked
+#                         against a third with AUTH_REVOCATION_CHECK=false (the
+#                         session check's cost, issue 19);
 #                         gateway with CACHE_ENABLED=false; zipf_mixed runs the
 #                         bench_zipf example (reads + writes, hit rate, stale reads)
 #                         Set but empty (BENCH_SCENARIOS=) with BENCH_RECORDS=0:
@@ -76,7 +79,7 @@ DURATION="${BENCH_DURATION:-15}"
 WARMUP="${BENCH_WARMUP:-3}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64 256}"
-SCENARIOS="${BENCH_SCENARIOS-healthz get_student get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
+SCENARIOS="${BENCH_SCENARIOS-healthz get_student get_student_unchecked get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
 export BENCH_HOT_STUDENTS="${BENCH_HOT_STUDENTS:-5000}"
 ZIPF_S="${BENCH_ZIPF_S:-1.1}"
 ZIPF_WRITES="${BENCH_ZIPF_WRITES:-0.05}"
@@ -121,6 +124,7 @@ WORK="$ROOT/bench/.work"
 RESULTS="$ROOT/bench/results"
 BASE="http://127.0.0.1:$GATEWAY_PORT"
 UNCACHED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 1))"
+UNCHECKED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 5))"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RUN_DIR="$WORK/runs/$STAMP"
 
@@ -182,6 +186,7 @@ fi
 
 RUN_PID=""
 UNCACHED_PID=""
+UNCHECKED_PID=""
 DIST_PIDS=()
 stop_district() {
   local p
@@ -193,10 +198,10 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_district
-  if [[ -n $UNCACHED_PID ]]; then
-    kill -TERM "$UNCACHED_PID" 2>/dev/null || true
-    wait "$UNCACHED_PID" 2>/dev/null || true
-  fi
+  for p in $UNCACHED_PID $UNCHECKED_PID; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   if [[ -n $RUN_PID ]] && kill -0 "$RUN_PID" 2>/dev/null; then
     log "stopping services"
     kill -TERM "$RUN_PID" 2>/dev/null || true
@@ -223,8 +228,10 @@ log "starting the bench stack and services (logs: $RUN_DIR/services.log)"
 # Its own session, so it can be stopped as a group whatever happens.
 # Rate limits stay on (every request pays its Redis check, as in production)
 # with budgets far above what one machine can send, so they never refuse.
+# Access tokens live an hour (the most allowed): the seed's sign-ins serve
+# the whole run.
 STACK=bench GATEWAY_PORT="$GATEWAY_PORT" GRPC_BASE_PORT="$GRPC_BASE_PORT" SEED_DEMO=0 PROFILE="$PROFILE" \
-  RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
+  JWT_TTL_SECS=3600 RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
   RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s \
   RUST_LOG=warn LOG_FORMAT=json \
   setsid deploy/local/run.sh >"$RUN_DIR/services.log" 2>&1 </dev/null &
@@ -242,34 +249,46 @@ until curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; do
 done
 log "ready at $BASE"
 
-# A second gateway on the same services and Redis with the cache off: the
-# uncached variants run against it.
-(
-  set -a
-  # shellcheck disable=SC1091
-  . "$ROOT/.stack/bench/env"
-  # shellcheck disable=SC1091
-  . "$ROOT/.stack/bench/secrets.env"
-  set +a
-  export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1))" \
-    ANALYTICS_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 1))" NOTIFY_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 2))" \
-    GATEWAY_ADMIN_LISTEN="127.0.0.1:$((GATEWAY_PORT + 1009))" \
-    CACHE_ENABLED=false RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
-    RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json
-  exec "$BIN/gateway"
-) >"$RUN_DIR/gateway-uncached.log" 2>&1 &
+# More gateways on the same services and Redis: with the cache off (the
+# uncached variants) and with the session revocation check off (the
+# unchecked variants: its cost, compared in this run).
+start_gateway() { # port admin-port log extra-env...
+  local port=$1 admin=$2 out=$3
+  shift 3
+  (
+    set -a
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/env"
+    # shellcheck disable=SC1091
+    . "$ROOT/.stack/bench/secrets.env"
+    set +a
+    export STUDENTS_URL="http://127.0.0.1:$GRPC_BASE_PORT" GATEWAY_LISTEN="127.0.0.1:$port" \
+      ANALYTICS_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 1))" NOTIFY_URL="http://127.0.0.1:$((GRPC_BASE_PORT + 2))" \
+      GATEWAY_ADMIN_LISTEN="127.0.0.1:$admin" JWT_TTL_SECS=3600 MIMALLOC_ARENA_EAGER_COMMIT=0 \
+      RATE_LIMIT_LOGIN=100000/1s RATE_LIMIT_EXPENSIVE=100000/1s \
+      RATE_LIMIT_WRITE=1000000/1s RATE_LIMIT_READ=1000000/1s RUST_LOG=warn LOG_FORMAT=json "$@"
+    exec "$BIN/gateway"
+  ) >"$out" 2>&1 &
+}
+start_gateway $((GATEWAY_PORT + 1)) $((GATEWAY_PORT + 1009)) "$RUN_DIR/gateway-uncached.log" CACHE_ENABLED=false
 UNCACHED_PID=$!
+start_gateway $((GATEWAY_PORT + 5)) $((GATEWAY_PORT + 1020)) "$RUN_DIR/gateway-unchecked.log" AUTH_REVOCATION_CHECK=false
+UNCHECKED_PID=$!
 deadline=$((SECONDS + 30))
-until curl -fsS -o /dev/null "$UNCACHED_BASE/readyz" 2>/dev/null; do
-  kill -0 "$UNCACHED_PID" 2>/dev/null || die "the uncached gateway exited; see $RUN_DIR/gateway-uncached.log"
-  ((SECONDS < deadline)) || die "uncached gateway not ready after 30 s"
-  sleep 0.2
+for g in "uncached $UNCACHED_PID $UNCACHED_BASE" "unchecked $UNCHECKED_PID $UNCHECKED_BASE"; do
+  read -r name pid url <<<"$g"
+  until curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || die "the $name gateway exited; see $RUN_DIR/gateway-$name.log"
+    ((SECONDS < deadline)) || die "$name gateway not ready after 30 s"
+    sleep 0.2
+  done
 done
 
 service_pids() {
   ps -o pid=,comm= --ppid "$RUN_PID" |
     awk '$2 ~ /^(gateway|students-svc|analytics-svc|notify-svc)$/ {print $1, $2}'
   if [[ -n $UNCACHED_PID ]]; then echo "$UNCACHED_PID gateway-uncached"; fi
+  if [[ -n $UNCHECKED_PID ]]; then echo "$UNCHECKED_PID gateway-unchecked"; fi
 }
 
 # One JSON line: VmRSS / VmHWM (KiB) of every service process.
@@ -328,7 +347,9 @@ quiesce() {
 # --- load ------------------------------------------------------------------
 run_wrk() { # scenario connections seconds out-file [base uncached-base work phase]
   local script=${1%_uncached} base=${5:-$BASE}
+  script=${script%_unchecked}
   [[ $1 == *_uncached ]] && base=${6:-$UNCACHED_BASE}
+  [[ $1 == *_unchecked ]] && base=$UNCHECKED_BASE
   if [[ $1 == zipf_mixed ]]; then
     "$ZIPF" --base "$BASE" --work "$WORK" --scenario "$1" --connections "$2" --seconds "$3" \
       --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" ${4:+--out "$4"}
@@ -341,7 +362,9 @@ run_wrk() { # scenario connections seconds out-file [base uncached-base work pha
 if [[ $MAIN_RUN == 1 ]]; then
 for c in $CONNECTIONS; do
   for s in $SCENARIOS; do
-    [[ $s == zipf_mixed || -f $ROOT/bench/${s%_uncached}.lua ]] || die "no scenario script bench/${s%_uncached}.lua"
+    script=${s%_uncached}
+    script=${script%_unchecked}
+    [[ $s == zipf_mixed || -f $ROOT/bench/$script.lua ]] || die "no scenario script bench/$script.lua"
     warm=$WARMUP
     [[ $s == zipf_mixed ]] && warm=$ZIPF_WARMUP
     if ((warm > 0)); then
