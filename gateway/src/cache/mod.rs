@@ -174,20 +174,15 @@ impl Cache {
     /// Spends `budget` and finds the current value of `plan`, in one round trip.
     pub async fn lookup(&self, budget: &Budget, plan: &Plan) -> Result<Lookup, fred::error::Error> {
         let local = self.local_copy(&plan.value_key);
-        let mut keys = Vec::with_capacity(4 + plan.generation_keys.len());
+        let mut keys = Vec::with_capacity(3 + plan.generation_keys.len());
         keys.push(budget.key.clone());
-        // Unchecked (revocation checks off): two keys of the same slot that
-        // the script leaves alone.
-        let (epoch_key, ended_key, epoch) = match &budget.session {
-            Some(s) => (
-                s.epoch_key.clone(),
-                s.ended_key.clone(),
-                s.epoch.to_string(),
-            ),
-            None => (budget.key.clone(), budget.key.clone(), String::new()),
+        // Unchecked (revocation checks off): a key of the same slot that the
+        // script leaves alone.
+        let (user_key, epoch, session) = match &budget.session {
+            Some(s) => (s.user_key.clone(), s.epoch.to_string(), s.session.clone()),
+            None => (budget.key.clone(), String::new(), String::new()),
         };
-        keys.push(epoch_key);
-        keys.push(ended_key);
+        keys.push(user_key);
         keys.push(plan.value_key.clone());
         keys.extend(plan.generation_keys.iter().cloned());
         let args: Vec<Value> = vec![
@@ -199,6 +194,7 @@ impl Cache {
                 .into(),
             ms(GENERATION_TTL).into(),
             epoch.into(),
+            session.into(),
         ];
         let reply: Vec<Value> = self
             .lookup

@@ -92,20 +92,20 @@ pub struct Budget {
     pub session: Option<SessionCheck>,
 }
 
-/// The revocation keys of a signed-in caller (platform::sessions), in the
-/// school's slot like its rate-limit key, and its token's epoch.
+/// A signed-in caller's revocation hash (platform::sessions), in the
+/// school's slot like its rate-limit key, and its token's session and epoch.
 #[derive(Clone, Debug)]
 pub struct SessionCheck {
-    pub epoch_key: String,
-    pub ended_key: String,
+    pub user_key: String,
+    pub session: String,
     pub epoch: i64,
 }
 
 impl SessionCheck {
     pub fn of(caller: &platform::caller::Caller, session: &crate::auth::Session) -> Self {
         Self {
-            epoch_key: platform::sessions::epoch_key(caller.school_id, caller.user_id),
-            ended_key: platform::sessions::ended_key(caller.school_id, session.id),
+            user_key: platform::sessions::user_key(caller.school_id, caller.user_id),
+            session: session.id.to_string(),
             epoch: session.epoch,
         }
     }
@@ -170,14 +170,19 @@ impl RateLimiter {
 
     /// Spends one unit of `budget`.
     pub async fn check(&self, class: RouteClass, budget: &Budget) -> Result<Decision, Unavailable> {
-        let (keys, args) = match &budget.session {
+        let (keys, args): (Vec<String>, Vec<Value>) = match &budget.session {
             Some(s) => (
-                vec![budget.key.clone(), s.epoch_key.clone(), s.ended_key.clone()],
-                vec![budget.interval_us, budget.window_us, s.epoch],
+                vec![budget.key.clone(), s.user_key.clone()],
+                vec![
+                    budget.interval_us.into(),
+                    budget.window_us.into(),
+                    s.epoch.into(),
+                    s.session.as_str().into(),
+                ],
             ),
             None => (
                 vec![budget.key.clone()],
-                vec![budget.interval_us, budget.window_us],
+                vec![budget.interval_us.into(), budget.window_us.into()],
             ),
         };
         let reply: Result<Vec<Value>, fred::error::Error> = self

@@ -1195,3 +1195,110 @@ async fn the_console_waits_out_a_429_and_catches_up_after_a_dropped_socket() {
         })
         .await;
 }
+
+/// The console's access token (sessionStorage), or null.
+async fn console_token(c: &Client) -> Value {
+    c.execute(
+        "const s = JSON.parse(sessionStorage.getItem('schoolhouse.session') || 'null'); \
+         return s && s.token;",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_console_renews_a_short_token_ends_its_session_and_asks_for_a_new_password() {
+    // Access tokens of 30 s: the console renews a minute before expiry,
+    // so here 5 s after signing in.
+    let sys = system_with(|c| c.jwt_ttl_secs = 30).await;
+    let school = sys.school("east").await;
+    let gw = &sys.gw;
+    let base = gw.base.clone();
+    let browsers = Browsers::start().await;
+    browsers
+        .run("sessions", async {
+            let admin = browsers
+                .signed_in("admin", &base, "east", "admin@east.test", "#tiles")
+                .await;
+            let first = console_token(&admin).await;
+            assert!(first.is_string());
+            let renewed = platform::testing::eventually(
+                "the console to renew its token",
+                Duration::from_secs(30),
+                || async {
+                    let t = console_token(&admin).await;
+                    (t.is_string() && t != first).then_some(t)
+                },
+            )
+            .await;
+            // The renewed token serves the page after a reload.
+            admin.refresh().await.unwrap();
+            wait_css(&admin, "#tiles").await;
+            assert_eq!(
+                gw.get("/api/v1/auth/me", renewed.as_str().unwrap())
+                    .await
+                    .status(),
+                StatusCode::OK
+            );
+            // Signing out ends the session on the server, not only in the tab.
+            click(&admin, "#signout").await;
+            wait_css(&admin, "input[name=school]").await;
+            platform::testing::eventually("the session to end", Duration::from_secs(2), || async {
+                gw.get("/api/v1/auth/me", renewed.as_str().unwrap())
+                    .await
+                    .status()
+                    == StatusCode::UNAUTHORIZED
+            })
+            .await;
+
+            // An admin's reset: the teacher must choose a password first.
+            let me: Value = gw
+                .get("/api/v1/auth/me", &school.tess)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let r = gw
+                .post(
+                    &format!(
+                        "/api/v1/users/{}/password-reset",
+                        me["id"].as_str().unwrap()
+                    ),
+                    &school.admin,
+                    json!({"temporary_password": "temporary-pass-1"}),
+                )
+                .await;
+            ok(r, StatusCode::OK).await;
+            let teacher = browsers.open("teacher").await;
+            sign_in(
+                &teacher,
+                &base,
+                "east",
+                "tess@east.test",
+                "temporary-pass-1",
+            )
+            .await;
+            type_into(&teacher, "input[name=new_password]", "short").await;
+            click(&teacher, "form button[type=submit]").await;
+            let err =
+                wait_until(&teacher, "[data-error-for=new_password]", |t| !t.is_empty()).await;
+            assert!(err.contains("10"), "{err}");
+            let field = wait_css(&teacher, "input[name=new_password]").await;
+            field.clear().await.unwrap();
+            field.send_keys("tess's own passphrase").await.unwrap();
+            click(&teacher, "form button[type=submit]").await;
+            wait_css(&teacher, "a.sheet-link").await;
+            let r = gw
+                .http
+                .post(gw.url("/api/v1/auth/login"))
+                .json(&json!({"school": "east", "email": "tess@east.test",
+                    "password": "tess's own passphrase"}))
+                .send()
+                .await
+                .unwrap();
+            let body = ok(r, StatusCode::OK).await;
+            assert_eq!(body["must_change_password"], false);
+        })
+        .await;
+}

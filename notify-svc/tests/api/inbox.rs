@@ -299,6 +299,31 @@ async fn a_caller_lists_only_their_own_notifications_newest_first_in_keyset_page
     assert!(nobody.notifications.is_empty());
     assert_eq!(nobody.unread, 0);
     assert!(nobody.page.unwrap().next_cursor.is_empty());
+
+    // A process that reached the port without the service key writes the
+    // same caller metadata: it reads nobody's inbox and marks nothing read.
+    let raw = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
+        .unwrap()
+        .connect_lazy();
+    let mut forger = Client::new(raw);
+    let err = forger
+        .list_my_notifications(as_caller(&me, list_req(10, "", false)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    let unread = w.mine.iter().find(|s| !s.read).unwrap().id;
+    let err = forger
+        .mark_notifications_read(as_caller(
+            &me,
+            pb::MarkNotificationsReadRequest {
+                ids: vec![unread.to_string()],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let page = list(&mut api, &me, 0, "", false).await.unwrap();
+    assert_eq!(page.unread, 5, "nothing marked read");
     app.stop().await;
 }
 

@@ -1,8 +1,9 @@
 -- Whether an access token is revoked: issued under an epoch older than its
--- user's (every session of the user ended), or its session ended.
--- epoch_key, ended_key: the keys (platform::sessions); epoch: the token's.
-local function revoked(epoch_key, ended_key, epoch)
-  local current = tonumber(redis.call('GET', epoch_key) or '-1')
-  if current > epoch then return 1 end
-  return redis.call('EXISTS', ended_key)
+-- user's (every session of the user ended), or its session ended. One hash
+-- per user (platform::sessions): field `e` the epoch, `x:<session>` an
+-- ended session; one read.
+local function revoked(user_key, session, epoch)
+  local v = redis.call('HMGET', user_key, 'e', 'x:' .. session)
+  if tonumber(v[1] or '-1') > epoch or v[2] then return 1 end
+  return 0
 end

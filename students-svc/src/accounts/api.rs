@@ -136,9 +136,10 @@ impl pb::auth_service_server::AuthService for AuthApi {
             Refreshed::Refused => Err(ENDED.into()),
             Refreshed::Reused {
                 school_id,
+                user_id,
                 session_id,
             } => {
-                self.revocations.ended(school_id, session_id);
+                self.revocations.ended(school_id, user_id, session_id);
                 Err(ENDED.into())
             }
         }
@@ -160,7 +161,8 @@ impl pb::auth_service_server::AuthService for AuthApi {
                 .map_err(|_| ServiceError::invalid("session_id", "must be a session id"))?;
             // Someone else's session, or one already ended: nothing to do.
             if sessions::end(&self.pool, caller.school_id, caller.user_id, session).await? {
-                self.revocations.ended(caller.school_id, session);
+                self.revocations
+                    .ended(caller.school_id, caller.user_id, session);
             }
         }
         Ok(Response::new(pb::LogoutResponse {}))

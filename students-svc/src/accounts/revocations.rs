@@ -20,7 +20,8 @@ pub struct Revocations {
 #[derive(Clone, Copy, Debug)]
 enum What {
     Epoch(Uuid, i64),
-    Ended(Uuid),
+    /// The user, and its session.
+    Ended(Uuid, Uuid),
 }
 
 impl Revocations {
@@ -33,9 +34,9 @@ impl Revocations {
         self.publish(school_id, What::Epoch(user_id, epoch));
     }
 
-    /// One session has ended.
-    pub fn ended(&self, school_id: Uuid, session_id: Uuid) {
-        self.publish(school_id, What::Ended(session_id));
+    /// One session of the user has ended.
+    pub fn ended(&self, school_id: Uuid, user_id: Uuid, session_id: Uuid) {
+        self.publish(school_id, What::Ended(user_id, session_id));
     }
 
     fn publish(&self, school_id: Uuid, what: What) {
@@ -50,8 +51,8 @@ impl Revocations {
                     What::Epoch(user, epoch) => {
                         platform::sessions::publish_epoch(&redis, school_id, user, epoch).await
                     }
-                    What::Ended(session) => {
-                        platform::sessions::publish_ended(&redis, school_id, session).await
+                    What::Ended(user, session) => {
+                        platform::sessions::publish_ended(&redis, school_id, user, session).await
                     }
                 };
                 match sent {

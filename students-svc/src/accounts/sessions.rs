@@ -99,7 +99,11 @@ pub enum Refreshed {
     /// sign in (archived, deactivated, a newer epoch).
     Refused,
     /// A spent token came back: the session has just ended.
-    Reused { school_id: Uuid, session_id: Uuid },
+    Reused {
+        school_id: Uuid,
+        user_id: Uuid,
+        session_id: Uuid,
+    },
 }
 
 pub async fn refresh(pool: &Pool, token: &str) -> Result<Refreshed, ServiceError> {
@@ -145,6 +149,7 @@ pub async fn refresh(pool: &Pool, token: &str) -> Result<Refreshed, ServiceError
             tracing::warn!(session.id = %id, user.id = %user.id, "a spent refresh token was presented again; session ended");
             return Ok(Refreshed::Reused {
                 school_id: user.school_id,
+                user_id: user.id,
                 session_id: id,
             });
         }
