@@ -13,12 +13,14 @@
 #   BENCH_WARMUP [3]      seconds of warm-up before each measured run (0: none)
 #   BENCH_THREADS [2]     wrk threads
 #   BENCH_CONNECTIONS ["64 256"]
-#   BENCH_SCENARIOS ["healthz get_student get_student_unchecked get_student_uncached list_first
+#   BENCH_SCENARIOS ["healthz get_student get_student_checked get_student_unchecked
+#                     get_student_uncached list_first
 #                     list_first_uncached list_deep zipf_mixed"]
 #                         <name>_uncached runs bench/<name>.lua against a second
-#                         gateway with CACHE_ENABLED=false; <name>_unchecked
-#                         against a third with AUTH_REVOCATION_CHECK=false (the
-#                         session check's cost, issue 19);
+#                         gateway with CACHE_ENABLED=false; <name>_checked and
+#                         <name>_unchecked against two more gateways started
+#                         alike but for AUTH_REVOCATION_CHECK (true / false):
+#                         the session check's cost, issue 19;
 #                         gateway with CACHE_ENABLED=false; zipf_mixed runs the
 #                         bench_zipf example (reads + writes, hit rate, stale reads)
 #                         Set but empty (BENCH_SCENARIOS=) with BENCH_RECORDS=0:
@@ -79,7 +81,7 @@ DURATION="${BENCH_DURATION:-15}"
 WARMUP="${BENCH_WARMUP:-3}"
 THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64 256}"
-SCENARIOS="${BENCH_SCENARIOS-healthz get_student get_student_unchecked get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
+SCENARIOS="${BENCH_SCENARIOS-healthz get_student get_student_checked get_student_unchecked get_student_uncached list_first list_first_uncached list_deep zipf_mixed}"
 export BENCH_HOT_STUDENTS="${BENCH_HOT_STUDENTS:-5000}"
 ZIPF_S="${BENCH_ZIPF_S:-1.1}"
 ZIPF_WRITES="${BENCH_ZIPF_WRITES:-0.05}"
@@ -125,6 +127,7 @@ RESULTS="$ROOT/bench/results"
 BASE="http://127.0.0.1:$GATEWAY_PORT"
 UNCACHED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 1))"
 UNCHECKED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 5))"
+CHECKED_BASE="http://127.0.0.1:$((GATEWAY_PORT + 6))"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RUN_DIR="$WORK/runs/$STAMP"
 
@@ -187,6 +190,7 @@ fi
 RUN_PID=""
 UNCACHED_PID=""
 UNCHECKED_PID=""
+CHECKED_PID=""
 DIST_PIDS=()
 stop_district() {
   local p
@@ -198,7 +202,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_district
-  for p in $UNCACHED_PID $UNCHECKED_PID; do
+  for p in $UNCACHED_PID $UNCHECKED_PID $CHECKED_PID; do
     kill -TERM "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
@@ -274,8 +278,11 @@ start_gateway $((GATEWAY_PORT + 1)) $((GATEWAY_PORT + 1009)) "$RUN_DIR/gateway-u
 UNCACHED_PID=$!
 start_gateway $((GATEWAY_PORT + 5)) $((GATEWAY_PORT + 1020)) "$RUN_DIR/gateway-unchecked.log" AUTH_REVOCATION_CHECK=false
 UNCHECKED_PID=$!
+start_gateway $((GATEWAY_PORT + 6)) $((GATEWAY_PORT + 1021)) "$RUN_DIR/gateway-checked.log" AUTH_REVOCATION_CHECK=true
+CHECKED_PID=$!
 deadline=$((SECONDS + 30))
-for g in "uncached $UNCACHED_PID $UNCACHED_BASE" "unchecked $UNCHECKED_PID $UNCHECKED_BASE"; do
+for g in "uncached $UNCACHED_PID $UNCACHED_BASE" "unchecked $UNCHECKED_PID $UNCHECKED_BASE" \
+  "checked $CHECKED_PID $CHECKED_BASE"; do
   read -r name pid url <<<"$g"
   until curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || die "the $name gateway exited; see $RUN_DIR/gateway-$name.log"
@@ -289,6 +296,7 @@ service_pids() {
     awk '$2 ~ /^(gateway|students-svc|analytics-svc|notify-svc)$/ {print $1, $2}'
   if [[ -n $UNCACHED_PID ]]; then echo "$UNCACHED_PID gateway-uncached"; fi
   if [[ -n $UNCHECKED_PID ]]; then echo "$UNCHECKED_PID gateway-unchecked"; fi
+  if [[ -n $CHECKED_PID ]]; then echo "$CHECKED_PID gateway-checked"; fi
 }
 
 # One JSON line: VmRSS / VmHWM (KiB) of every service process.
@@ -348,8 +356,10 @@ quiesce() {
 run_wrk() { # scenario connections seconds out-file [base uncached-base work phase]
   local script=${1%_uncached} base=${5:-$BASE}
   script=${script%_unchecked}
+  script=${script%_checked}
   [[ $1 == *_uncached ]] && base=${6:-$UNCACHED_BASE}
   [[ $1 == *_unchecked ]] && base=$UNCHECKED_BASE
+  [[ $1 == *_checked ]] && base=$CHECKED_BASE
   if [[ $1 == zipf_mixed ]]; then
     "$ZIPF" --base "$BASE" --work "$WORK" --scenario "$1" --connections "$2" --seconds "$3" \
       --zipf-s "$ZIPF_S" --write-share "$ZIPF_WRITES" ${4:+--out "$4"}
@@ -364,6 +374,7 @@ for c in $CONNECTIONS; do
   for s in $SCENARIOS; do
     script=${s%_uncached}
     script=${script%_unchecked}
+    script=${script%_checked}
     [[ $s == zipf_mixed || -f $ROOT/bench/$script.lua ]] || die "no scenario script bench/$script.lua"
     warm=$WARMUP
     [[ $s == zipf_mixed ]] && warm=$ZIPF_WARMUP
