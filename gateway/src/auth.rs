@@ -209,14 +209,6 @@ pub struct SignedIn {
     pub session: Session,
 }
 
-const SESSION_ENDED: ApiError = ApiError::Unauthenticated("the session has ended; sign in again");
-
-/// The answer to a token whose session has ended (logout, revocation).
-pub fn session_ended() -> actix_web::HttpResponse {
-    use actix_web::ResponseError;
-    SESSION_ENDED.error_response()
-}
-
 /// The verified caller and session of a request, from the edge or the token.
 fn verified(req: &HttpRequest) -> Result<(Caller, Session), ApiError> {
     if let Some(v) = req.extensions().get::<VerifiedCaller>() {

@@ -52,7 +52,7 @@ pub async fn edge(
     );
     // The session's revocation keys ride along in the same script call.
     if limiter.check_sessions {
-        budget.session = signed_in.map(|(c, s)| SessionCheck::of(&c, &s));
+        budget.session = signed_in.map(|(c, s)| SessionCheck::new(&c, s.id, s.epoch));
     }
     let cache = req.app_data::<web::Data<Cache>>().cloned();
     let (Some(cache), Some(caller)) = (cache, caller) else {
@@ -98,7 +98,7 @@ async fn limited(
     budget: &crate::ratelimit::Budget,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     match limiter.check(class, budget).await {
-        Ok(d) if d.revoked => Ok(req.into_response(crate::auth::session_ended())),
+        Ok(d) if d.revoked => Ok(req.into_response(crate::problem::session_ended())),
         Ok(d) if d.allowed => {
             let mut res = next.call(req).await?.map_into_boxed_body();
             write_headers(res.headers_mut(), class, limiter, &d);

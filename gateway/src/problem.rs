@@ -289,6 +289,12 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The answer to a token whose session has ended (logout, revocation;
+/// platform::sessions), as the edge gives it.
+pub fn session_ended() -> HttpResponse {
+    ApiError::Unauthenticated("the session has ended; sign in again").error_response()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -58,6 +58,14 @@ impl FromStr for Role {
 #[error("unknown role")]
 pub struct UnknownRole;
 
+/// Who a verified call is from, as `crate::trust`'s layer puts it in the
+/// request's extensions (defined here, where it is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verified {
+    User(Caller),
+    Operator,
+}
+
 /// Who is calling, within which school.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -79,13 +87,13 @@ impl Caller {
         }
     }
 
-    /// The caller of an incoming call, as [`crate::trust::VerifyLayer`]
+    /// The caller of an incoming call, as the trust layer (`trust::VerifyLayer`)
     /// verified it: metadata alone is never believed. UNAUTHENTICATED when
     /// the call names no verified caller (it did not come through the
     /// gateway or another service holding the key).
     pub fn of<T>(req: &tonic::Request<T>) -> Result<Self, tonic::Status> {
-        match req.extensions().get::<crate::trust::Verified>() {
-            Some(crate::trust::Verified::User(c)) => Ok(*c),
+        match req.extensions().get::<Verified>() {
+            Some(Verified::User(c)) => Ok(*c),
             _ => Err(tonic::Status::unauthenticated("no verified caller")),
         }
     }

@@ -41,12 +41,7 @@ pub const ASSERTION_TTL: Duration = Duration::from_secs(60);
 /// The shortest key accepted (bytes).
 pub const MIN_KEY_LEN: usize = 32;
 
-/// Who a verified call is from: in the request's extensions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verified {
-    User(Caller),
-    Operator,
-}
+pub use crate::caller::Verified;
 
 /// The key of the configurations tests build (`Config::for_database`):
 /// deployments are given their own (`make run` generates one per stack).

@@ -108,7 +108,7 @@ pub async fn read(
         },
         Ok(Lookup::Revoked) => {
             crate::ratelimit::record(class, "allowed");
-            return Ok(req.into_response(crate::auth::session_ended()));
+            return Ok(req.into_response(crate::problem::session_ended()));
         }
         Ok(Lookup::Refused(d)) => {
             crate::ratelimit::record(class, "refused");

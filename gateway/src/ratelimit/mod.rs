@@ -102,11 +102,11 @@ pub struct SessionCheck {
 }
 
 impl SessionCheck {
-    pub fn of(caller: &platform::caller::Caller, session: &crate::auth::Session) -> Self {
+    pub fn new(caller: &platform::caller::Caller, session: uuid::Uuid, epoch: i64) -> Self {
         Self {
             user_key: platform::sessions::user_key(caller.school_id, caller.user_id),
-            session: session.id.to_string(),
-            epoch: session.epoch,
+            session: session.to_string(),
+            epoch,
         }
     }
 }
