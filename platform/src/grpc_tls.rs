@@ -102,3 +102,66 @@ impl TlsArgs {
         Ok(Some(tls))
     }
 }
+
+/// A service's listening set-up beyond its routes, read at start-up: the
+/// TLS of its gRPC port and its plaintext probe listener.
+pub struct Listening {
+    tls: Option<ServerTlsConfig>,
+    probe: Option<tokio::net::TcpListener>,
+}
+
+/// Keeps the probe listener serving; it stops when this is dropped.
+pub type ProbeGuard = tokio::sync::oneshot::Sender<()>;
+
+impl TlsArgs {
+    /// Reads the certificates and binds the probe listener (failing start-up
+    /// rather than the first call).
+    pub async fn listening(&self) -> anyhow::Result<Listening> {
+        let probe = match self.grpc_probe_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (GRPC_PROBE_LISTEN)"))?,
+            ),
+            None => None,
+        };
+        Ok(Listening {
+            tls: self.server()?,
+            probe,
+        })
+    }
+}
+
+impl Listening {
+    /// The probe listener's address, if there is one.
+    pub fn probe_addr(&self) -> Option<std::net::SocketAddr> {
+        self.probe.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Starts the probe listener serving `health` (the service's own, so the
+    /// same statuses) and returns the gRPC server builder, with TLS when
+    /// configured. Keep the guard for as long as the service serves.
+    pub fn start(
+        self,
+        health: tonic_health::pb::health_server::HealthServer<
+            impl tonic_health::pb::health_server::Health,
+        >,
+    ) -> anyhow::Result<(tonic::transport::Server, ProbeGuard)> {
+        let (guard, stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(listener) = self.probe {
+            tokio::spawn(async move {
+                let stop = async {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = crate::grpc::serve_probe(listener, health, stop).await {
+                    tracing::error!(error = %e, "the probe listener failed");
+                }
+            });
+        }
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            server = server.tls_config(tls)?;
+        }
+        Ok((server, guard))
+    }
+}

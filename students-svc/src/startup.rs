@@ -92,10 +92,9 @@ pub struct Application {
     drain_delay: Duration,
     /// Vouches for callers (platform::trust): checked on every call.
     service_key: platform::trust::ServiceKey,
-    /// TLS of the gRPC listener (`None`: plaintext, `make run` only).
-    tls: Option<tonic::transport::ServerTlsConfig>,
-    /// The plaintext health-only listener for kubelet's probes, if any.
-    probe: Option<TcpListener>,
+    /// TLS of the gRPC port (plaintext for `make run` only) and the
+    /// health-only probe listener.
+    listening: platform::grpc_tls::Listening,
     login_throttle: crate::accounts::throttle::Throttle,
     sessions: crate::accounts::api::SessionSettings,
     revocations: Revocations,
@@ -130,15 +129,7 @@ impl Application {
             rpc_timeout: Duration::from_millis(config.rpc_timeout_ms),
             drain_delay: Duration::from_millis(config.drain_delay_ms),
             service_key: config.service_auth_key.clone(),
-            tls: config.grpc_tls.server()?,
-            probe: match config.grpc_tls.grpc_probe_listen {
-                Some(addr) => Some(
-                    TcpListener::bind(addr)
-                        .await
-                        .with_context(|| format!("cannot listen on {addr} (GRPC_PROBE_LISTEN)"))?,
-                ),
-                None => None,
-            },
+            listening: config.grpc_tls.listening().await?,
             login_throttle: config.login_throttle(),
             sessions: crate::accounts::api::SessionSettings {
                 lifetime: Duration::from_secs(config.session_days.max(1) * 86_400),
@@ -149,7 +140,7 @@ impl Application {
 
     /// The plaintext health-only listener's address (`GRPC_PROBE_LISTEN`).
     pub fn probe_addr(&self) -> Option<SocketAddr> {
-        self.probe.as_ref().and_then(|l| l.local_addr().ok())
+        self.listening.probe_addr()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -219,23 +210,7 @@ impl Application {
                 let _ = relay_stopped.await;
             }))
         });
-        // Stops when this function returns (the sender is dropped).
-        let (_probe_stop, probe_stopped) = tokio::sync::oneshot::channel::<()>();
-        if let Some(listener) = self.probe {
-            let health = health.clone();
-            tokio::spawn(async move {
-                let stop = async {
-                    let _ = probe_stopped.await;
-                };
-                if let Err(e) = platform::grpc::serve_probe(listener, health, stop).await {
-                    tracing::error!(error = %e, "the probe listener failed");
-                }
-            });
-        }
-        let mut server = tonic::transport::Server::builder();
-        if let Some(tls) = self.tls {
-            server = server.tls_config(tls)?;
-        }
+        let (server, _probe) = self.listening.start(health.clone())?;
         let served = server
             .timeout(self.rpc_timeout)
             .trace_fn(platform::grpc::request_span)

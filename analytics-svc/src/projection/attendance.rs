@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use deadpool_postgres::Transaction;
 use proto::events::v1::AttendanceMarked;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::risk;
@@ -437,7 +438,6 @@ pub async fn apply_together(
         *opened.entry(r.try_get(0)?).or_default() += 1;
     }
 
-    let col = |rows: &[Counts], i: usize| -> Vec<i32> { rows.iter().map(|c| c[i]).collect() };
     let day_keys: Vec<NaiveDate> = per_day.keys().copied().collect();
     let day_sessions: Vec<i32> = day_keys
         .iter()
@@ -452,74 +452,41 @@ pub async fn apply_together(
     let sd_counts: Vec<Counts> = per_student_day.values().copied().collect();
     let r_students: Vec<Uuid> = per_student_recent.keys().copied().collect();
     let r_counts: Vec<Counts> = per_student_recent.values().copied().collect();
+    let day_key: [&(dyn ToSql + Sync); 2] = [&day_keys, &day_sessions];
+    let cd_key: [&(dyn ToSql + Sync); 2] = [&cd_courses, &cd_dates];
+    let sd_key: [&(dyn ToSql + Sync); 2] = [&sd_students, &sd_dates];
+    let r_key: [&(dyn ToSql + Sync); 1] = [&r_students];
     futures::try_join!(
-        async {
-            tx.execute(
-                &day_rows,
-                &[
-                    &school,
-                    &day_keys,
-                    &day_sessions,
-                    &col(&day_counts, 0),
-                    &col(&day_counts, 1),
-                    &col(&day_counts, 2),
-                    &col(&day_counts, 3),
-                ],
-            )
-            .await
-        },
-        async {
-            tx.execute(
-                &course_day_rows,
-                &[
-                    &school,
-                    &cd_courses,
-                    &cd_dates,
-                    &col(&cd_counts, 0),
-                    &col(&cd_counts, 1),
-                    &col(&cd_counts, 2),
-                    &col(&cd_counts, 3),
-                ],
-            )
-            .await
-        },
-        async {
-            tx.execute(
-                &student_day_rows,
-                &[
-                    &school,
-                    &sd_students,
-                    &sd_dates,
-                    &col(&sd_counts, 0),
-                    &col(&sd_counts, 1),
-                    &col(&sd_counts, 2),
-                    &col(&sd_counts, 3),
-                ],
-            )
-            .await
-        },
-        async {
-            if r_students.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(
-                &recent,
-                &[
-                    &school,
-                    &r_students,
-                    &col(&r_counts, 0),
-                    &col(&r_counts, 1),
-                    &col(&r_counts, 2),
-                    &col(&r_counts, 3),
-                ],
-            )
-            .await
-        },
+        add_counts(tx, &day_rows, &school, &day_key, &day_counts),
+        add_counts(tx, &course_day_rows, &school, &cd_key, &cd_counts),
+        add_counts(tx, &student_day_rows, &school, &sd_key, &sd_counts),
+        add_counts(tx, &recent, &school, &r_key, &r_counts),
     )?;
     affected.extend(per_student_day.keys().map(|k| k.0));
     affected.sort_unstable();
     affected.dedup();
     risk::refresh(tx, school, &affected, t).await
+}
+
+/// Runs one counter upsert of the batch: `$1` the school, then `keys` (one
+/// array each), then the four count arrays, in the order of [`STATUSES`].
+/// Nothing to add: no statement.
+async fn add_counts(
+    tx: &Transaction<'_>,
+    stmt: &tokio_postgres::Statement,
+    school: &Uuid,
+    keys: &[&(dyn ToSql + Sync)],
+    counts: &[Counts],
+) -> Result<u64, tokio_postgres::Error> {
+    if counts.is_empty() {
+        return Ok(0);
+    }
+    let cols: [Vec<i32>; 4] = std::array::from_fn(|i| counts.iter().map(|c| c[i]).collect());
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(1 + keys.len() + 4);
+    params.push(school);
+    params.extend_from_slice(keys);
+    params.extend(cols.iter().map(|c| c as &(dyn ToSql + Sync)));
+    tx.execute(stmt, &params).await
 }
 
 /// The latest [`WINDOW_DAYS`] of `days` (newest first) and `more`, newest
